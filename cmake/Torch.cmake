@@ -40,4 +40,11 @@ if(NOT SEQPACK_HAVE_CUDA)
   set(CAFFE2_USE_CUDA OFF)
 endif()
 find_package(Torch REQUIRED)
+# libtorch_cuda needs the CUDA libraries of the wheel (nvidia/*/lib beside torch), which may be
+# newer than the system's copies: point the linker at them so that it checks against the right ones.
+file(GLOB SEQPACK_WHEEL_CUDA_LIBS LIST_DIRECTORIES true "${_torch_prefix}/../../../nvidia/*/lib"
+     "${_torch_prefix}/../../../nvidia/cu*/lib")
+foreach(_dir IN LISTS SEQPACK_WHEEL_CUDA_LIBS)
+  add_link_options("LINKER:-rpath-link,${_dir}")
+endforeach()
 message(STATUS "seqpack: Torch ${Torch_VERSION} from ${Torch_DIR}; CUDA sources: ${SEQPACK_HAVE_CUDA}")

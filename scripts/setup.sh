@@ -13,7 +13,7 @@ cache_root="${SEQPACK_CACHE:-$HOME/.cache/seqpack}"
 hash=$(sha256sum "$requirements" | cut -c1-12)
 venv="$cache_root/venv-$hash"
 
-debian_packages=(ccache nlohmann-json3-dev libcli11-dev libfmt-dev libfccp-dev
+debian_packages=(ccache nlohmann-json3-dev libcli11-dev libfccp-dev
                  libgtest-dev libgmock-dev libbenchmark-dev valgrind cmake g++ ninja-build)
 
 fail() { echo "setup: $1" >&2; echo "setup: what to do: $2" >&2; exit 1; }

@@ -1,0 +1,43 @@
+#pragma once
+// Named inputs and keyword parameters of one `seqpack eval` operation. Each accessor checks the
+// type and marks the name as used; finish() rejects any input or parameter the op did not use, so
+// a misspelt keyword is an error rather than a silently ignored default.
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "seqpack/safetensors.h"
+
+namespace seqpack::ops {
+
+class Inputs {
+ public:
+  explicit Inputs(const TensorMap& tensors) : tensors_(tensors) {}
+  at::Tensor required(const std::string& name);
+  std::optional<at::Tensor> optional(const std::string& name);
+  void finish(std::string_view op) const;
+
+ private:
+  const TensorMap& tensors_;
+  std::set<std::string> used_;
+};
+
+class Params {
+ public:
+  explicit Params(const nlohmann::json& values);
+  bool get_bool(const std::string& name, bool fallback);
+  std::optional<int64_t> get_optional_int(const std::string& name);
+  std::string get_string(const std::string& name, const std::string& fallback);
+  std::string get_required_string(const std::string& name);
+  void finish(std::string_view op) const;
+
+ private:
+  // The value, or nullptr when absent or JSON null (Python's None).
+  const nlohmann::json* find(const std::string& name);
+  const nlohmann::json& values_;
+  std::set<std::string> used_;
+};
+
+}  // namespace seqpack::ops
