@@ -1,0 +1,78 @@
+"""Black-box check of `seqpack eval`: run the command on golden cases as an outside user would.
+
+Usage: cli_black_box_test.py SEQPACK_BINARY CASES_ROOT
+Runs every error case and the first cases of each op; a success must reproduce expected.safetensors,
+a rejection must exit 3 with exactly one line on stderr and leave no output file. Usage errors
+must exit 2.
+"""
+import json
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+PER_OP = 4
+
+
+def unpacked(parts):
+    packed = PackedSequence(parts["data"], parts["batch_sizes"], parts.get("sorted_indices"),
+                            parts.get("unsorted_indices"))
+    return pad_packed_sequence(packed, batch_first=True)[0]
+
+
+def same(meta, want, got):
+    if want.keys() != got.keys():
+        return False
+    if meta["compare"] == "packed_by_meaning":
+        return torch.equal(want["batch_sizes"], got["batch_sizes"]) and torch.equal(unpacked(want), unpacked(got))
+    return all(torch.equal(want[k], got[k]) if meta["rtol"] == meta["atol"] == 0 else
+               torch.allclose(want[k], got[k], rtol=meta["rtol"], atol=meta["atol"], equal_nan=True) for k in want)
+
+
+def run(binary, *args):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120)
+
+
+def main(binary, root):
+    root = Path(root)
+    chosen, per_op = [], defaultdict(int)
+    for case_json in sorted(root.rglob("case.json")):
+        meta = json.loads(case_json.read_text())
+        if meta["expect"] == "error" or per_op[meta["op"]] < PER_OP:
+            per_op[meta["op"]] += meta["expect"] != "error"
+            chosen.append((case_json.parent, meta))
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for index, (folder, meta) in enumerate(chosen):
+            out = Path(tmp) / f"out{index}.safetensors"
+            result = run(binary, "eval", meta["op"], "--in", str(folder / "inputs.safetensors"),
+                         "--params", json.dumps(meta["params"]), "--out", str(out))
+            name = folder.relative_to(root)
+            if meta["expect"] == "error":
+                lines = result.stderr.strip().splitlines()
+                if result.returncode != 3 or len(lines) != 1 or out.exists():
+                    failures.append(f"{name}: want exit 3, one stderr line, no output; got {result.returncode}, "
+                                    f"{len(lines)} lines, output {'written' if out.exists() else 'absent'}")
+            elif result.returncode != 0:
+                failures.append(f"{name}: exit {result.returncode}: {result.stderr.strip()}")
+            elif not same(meta, load_file(str(folder / "expected.safetensors")), load_file(str(out))):
+                failures.append(f"{name}: outputs differ from expected.safetensors")
+        usage = [("no op", ["eval"]), ("unknown op", ["eval", "no_such_op", "--in", "x", "--out", "y"]),
+                 ("unknown flag", ["eval", "create_mask", "--frobnicate"])]
+        for label, args in usage:
+            result = run(binary, *args)
+            if result.returncode != 2:
+                failures.append(f"usage error ({label}): want exit 2, got {result.returncode}")
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"cli black-box: {len(chosen) + 3 - len(failures)} ok, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,54 @@
+// Runs every golden case folder through seqpack's op registry (the code path of `seqpack eval`)
+// and compares with the outputs PyTorch produced. Adding a case never touches this file.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "golden_case.h"
+#include "seqpack/errors.h"
+#include "seqpack/ops/registry.h"
+
+namespace seqpack::conformance {
+namespace {
+
+std::filesystem::path cases_root() {
+  const char* override_root = std::getenv("SEQPACK_CASES_DIR");
+  return override_root ? override_root : SEQPACK_CASES_DIR;
+}
+
+class Golden : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(Golden, MatchesPyTorch) {
+  const auto& golden = GetParam();
+  SCOPED_TRACE(golden.meta.value("checks", ""));
+  const auto inputs = read_safetensors(golden.folder / "inputs.safetensors").tensors;
+  const auto& op = golden.meta.at("op").get_ref<const std::string&>();
+  const auto& params = golden.meta.at("params");
+  if (golden.meta.at("expect") == "error") {
+    const auto mention = golden.meta.at("error_mentions").get<std::string>();
+    try {
+      ops::run_op(op, inputs, params);
+      FAIL() << "expected an InvalidArgument mentioning \"" << mention << "\", but the op succeeded";
+    } catch (const InvalidArgument& error) {
+      EXPECT_NE(std::string(error.what()).find(mention), std::string::npos)
+          << "the error should mention \"" << mention << "\": " << error.what();
+    }
+    return;
+  }
+  const auto expected = read_safetensors(golden.folder / "expected.safetensors").tensors;
+  const auto actual = ops::run_op(op, inputs, params);
+  const auto why = mismatch(golden, expected, actual);
+  EXPECT_TRUE(why.empty()) << why;
+}
+
+std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) {
+  std::string name = info.param.name;
+  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(discover_cases(cases_root())), test_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
+
+}  // namespace
+}  // namespace seqpack::conformance

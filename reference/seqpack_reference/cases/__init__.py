@@ -1,0 +1,1 @@
+"""One generator module per family of operations; each exposes `cases() -> list[Case]`."""
