@@ -4,7 +4,7 @@
 #   2. a Python virtual environment outside the clone, keyed by the hash of
 #      reference/requirements.txt, holding the pinned torch (and so LibTorch) and reference/'s needs.
 # Idempotent: a second run checks, finds everything in place, and says so in one line.
-# Prints the venv's path on the last line when called with --print-venv.
+# Messages go to stderr; with --print-venv the venv's path is the one line on stdout.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,13 +17,14 @@ debian_packages=(ccache nlohmann-json3-dev libcli11-dev libfccp-dev
                  libgtest-dev libgmock-dev libbenchmark-dev valgrind cmake g++ ninja-build)
 
 fail() { echo "setup: $1" >&2; echo "setup: what to do: $2" >&2; exit 1; }
-say() { [ "${quiet:-0}" = 1 ] || echo "setup: $*"; }
+say() { echo "setup: $*" >&2; }
+exec 3>&1 1>&2  # everything below prints to stderr; fd 3 keeps stdout for --print-venv
 
 print_venv=0
 for arg in "$@"; do
   case "$arg" in
     --print-venv) print_venv=1 ;;
-    -h|--help) echo "usage: scripts/setup.sh [--print-venv]"; exit 0 ;;
+    -h|--help) echo "usage: scripts/setup.sh [--print-venv]" >&2; exit 0 ;;
     *) fail "unknown argument '$arg'" "run scripts/setup.sh --help" ;;
   esac
 done
@@ -67,4 +68,4 @@ ln -sfn "$venv" "$cache_root/venv-current"
 if [ "$did_something" = 0 ]; then
   say "everything is in place (Debian packages; Python environment $venv)"
 fi
-if [ "$print_venv" = 1 ]; then echo "$venv"; fi
+if [ "$print_venv" = 1 ]; then echo "$venv" >&3; fi
