@@ -24,10 +24,11 @@ TEST_P(Golden, MatchesPyTorch) {
   const auto inputs = read_safetensors(golden.folder / "inputs.safetensors").tensors;
   const auto& op = golden.meta.at("op").get_ref<const std::string&>();
   const auto& params = golden.meta.at("params");
+  const ops::EvalOptions options{.backward = golden.meta.value("backward", false)};
   if (golden.meta.at("expect") == "error") {
     const auto mention = golden.meta.at("error_mentions").get<std::string>();
     try {
-      ops::run_op(op, inputs, params);
+      ops::run_op(op, inputs, params, options);
       FAIL() << "expected an InvalidArgument mentioning \"" << mention << "\", but the op succeeded";
     } catch (const InvalidArgument& error) {
       EXPECT_NE(std::string(error.what()).find(mention), std::string::npos)
@@ -36,7 +37,7 @@ TEST_P(Golden, MatchesPyTorch) {
     return;
   }
   const auto expected = read_safetensors(golden.folder / "expected.safetensors").tensors;
-  const auto actual = ops::run_op(op, inputs, params);
+  const auto actual = ops::run_op(op, inputs, params, options);
   const auto why = mismatch(golden, expected, actual);
   EXPECT_TRUE(why.empty()) << why;
 }

@@ -26,6 +26,7 @@ class Case:
     compare: str = "exact"         # or "packed_by_meaning" (tied lengths: any stable order is right)
     rtol: float = 0.0
     atol: float = 0.0
+    backward: bool = False         # run with --backward: expected holds gradients too
 
 
 def _dtype_name(tensors: dict[str, torch.Tensor]) -> str:
@@ -50,6 +51,8 @@ def write_case(root: Path, case: Case) -> None:
         "compare": case.compare,
         "expect": "error" if case.expected is None else "outputs",
     }
+    if case.backward:
+        meta["backward"] = True
     if case.expected is None:
         meta["error_mentions"] = case.error_mentions
     (folder / "case.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")

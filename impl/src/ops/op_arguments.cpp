@@ -49,6 +49,39 @@ std::optional<int64_t> Params::get_optional_int(const std::string& name) {
   return value->get<int64_t>();
 }
 
+int64_t Params::get_int(const std::string& name, int64_t fallback) {
+  return get_optional_int(name).value_or(fallback);
+}
+
+int64_t Params::get_required_int(const std::string& name) {
+  const auto value = get_optional_int(name);
+  if (!value) reject("params." + name, "is required");
+  return *value;
+}
+
+std::optional<double> Params::get_optional_double(const std::string& name) {
+  const auto* value = find(name);
+  if (!value) return std::nullopt;
+  if (!value->is_number()) reject("params." + name, "must be a number (got {})", value->dump());
+  return value->get<double>();
+}
+
+double Params::get_double(const std::string& name, double fallback) {
+  return get_optional_double(name).value_or(fallback);
+}
+
+std::optional<std::vector<double>> Params::get_optional_double_list(const std::string& name) {
+  const auto* value = find(name);
+  if (!value) return std::nullopt;
+  if (!value->is_array()) reject("params." + name, "must be a list of numbers (got {})", value->dump());
+  std::vector<double> numbers;
+  for (const auto& item : *value) {
+    if (!item.is_number()) reject("params." + name, "must be a list of numbers (got {})", value->dump());
+    numbers.push_back(item.get<double>());
+  }
+  return numbers;
+}
+
 std::string Params::get_string(const std::string& name, const std::string& fallback) {
   const auto* value = find(name);
   if (!value) return fallback;

@@ -8,6 +8,8 @@ const Registry& registry() {
   static const Registry all = [] {
     Registry built;
     add_sequence_ops(built);
+    add_mask_ops(built);
+    add_loss_ops(built);
     return built;
   }();
   return all;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "seqpack/safetensors.h"
 
@@ -29,6 +30,11 @@ class Params {
   explicit Params(const nlohmann::json& values);
   bool get_bool(const std::string& name, bool fallback);
   std::optional<int64_t> get_optional_int(const std::string& name);
+  int64_t get_int(const std::string& name, int64_t fallback);
+  int64_t get_required_int(const std::string& name);
+  std::optional<double> get_optional_double(const std::string& name);  // a JSON number
+  double get_double(const std::string& name, double fallback);
+  std::optional<std::vector<double>> get_optional_double_list(const std::string& name);
   std::string get_string(const std::string& name, const std::string& fallback);
   std::string get_required_string(const std::string& name);
   void finish(std::string_view op) const;

@@ -1,0 +1,105 @@
+// `seqpack eval` entries for the losses and calc_loss. Params are the loss classes' constructor
+// arguments; with --backward the op also writes grad.y_pred, the gradient of the loss (summed
+// first when the reduction is "none") with respect to y_pred.
+#include <ATen/ATen.h>
+
+#include "seqpack/calc_loss.h"
+#include "seqpack/errors.h"
+#include "seqpack/ops/registry.h"
+
+namespace seqpack::ops {
+namespace {
+
+// Reads the constructor arguments the criterion of `kind` takes; any other is left unused, and so
+// rejected by run_op.
+Criterion read_criterion(CriterionKind kind, Params& params) {
+  auto criterion = Criterion().kind(kind);
+  const auto reduction = [&] { return parse_reduction(params.get_string("reduction", "mean"), "params.reduction"); };
+  switch (kind) {
+    case CriterionKind::MSE: {
+      auto& mse = criterion.mse();
+      mse.reduction(reduction())
+          .regularization(params.get_optional_double("regularization"))
+          .regularization_order(params.get_int("regularization_order", 1))
+          .regularization_dim(params.get_int("regularization_dim", 0))
+          .all_masked(parse_all_masked(params.get_string("all_masked", "nan"), "params.all_masked"));
+      break;
+    }
+    case CriterionKind::Quantile:
+      criterion.quantile().quantiles(params.get_optional_double_list("quantiles").value_or(default_quantiles()));
+      break;
+    case CriterionKind::Huber:
+    case CriterionKind::TorchHuber:
+      criterion.pointwise().reduction(reduction()).delta(params.get_double("delta", 1.0));
+      break;
+    case CriterionKind::TorchSmoothL1:
+      criterion.pointwise().reduction(reduction());
+      criterion.beta(params.get_double("beta", 1.0));
+      break;
+    default: criterion.pointwise().reduction(reduction());
+  }
+  return criterion;
+}
+
+// Runs `loss_of(y_pred)`; with backward, differentiates it with respect to y_pred.
+template <typename LossOf>
+TensorMap loss_with_gradient(const at::Tensor& y_pred, const EvalOptions& options, LossOf loss_of) {
+  if (!options.backward) return {{"loss", loss_of(y_pred)}};
+  if (!at::isFloatingType(y_pred.scalar_type())) reject("y_pred", "must be a floating tensor");
+  const auto leaf = y_pred.detach().clone().requires_grad_(true);
+  const auto loss = loss_of(leaf);
+  // A loss with no graph (the original's constant 0 for an all-masked batch) has zero gradient.
+  auto grad = at::zeros_like(leaf);
+  if (loss.requires_grad()) {
+    loss.sum().backward();
+    grad = leaf.grad();
+  }
+  return {{"loss", loss.detach()}, {"grad.y_pred", grad}};
+}
+
+OpFunction loss_op(CriterionKind kind) {
+  return [kind](Inputs& in, Params& params, const EvalOptions& options) {
+    const auto criterion = read_criterion(kind, params);
+    const auto y_pred = in.required("y_pred");
+    const auto target = in.required("target");
+    const MaskAndWeights extra{in.optional("mask").value_or(at::Tensor()), in.optional("weights").value_or(at::Tensor())};
+    return loss_with_gradient(y_pred, options, [&](const at::Tensor& y) { return criterion(y, target, extra); });
+  };
+}
+
+TensorMap calc_loss_op(Inputs& in, Params& params, const EvalOptions& options) {
+  const auto kind = parse_criterion(params.get_required_string("criterion"), "params.criterion");
+  const auto criterion = read_criterion(kind, params);
+  const bool use_loss_masking = params.get_bool("use_loss_masking", true);
+  const auto y_pred = in.required("y_pred");
+  const auto target = in.required("target");
+  const auto decoder_lengths = in.optional("decoder_lengths");
+  return loss_with_gradient(y_pred, options, [&](const at::Tensor& y) {
+    return calc_loss(y, target, decoder_lengths, criterion, use_loss_masking);
+  });
+}
+
+}  // namespace
+
+void add_loss_ops(Registry& registry) {
+  const char* masked = "y_pred, target, mask, weights; ";
+  registry["loss.mse"] = {loss_op(CriterionKind::MSE),
+                          std::string(masked) +
+                              "reduction, regularization, regularization_order, regularization_dim, all_masked "
+                              "-> loss [, grad.y_pred]",
+                          true};
+  registry["loss.mae"] = {loss_op(CriterionKind::MAE), std::string(masked) + "reduction -> loss [, grad.y_pred]", true};
+  registry["loss.huber"] = {loss_op(CriterionKind::Huber), std::string(masked) + "reduction, delta -> loss [, grad.y_pred]",
+                            true};
+  registry["loss.mape"] = {loss_op(CriterionKind::MAPE), std::string(masked) + "reduction -> loss [, grad.y_pred]", true};
+  registry["loss.smape"] = {loss_op(CriterionKind::SMAPE), std::string(masked) + "reduction -> loss [, grad.y_pred]",
+                            true};
+  registry["loss.quantile"] = {loss_op(CriterionKind::Quantile), std::string(masked) + "quantiles -> loss [, grad.y_pred]",
+                               true};
+  registry["calc_loss"] = {calc_loss_op,
+                           "y_pred, target, decoder_lengths; criterion, use_loss_masking and the criterion's "
+                           "arguments -> loss [, grad.y_pred]",
+                           true};
+}
+
+}  // namespace seqpack::ops
