@@ -16,6 +16,9 @@ list(PREPEND CMAKE_PREFIX_PATH "${_torch_prefix}")
 # CUDA is compiled when nvcc is found and SEQPACK_CUDA is on. It must be decided before Torch is
 # found: Torch's CUDA wheel looks for the toolkit itself, and a CPU-only build tells it not to.
 set(SEQPACK_HAVE_CUDA OFF)
+# The wheel's Torch config always looks for the CUDA toolkit (even for a CPU-only seqpack build);
+# naming the architecture stops it from trying to run a GPU probe on a machine without one.
+set(TORCH_CUDA_ARCH_LIST "9.0" CACHE STRING "GPU architectures for Torch's CUDA flags")
 if(SEQPACK_CUDA)
   include(CheckLanguage)
   check_language(CUDA)
@@ -23,8 +26,6 @@ if(SEQPACK_CUDA)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       set(CMAKE_CUDA_ARCHITECTURES 90)  # Hopper, the GPUs this project is measured on
     endif()
-    # Name the architecture, so that Torch's config does not try to run a GPU probe here.
-    set(TORCH_CUDA_ARCH_LIST "9.0" CACHE STRING "GPU architectures for Torch's CUDA flags")
     enable_language(CUDA)
     # CMake 3.25 knows no C++20 dialect flag for nvcc, which Torch's headers need: name it.
     set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
@@ -34,10 +35,6 @@ if(SEQPACK_CUDA)
   else()
     message(STATUS "seqpack: nvcc not found, building without CUDA")
   endif()
-endif()
-if(NOT SEQPACK_HAVE_CUDA)
-  # Stop Torch's config from requiring a toolkit that we will not use.
-  set(CAFFE2_USE_CUDA OFF)
 endif()
 find_package(Torch REQUIRED)
 # libtorch_cuda needs the CUDA libraries of the wheel (nvidia/*/lib beside torch), which may be

@@ -82,6 +82,21 @@ std::optional<std::vector<double>> Params::get_optional_double_list(const std::s
   return numbers;
 }
 
+std::optional<std::vector<int64_t>> Params::get_optional_int_or_list(const std::string& name) {
+  const auto* value = find(name);
+  if (!value) return std::nullopt;
+  if (value->is_number_integer()) return std::vector<int64_t>{value->get<int64_t>()};
+  std::vector<int64_t> numbers;
+  if (value->is_array()) {
+    for (const auto& item : *value) {
+      if (!item.is_number_integer()) break;
+      numbers.push_back(item.get<int64_t>());
+    }
+    if (numbers.size() == value->size()) return numbers;
+  }
+  reject("params." + name, "must be an integer or a list of integers (got {})", value->dump());
+}
+
 std::string Params::get_string(const std::string& name, const std::string& fallback) {
   const auto* value = find(name);
   if (!value) return fallback;

@@ -10,6 +10,7 @@ const Registry& registry() {
     add_sequence_ops(built);
     add_mask_ops(built);
     add_loss_ops(built);
+    add_model_ops(built);
     return built;
   }();
   return all;

@@ -35,6 +35,8 @@ class Params {
   std::optional<double> get_optional_double(const std::string& name);  // a JSON number
   double get_double(const std::string& name, double fallback);
   std::optional<std::vector<double>> get_optional_double_list(const std::string& name);
+  // An integer or a list of integers (Python's `int | tuple[int, ...]`), as a list.
+  std::optional<std::vector<int64_t>> get_optional_int_or_list(const std::string& name);
   std::string get_string(const std::string& name, const std::string& fallback);
   std::string get_required_string(const std::string& name);
   void finish(std::string_view op) const;

@@ -1,0 +1,36 @@
+#pragma once
+// What the LSTM- and TFT-family models share: their forward inputs (named as in the original's
+// forward), the packing choice, and a common base so that the command line, the training step and
+// the benchmarks can hold any model.
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+
+#include <optional>
+#include <string_view>
+
+#include "seqpack/calc_loss.h"
+
+namespace seqpack::models {
+
+struct ModelInputs {
+  at::Tensor past_sequence;    // (B, Te, num_past_features), encoder input, left-aligned
+  at::Tensor future_sequence;  // (B, Td, num_future_features), decoder input, left-aligned
+  std::optional<at::Tensor> encoder_lengths;  // (B,) or (B, 1)
+  std::optional<at::Tensor> decoder_lengths;
+};
+
+// auto: pack each LSTM when should_use_packing(its lengths) says so, as the original does.
+// always / never force the packed or the padded path (they differ in meaning: a padded LSTM
+// carries its state through the padding, a packed one stops at each row's length).
+enum class Packing { Auto, Always, Never };
+Packing parse_packing(std::string_view text, std::string_view argument);
+
+class ForecastModel : public torch::nn::Module {
+ public:
+  virtual at::Tensor forward(const ModelInputs& inputs) = 0;
+  // The criterion the original's Lightning module uses by default, and whether it masks the loss.
+  virtual Criterion default_criterion() const = 0;
+  virtual bool default_use_loss_masking() const { return true; }
+};
+
+}  // namespace seqpack::models

@@ -1,0 +1,50 @@
+#include "seqpack/models/encoder_decoder_lstm.h"
+
+#include <torch/nn/modules/linear.h>
+
+#include "seqpack/errors.h"
+#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/lstm_path.h"
+#include "seqpack/nn/mlp.h"
+
+namespace seqpack::models {
+
+EncoderDecoderLSTMImpl::EncoderDecoderLSTMImpl(const EncoderDecoderLSTMOptions& opts) : options(opts) {
+  for (auto [value, name] : {std::pair{opts.num_past_features(), "num_past_features"},
+                             {opts.num_future_features(), "num_future_features"}, {opts.d_encoder(), "d_encoder"},
+                             {opts.d_decoder(), "d_decoder"}, {opts.num_encoder_layers(), "num_encoder_layers"},
+                             {opts.num_decoder_layers(), "num_decoder_layers"}, {opts.output_dim(), "output_dim"}}) {
+    require_positive(value, name);
+  }
+  // The decoder starts from the encoder's per-layer state; the original fails in forward otherwise.
+  if (opts.num_decoder_layers() != opts.num_encoder_layers()) {
+    reject("num_decoder_layers", "must equal num_encoder_layers = {}: the decoder starts from the encoder's state (got {})",
+           opts.num_encoder_layers(), opts.num_decoder_layers());
+  }
+  for (const auto width : opts.d_mlp_hidden()) require_positive(width, "d_mlp_hidden");
+  encoder = register_module("encoder", torch::nn::LSTM(family_lstm_options(opts.num_past_features(), opts.d_encoder(),
+                                                                           opts.num_encoder_layers(), opts.dropout())));
+  decoder = register_module("decoder", torch::nn::LSTM(family_lstm_options(opts.num_future_features(), opts.d_decoder(),
+                                                                           opts.num_decoder_layers(), opts.dropout())));
+  if (opts.d_encoder() != opts.d_decoder()) {
+    state_projection = register_module("state_projection", make_state_projection(opts.d_encoder(), opts.d_decoder()));
+  }
+  if (opts.d_mlp_hidden().empty()) {
+    mlp_head = torch::nn::AnyModule(register_module("mlp_head", torch::nn::Linear(opts.d_decoder(), opts.output_dim())));
+  } else {
+    mlp_head = torch::nn::AnyModule(register_module(
+        "mlp_head", nn::MLP(opts.d_decoder(), opts.d_mlp_hidden(), opts.output_dim(), opts.mlp_dropout(), opts.mlp_activation())));
+  }
+}
+
+c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().front().scalar_type(); }
+
+at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
+  check_model_inputs(in, options.num_past_features(), options.num_future_features(), dtype());
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
+                                project_state(state_projection, encoded.state));
+  return mlp_head.forward(decoded.output);
+}
+
+}  // namespace seqpack::models

@@ -1,0 +1,68 @@
+#include "seqpack/models/state_dict.h"
+
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include <set>
+#include <vector>
+
+#include "seqpack/errors.h"
+
+namespace seqpack::models {
+namespace {
+
+bool starts_with(const std::string& text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
+
+// The weights under the module's own names: a Lightning checkpoint keeps them under "model.".
+TensorMap own_names(const TensorMap& weights, const TensorMap& expected) {
+  const bool lightning = !weights.empty() && std::all_of(weights.begin(), weights.end(), [](const auto& entry) {
+    return starts_with(entry.first, "model.") || starts_with(entry.first, "criterion.");
+  });
+  if (!lightning || expected.contains(weights.begin()->first)) return weights;
+  TensorMap renamed;
+  for (const auto& [name, tensor] : weights) {
+    if (starts_with(name, "model.")) renamed[name.substr(6)] = tensor;
+  }
+  return renamed;
+}
+
+}  // namespace
+
+TensorMap state_dict(const torch::nn::Module& module) {
+  TensorMap out;
+  for (const auto& item : module.named_parameters()) out[item.key()] = item.value().detach();
+  for (const auto& item : module.named_buffers()) out[item.key()] = item.value().detach();
+  return out;
+}
+
+void load_state_dict(torch::nn::Module& module, const TensorMap& given) {
+  const auto expected = state_dict(module);
+  const auto weights = own_names(given, expected);
+  std::vector<std::string> missing, unexpected, misshaped;
+  std::set<c10::ScalarType> dtypes;
+  for (const auto& [name, tensor] : expected) {
+    const auto found = weights.find(name);
+    if (found == weights.end()) {
+      missing.push_back(name);
+    } else if (found->second.sizes() != tensor.sizes()) {
+      misshaped.push_back(fmt::format("{} (expected [{}], got [{}])", name, fmt::join(tensor.sizes(), ", "),
+                                      fmt::join(found->second.sizes(), ", ")));
+    } else if (at::isFloatingType(found->second.scalar_type())) {
+      dtypes.insert(found->second.scalar_type());
+    }
+  }
+  for (const auto& [name, tensor] : weights) {
+    if (!expected.contains(name)) unexpected.push_back(name);
+  }
+  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
+    reject("weights", "do not match the model: missing [{}]; unexpected [{}]; wrong shape [{}]", fmt::join(missing, ", "),
+           fmt::join(unexpected, ", "), fmt::join(misshaped, ", "));
+  }
+  if (dtypes.size() > 1) reject("weights", "must share one floating dtype (got {} kinds)", dtypes.size());
+  if (!dtypes.empty()) module.to(*dtypes.begin());
+  torch::NoGradGuard no_grad;
+  for (auto& item : module.named_parameters()) item.value().copy_(weights.at(item.key()));
+  for (auto& item : module.named_buffers()) item.value().copy_(weights.at(item.key()));
+}
+
+}  // namespace seqpack::models
