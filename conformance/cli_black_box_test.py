@@ -51,6 +51,8 @@ def main(binary, root):
         for index, (folder, meta) in enumerate(chosen):
             out = Path(tmp) / f"out{index}.safetensors"
             backward = ["--backward"] if meta.get("backward") else []
+            if (folder / "weights.safetensors").exists():
+                backward += ["--weights", str(folder / "weights.safetensors")]
             result = run(binary, "eval", meta["op"], "--in", str(folder / "inputs.safetensors"),
                          "--params", json.dumps(meta["params"]), *backward, "--out", str(out))
             name = folder.relative_to(root)

@@ -24,7 +24,10 @@ TEST_P(Golden, MatchesPyTorch) {
   const auto inputs = read_safetensors(golden.folder / "inputs.safetensors").tensors;
   const auto& op = golden.meta.at("op").get_ref<const std::string&>();
   const auto& params = golden.meta.at("params");
-  const ops::EvalOptions options{.backward = golden.meta.value("backward", false)};
+  const auto weights_file = golden.folder / "weights.safetensors";
+  const auto weights = std::filesystem::exists(weights_file) ? read_safetensors(weights_file).tensors : TensorMap{};
+  const ops::EvalOptions options{.backward = golden.meta.value("backward", false),
+                                 .weights = weights.empty() ? nullptr : &weights};
   if (golden.meta.at("expect") == "error") {
     const auto mention = golden.meta.at("error_mentions").get<std::string>();
     try {

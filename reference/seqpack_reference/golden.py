@@ -27,6 +27,7 @@ class Case:
     rtol: float = 0.0
     atol: float = 0.0
     backward: bool = False         # run with --backward: expected holds gradients too
+    weights: dict[str, torch.Tensor] | None = None    # a model's state_dict (weights.safetensors)
 
 
 def _dtype_name(tensors: dict[str, torch.Tensor]) -> str:
@@ -59,6 +60,8 @@ def write_case(root: Path, case: Case) -> None:
     _save(case.inputs, folder / "inputs.safetensors")
     if case.expected is not None:
         _save(case.expected, folder / "expected.safetensors")
+    if case.weights is not None:
+        _save(case.weights, folder / "weights.safetensors")
 
 
 def compare_case_folders(committed: Path, fresh: Path) -> list[str]:
@@ -67,7 +70,7 @@ def compare_case_folders(committed: Path, fresh: Path) -> list[str]:
     meta = json.loads((committed / "case.json").read_text())
     if meta != json.loads((fresh / "case.json").read_text()):
         problems.append("case.json differs")
-    for name in ("inputs.safetensors", "expected.safetensors"):
+    for name in ("inputs.safetensors", "expected.safetensors", "weights.safetensors"):
         a, b = committed / name, fresh / name
         if a.exists() != b.exists():
             problems.append(f"{name}: present in only one of the two")

@@ -3,6 +3,8 @@
 // inputs. Given a `target`, it also writes the loss as calc_loss computes it (the model's default
 // criterion unless params.criterion names another); with --backward, grad.<parameter> for every
 // parameter.
+#include <set>
+
 #include "seqpack/errors.h"
 #include "seqpack/models/attention_lstm.h"
 #include "seqpack/models/encoder_decoder_lstm.h"
@@ -96,7 +98,9 @@ OpFunction model_op(ModelFactory make) {
     out["loss"] = loss.detach();
     if (options.backward) {
       loss.backward();
+      std::set<const void*> seen;  // a shared module's parameters once, under their first name
       for (const auto& item : model->named_parameters()) {
+        if (!seen.insert(item.value().unsafeGetTensorImpl()).second) continue;
         const auto& grad = item.value().grad();
         out["grad." + item.key()] = grad.defined() ? grad : at::zeros_like(item.value());
       }

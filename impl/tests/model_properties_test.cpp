@@ -1,0 +1,122 @@
+// What the LSTM-family models guarantee on any batch: the packed path computes each row as if it
+// were alone and unpadded; packed and padded agree when nothing is padded; padded decoder steps
+// get no gradient from the masked loss; dropout acts only in training; weights round-trip.
+#include <gtest/gtest.h>
+
+#include "model_test_helpers.h"
+#include "seqpack/models/state_dict.h"
+#include "seqpack/models/training_step.h"
+
+namespace seqpack {
+namespace {
+
+using models::Packing;
+using testing::batch;
+
+const std::vector<int64_t> kEncoder{7, 3, 5, 1, 6}, kDecoder{5, 2, 4, 1, 5};
+
+TEST(ModelProperties, PackedRowEqualsTheRowAloneUnpadded) {
+  at::manual_seed(1);
+  const auto in = batch(kEncoder, kDecoder, 7, 5);
+  for (auto& [name, model] : testing::small_models(Packing::Always)) {
+    const auto output = model->forward(in);
+    for (size_t row = 0; row < kEncoder.size(); ++row) {
+      const auto le = kEncoder[row], ld = kDecoder[row];
+      const models::ModelInputs alone{in.past_sequence.slice(0, row, row + 1).slice(1, 0, le),
+                                      in.future_sequence.slice(0, row, row + 1).slice(1, 0, ld),
+                                      at::tensor({le}), at::tensor({ld})};
+      const auto expected = model->forward(alone);
+      EXPECT_TRUE(at::allclose(output.slice(0, row, row + 1).slice(1, 0, ld), expected, 1e-10, 1e-12))
+          << name << ", row " << row;
+    }
+  }
+}
+
+TEST(ModelProperties, PaddedPathCarriesStateThroughThePadding) {
+  at::manual_seed(2);
+  const auto in = batch(kEncoder, kDecoder, 7, 5);
+  for (auto& [name, model] : testing::small_models(Packing::Never)) {
+    // Row 1 (encoder length 3 of 7) alone differs: its padded run read four steps of zeros.
+    const models::ModelInputs alone{in.past_sequence.slice(0, 1, 2).slice(1, 0, 3),
+                                    in.future_sequence.slice(0, 1, 2).slice(1, 0, 2), at::tensor({3}), at::tensor({2})};
+    EXPECT_FALSE(at::allclose(model->forward(in).slice(0, 1, 2).slice(1, 0, 2), model->forward(alone), 1e-6, 1e-8))
+        << name;
+  }
+}
+
+TEST(ModelProperties, PackedAndPaddedAgreeWithoutPadding) {
+  at::manual_seed(3);
+  const auto in = batch({6, 6, 6}, {4, 4, 4}, 6, 4);
+  auto packed = testing::small_models(Packing::Always);
+  auto padded = testing::small_models(Packing::Never);
+  for (size_t i = 0; i < packed.size(); ++i) {
+    models::load_state_dict(*padded[i].second, models::state_dict(*packed[i].second));
+    EXPECT_TRUE(at::allclose(packed[i].second->forward(in), padded[i].second->forward(in), 1e-10, 1e-12))
+        << packed[i].first;
+  }
+}
+
+TEST(ModelProperties, PaddedDecoderStepsGetNoGradientFromTheMaskedLoss) {
+  at::manual_seed(4);
+  auto in = batch(kEncoder, kDecoder, 7, 5);
+  const auto valid = at::arange(5).unsqueeze(0) < at::tensor(kDecoder).unsqueeze(1);
+  for (auto packing : {Packing::Always, Packing::Never}) {
+    for (auto& [name, model] : testing::small_models(packing)) {
+      in.future_sequence = in.future_sequence.detach().requires_grad_(true);
+      const auto output = model->forward(in);
+      output.retain_grad();
+      const auto target = at::randn(output.sizes(), at::kDouble);
+      calc_loss(output, target, in.decoder_lengths, Criterion().kind(CriterionKind::MSE)).backward();
+      EXPECT_EQ(output.grad().index({~valid}).abs().max().item<double>(), 0.0) << name;
+      if (packing == Packing::Always) {  // the packed path never reads a padded decoder step
+        EXPECT_EQ(in.future_sequence.grad().index({~valid}).abs().max().item<double>(), 0.0) << name;
+      }
+    }
+  }
+}
+
+TEST(ModelProperties, DropoutActsInTrainingOnly) {
+  at::manual_seed(5);
+  const auto in = batch(kEncoder, kDecoder, 7, 5);
+  for (auto& [name, model] : testing::small_models(Packing::Auto, /*dropout=*/0.5)) {
+    EXPECT_TRUE(at::equal(model->forward(in), model->forward(in))) << name;
+    model->train();
+    EXPECT_FALSE(at::allclose(model->forward(in), model->forward(in))) << name;
+  }
+}
+
+TEST(ModelProperties, TrainingStepLowersTheLossAndIsDeterministic) {
+  const auto in = [] { at::manual_seed(6); return batch(kEncoder, kDecoder, 7, 5); }();
+  const auto target = at::randn({5, 5, 1}, at::kDouble);
+  for (size_t index = 0; index < 3; ++index) {
+    std::vector<double> runs;
+    for (int run = 0; run < 2; ++run) {
+      at::manual_seed(7);
+      auto model = testing::small_models(Packing::Auto)[index].second;
+      models::TrainingStep step(model, models::TrainingStepOptions().learning_rate(1e-2));
+      const double first = step(in, target).item<double>();
+      double last = first;
+      for (int i = 0; i < 30; ++i) last = step(in, target).item<double>();
+      EXPECT_LT(last, first);
+      runs.push_back(last);
+    }
+    EXPECT_EQ(runs[0], runs[1]) << "model " << index;
+  }
+}
+
+TEST(ModelProperties, WeightsRoundTripAndLightningNamesLoad) {
+  at::manual_seed(8);
+  const auto in = batch(kEncoder, kDecoder, 7, 5);
+  auto source = testing::small_models(Packing::Auto);
+  auto copy = testing::small_models(Packing::Auto);
+  for (size_t i = 0; i < source.size(); ++i) {
+    TensorMap lightning;
+    for (const auto& [name, tensor] : models::state_dict(*source[i].second)) lightning["model." + name] = tensor;
+    lightning["criterion.quantiles"] = at::ones({7});
+    models::load_state_dict(*copy[i].second, lightning);
+    EXPECT_TRUE(at::equal(source[i].second->forward(in), copy[i].second->forward(in))) << source[i].first;
+  }
+}
+
+}  // namespace
+}  // namespace seqpack

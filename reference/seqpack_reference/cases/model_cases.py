@@ -1,0 +1,112 @@
+"""Golden cases for the LSTM-family models: float64, dropout 0, packing always and never, with
+the output, the loss (the model's default criterion through calc_loss) and, for the small
+configurations, the gradient of every parameter. The original's default sizes appear once per
+model, forward and loss only, to keep the goldens small."""
+from __future__ import annotations
+
+import zlib
+
+import torch
+
+from .. import losses
+from ..golden import Case
+from ..models import MODELS
+
+TOL = {"rtol": 1e-10, "atol": 1e-10}
+PAST, FUTURE = 3, 2
+ENCODER_LENGTHS, DECODER_LENGTHS = [7, 3, 5, 1], [5, 2, 4, 1]
+
+CONFIGS = {
+    "model.attention_lstm": {
+        "small": {"d_model": 8, "num_layers": 1, "num_heads": 2},
+        "projected_two_layers": {"d_model": 16, "d_encoder": 12, "num_layers": 2, "num_heads": 4, "use_gating": False,
+                                 "causal_attention": False, "output_dim": 2},
+        "trainable_add": {"d_model": 8, "num_layers": 2, "num_heads": 1, "trainable_add": True},
+    },
+    "model.encoder_decoder_lstm": {
+        "small": {"d_encoder": 8, "d_decoder": 8, "num_encoder_layers": 1, "num_decoder_layers": 1},
+        "projected_mlp": {"d_encoder": 12, "d_decoder": 16, "d_mlp_hidden": [10, 6], "mlp_activation": "gelu",
+                          "mlp_dropout": 0.0, "output_dim": 2},
+        "mlp_one_layer": {"d_encoder": 8, "d_decoder": 8, "d_mlp_hidden": 5, "mlp_activation": "tanh",
+                          "mlp_dropout": 0.0},
+    },
+    "model.transformer_lstm": {
+        "small": {"d_model": 8, "num_layers": 1, "num_transformer_blocks": 1, "num_heads": 2},
+        "two_blocks_shared_lstm": {"d_model": 16, "num_layers": 2, "num_transformer_blocks": 2, "num_heads": 4,
+                                   "share_lstm_weights": True, "causal_attention": False},
+        "no_blocks": {"d_model": 8, "num_transformer_blocks": 0, "output_dim": 2},
+    },
+}
+
+
+def _seed(name):
+    return zlib.crc32(name.encode())
+
+
+def _left_aligned(lengths, steps, features, gen):
+    x = torch.randn(len(lengths), steps, features, generator=gen, dtype=torch.float64)
+    for row, length in enumerate(lengths):
+        x[row, length:] = 0
+    return x
+
+
+def model_inputs(name, output_dim, lengths_as_column=False):
+    gen = torch.Generator().manual_seed(_seed(name + "/inputs"))
+    inputs = {
+        "past_sequence": _left_aligned(ENCODER_LENGTHS, max(ENCODER_LENGTHS), PAST, gen),
+        "future_sequence": _left_aligned(DECODER_LENGTHS, max(DECODER_LENGTHS), FUTURE, gen),
+        "target": torch.randn(len(DECODER_LENGTHS), max(DECODER_LENGTHS), output_dim, generator=gen,
+                              dtype=torch.float64),
+    }
+    for key, values in (("encoder_lengths", ENCODER_LENGTHS), ("decoder_lengths", DECODER_LENGTHS)):
+        t = torch.tensor(values)
+        inputs[key] = t.reshape(-1, 1).to(torch.float32) if lengths_as_column else t
+    return inputs
+
+
+def build_model(op, params, seed):
+    torch.manual_seed(seed)
+    model = MODELS[op](PAST, FUTURE, **params).double()
+    model.eval()
+    return model
+
+
+def run_model(op, model, inputs, backward):
+    """The model's outputs as seqpack eval writes them."""
+    model.zero_grad()
+    args = [inputs[k] for k in ("past_sequence", "future_sequence")]
+    output = model(*args, inputs.get("encoder_lengths"), inputs.get("decoder_lengths"))
+    criterion = dict(MODELS[op].default_criterion)
+    loss = losses.calc_loss(output, inputs["target"], inputs.get("decoder_lengths"), **criterion)
+    expected = {"output": output.detach(), "loss": loss.detach()}
+    if backward:
+        loss.backward()
+        for name, p in model.named_parameters():
+            expected["grad." + name] = p.grad if p.grad is not None else torch.zeros_like(p)
+    return expected
+
+
+def _case(op, config, params, packing, backward=True, lengths_as_column=False):
+    short = op.removeprefix("model.")
+    name = f"{short}/{config}_packing_{packing}"
+    full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
+                   "packing": packing}
+    model = build_model(op, {k: v for k, v in full_params.items() if k not in ("num_past_features",
+                                                                               "num_future_features")},
+                        _seed(name))
+    inputs = model_inputs(name, params.get("output_dim", 1), lengths_as_column)
+    expected = run_model(op, model, inputs, backward)
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    checks = (f"{short} {config} {params}, packing {packing}: output, loss"
+              + (" and every parameter's gradient" if backward else ""))
+    return Case(name, op, checks, inputs, full_params, expected=expected, backward=backward, weights=weights, **TOL)
+
+
+def cases():
+    out = []
+    for op, configs in CONFIGS.items():
+        for config, params in configs.items():
+            for packing in ("always", "never"):
+                out.append(_case(op, config, params, packing, lengths_as_column=config == "small"))
+        out.append(_case(op, "defaults", {}, "auto", backward=False))
+    return out
