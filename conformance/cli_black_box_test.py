@@ -13,8 +13,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
+from seqpack_reference.cases.model_cases import model_inputs  # noqa: E402
+from seqpack_reference.models import MODELS  # noqa: E402
 
 PER_OP = 4
 
@@ -36,6 +40,36 @@ def same(meta, want, got):
 
 def run(binary, *args):
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=120)
+
+
+def exported_weights_load_in_pytorch(binary, tmp):
+    """`seqpack init` writes a state_dict that PyTorch's model loads strictly, and with it seqpack
+    and PyTorch compute the same output."""
+    failures = []
+    for op, model_class in MODELS.items():
+        params = {"num_past_features": 3, "num_future_features": 2, "dropout": 0.0, "packing": "always"}
+        weights, out = tmp / f"{op}.weights.safetensors", tmp / f"{op}.out.safetensors"
+        result = run(binary, "init", op, "--params", json.dumps(params), "--dtype", "float64", "--seed", "3",
+                     "--out", str(weights))
+        if result.returncode != 0:
+            failures.append(f"init {op}: exit {result.returncode}: {result.stderr.strip()}")
+            continue
+        model = model_class(**params).double().eval()
+        try:
+            model.load_state_dict(load_file(str(weights)), strict=True)
+        except RuntimeError as error:
+            failures.append(f"init {op}: PyTorch refuses the weights: {str(error)[:300]}")
+            continue
+        inputs = model_inputs("cli/" + op, 1)
+        del inputs["target"]
+        inputs_file = tmp / f"{op}.in.safetensors"
+        save_file(inputs, str(inputs_file))
+        result = run(binary, "eval", op, "--in", str(inputs_file), "--params", json.dumps(params),
+                     "--weights", str(weights), "--out", str(out))
+        want = model(*inputs.values()).detach()
+        if result.returncode != 0 or not torch.allclose(load_file(str(out))["output"], want, rtol=1e-10, atol=1e-10):
+            failures.append(f"init {op}: seqpack's output with its exported weights differs from PyTorch's")
+    return failures
 
 
 def main(binary, root):
@@ -65,6 +99,7 @@ def main(binary, root):
                 failures.append(f"{name}: exit {result.returncode}: {result.stderr.strip()}")
             elif not same(meta, load_file(str(folder / "expected.safetensors")), load_file(str(out))):
                 failures.append(f"{name}: outputs differ from expected.safetensors")
+        failures += exported_weights_load_in_pytorch(binary, Path(tmp))
         usage = [("no op", ["eval"]), ("unknown op", ["eval", "no_such_op", "--in", "x", "--out", "y"]),
                  ("unknown flag", ["eval", "create_mask", "--frobnicate"])]
         for label, args in usage:
@@ -73,7 +108,7 @@ def main(binary, root):
                 failures.append(f"usage error ({label}): want exit 2, got {result.returncode}")
     for failure in failures:
         print("FAIL", failure)
-    print(f"cli black-box: {len(chosen) + 3 - len(failures)} ok, {len(failures)} failed")
+    print(f"cli black-box: {len(chosen) + 3 + len(MODELS) - len(failures)} ok, {len(failures)} failed")
     return 1 if failures else 0
 
 

@@ -1,6 +1,7 @@
 // The `seqpack` command. `seqpack eval OP --in IN.safetensors [--params P.json] [--weights W.safetensors]
 // [--backward] --out OUT.safetensors` runs one operation on named tensors (the black-box interface
-// of SPEC.md); `seqpack ops` lists the operations.
+// of SPEC.md); `seqpack ops` lists the operations; `seqpack init MODEL --params P --out W.safetensors`
+// writes a freshly initialised model's state_dict under the original's names.
 // Exit status: 0 done, 2 usage error, 3 bad input (one line on stderr, no output file written).
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,8 @@
 #include <iostream>
 
 #include "seqpack/errors.h"
+#include "seqpack/models/state_dict.h"
+#include "seqpack/ops/model_factory.h"
 #include "seqpack/ops/registry.h"
 #include "seqpack/safetensors.h"
 
@@ -47,6 +50,19 @@ int run_eval(const std::string& op, const std::string& in_path, const std::strin
   return 0;
 }
 
+int run_init(const std::string& model_name, const std::string& params_text, int64_t seed, const std::string& dtype,
+             const std::string& out_path) {
+  auto json = read_params(params_text);
+  seqpack::ops::Params params(json);
+  torch::manual_seed(seed);
+  auto model = seqpack::ops::make_model(model_name, params);
+  params.finish(model_name);
+  if (dtype != "float32" && dtype != "float64") seqpack::reject("--dtype", "must be float32 or float64 (got {})", dtype);
+  model->to(dtype == "float64" ? at::kDouble : at::kFloat);
+  seqpack::write_safetensors(out_path, seqpack::models::state_dict(*model), {{"model", model_name}});
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +81,16 @@ int main(int argc, char** argv) {
 
   auto* list = app.add_subcommand("ops", "List the operations `eval` runs");
 
+  std::string model_name, dtype = "float32";
+  int64_t seed = 0;
+  auto* init = app.add_subcommand("init", "Write a freshly initialised model's state_dict (the original's names)");
+  init->add_option("model", model_name, "model.attention_lstm, model.encoder_decoder_lstm or model.transformer_lstm")
+      ->required();
+  init->add_option("--params", params_text, "Constructor hyperparameters: a JSON file, or an inline JSON object");
+  init->add_option("--seed", seed, "Seed of the initialisation (default 0)");
+  init->add_option("--dtype", dtype, "float32 (default) or float64");
+  init->add_option("--out", out_path, "Where to write the state_dict (safetensors)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -76,6 +102,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    if (init->parsed()) return run_init(model_name, params_text, seed, dtype, out_path);
     if (!seqpack::ops::registry().contains(op)) {
       std::cerr << "seqpack: unknown operation \"" << op << "\" (see `seqpack ops`)\n";
       return 2;

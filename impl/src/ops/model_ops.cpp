@@ -3,6 +3,7 @@
 // inputs. Given a `target`, it also writes the loss as calc_loss computes it (the model's default
 // criterion unless params.criterion names another); with --backward, grad.<parameter> for every
 // parameter.
+#include <map>
 #include <set>
 
 #include "seqpack/errors.h"
@@ -11,6 +12,7 @@
 #include "seqpack/models/state_dict.h"
 #include "seqpack/models/transformer_lstm.h"
 #include "seqpack/ops/criterion_params.h"
+#include "seqpack/ops/model_factory.h"
 #include "seqpack/ops/registry.h"
 
 namespace seqpack::ops {
@@ -76,9 +78,16 @@ std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
 
 using ModelFactory = std::shared_ptr<ForecastModel> (*)(Params&);
 
-OpFunction model_op(ModelFactory make) {
-  return [make](Inputs& in, Params& params, const EvalOptions& options) -> TensorMap {
-    auto model = make(params);
+const std::map<std::string, ModelFactory, std::less<>>& factories() {
+  static const std::map<std::string, ModelFactory, std::less<>> all{{"model.attention_lstm", attention_lstm},
+                                                                    {"model.encoder_decoder_lstm", encoder_decoder_lstm},
+                                                                    {"model.transformer_lstm", transformer_lstm}};
+  return all;
+}
+
+OpFunction model_op(std::string name) {
+  return [name](Inputs& in, Params& params, const EvalOptions& options) -> TensorMap {
+    auto model = make_model(name, params);
     const auto criterion_name = params.get_string("criterion", "");
     const auto criterion =
         criterion_name.empty() ? model->default_criterion()
@@ -111,21 +120,27 @@ OpFunction model_op(ModelFactory make) {
 
 }  // namespace
 
+std::shared_ptr<ForecastModel> make_model(std::string_view name, Params& params) {
+  const auto found = factories().find(name);
+  if (found == factories().end()) reject("model", "unknown model \"{}\"", name);
+  return found->second(params);
+}
+
 void add_model_ops(Registry& registry) {
   const std::string inputs = "past_sequence, future_sequence, encoder_lengths, decoder_lengths [, target]; ";
   const std::string outputs = ", packing [, criterion, use_loss_masking] -> output [, loss, grad.<parameter>]";
   registry["model.attention_lstm"] = {
-      model_op(attention_lstm),
+      model_op("model.attention_lstm"),
       inputs + "num_past_features, num_future_features, d_model, num_layers, dropout, num_heads, use_gating, "
                "trainable_add, output_dim, causal_attention, d_encoder, d_decoder" + outputs,
       true, true};
   registry["model.encoder_decoder_lstm"] = {
-      model_op(encoder_decoder_lstm),
+      model_op("model.encoder_decoder_lstm"),
       inputs + "num_past_features, num_future_features, d_encoder, d_decoder, num_encoder_layers, num_decoder_layers, "
                "dropout, d_mlp_hidden, output_dim, mlp_activation, mlp_dropout" + outputs,
       true, true};
   registry["model.transformer_lstm"] = {
-      model_op(transformer_lstm),
+      model_op("model.transformer_lstm"),
       inputs + "num_past_features, num_future_features, d_model, num_layers, num_transformer_blocks, dropout, "
                "num_heads, output_dim, causal_attention, share_lstm_weights" + outputs,
       true, true};
