@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
-# The main job: sets up, builds, runs the conformance suite and prints its summary, written to
-# reports/latest/conformance.md. (The benchmark matrix joins this job when perf/ exists.)
+# The main job: sets up, builds, runs the conformance suite and prints its summary, then runs the
+# benchmark matrix (C++ and Python sides) and writes a report.
+#   scripts/run.sh [--full] [--name NAME]
+# Writes reports/NAME/ (default reports/latest/, not committed): conformance.md, results.csv,
+# report.md and its plots. --full runs the whole matrix instead of the quick profile.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+profile=quick
+name=latest
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) profile=full; shift ;;
+    --name) name=$2; shift 2 ;;
+    *) echo "usage: scripts/run.sh [--full] [--name NAME]" >&2; exit 2 ;;
+  esac
+done
+report="reports/$name"
 setup_and_build release
+mkdir -p "$report"
+
 echo "seqpack: running the conformance suite"
 status=0
 rm -rf build/release/conformance-results
 ctest --preset release -j "$(nproc)" -L conformance --output-junit conformance-junit.xml >build/release/conformance.log 2>&1 \
   || status=$?
-mkdir -p reports/latest
-"$SEQPACK_PYTHON" scripts/conformance_summary.py build/release/conformance-results build/release/conformance-junit.xml reports/latest/conformance.md
+"$SEQPACK_PYTHON" scripts/conformance_summary.py build/release/conformance-results build/release/conformance-junit.xml \
+  "$report/conformance.md"
 [ "$status" = 0 ] || echo "seqpack: some conformance tests failed; ctest's log is build/release/conformance.log" >&2
+
+echo "seqpack: running the $profile benchmark matrix (progress below; the quick profile takes about 10 minutes)"
+"$SEQPACK_PYTHON" perf/run_matrix.py --profile "$profile" --build build/release --out "$report"
+"$SEQPACK_PYTHON" perf/report.py "$report"
 exit "$status"

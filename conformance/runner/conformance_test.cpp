@@ -51,7 +51,13 @@ std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(discover_cases(cases_root())), test_name);
+// SEQPACK_CASE_FAMILY=<folder> runs one family (ctest runs one family per test).
+std::vector<GoldenCase> chosen_cases() {
+  const char* family = std::getenv("SEQPACK_CASE_FAMILY");
+  return discover_cases(cases_root(), family ? family : "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Golden, ::testing::ValuesIn(chosen_cases()), test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Golden);
 
 }  // namespace

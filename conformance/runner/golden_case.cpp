@@ -46,10 +46,11 @@ std::string compare_packs(const TensorMap& want, const TensorMap& got) {
 
 }  // namespace
 
-std::vector<GoldenCase> discover_cases(const std::filesystem::path& root) {
+std::vector<GoldenCase> discover_cases(const std::filesystem::path& root, const std::string& family) {
   std::vector<GoldenCase> cases;
-  if (!std::filesystem::exists(root)) return cases;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+  const auto start = family.empty() ? root : root / family;
+  if (!std::filesystem::exists(start)) return cases;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(start)) {
     if (entry.path().filename() != "case.json") continue;
     std::ifstream in(entry.path());
     cases.push_back({std::filesystem::relative(entry.path().parent_path(), root).string(),

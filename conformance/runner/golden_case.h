@@ -20,8 +20,9 @@ struct GoldenCase {
 // gtest prints a case by its name, not its bytes.
 inline void PrintTo(const GoldenCase& golden, std::ostream* out) { *out << golden.name; }
 
-// Every folder below `root` that holds a case.json, sorted by name.
-std::vector<GoldenCase> discover_cases(const std::filesystem::path& root);
+// Every folder below `root` (or below root/family, when a family is named) that holds a
+// case.json, sorted by name; names are relative to `root`.
+std::vector<GoldenCase> discover_cases(const std::filesystem::path& root, const std::string& family = "");
 
 // Why `actual` differs from the case's expected outputs, or "" when it matches under the case's
 // comparison ("exact" to rtol/atol, or "packed_by_meaning" for packs of tied lengths).

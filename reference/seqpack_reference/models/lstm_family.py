@@ -4,11 +4,22 @@ seqpack's: "auto" is the original's choice (should_use_packing per LSTM); "alway
 force one path."""
 from __future__ import annotations
 
+import types
+
 import torch
 from torch import nn
 
 from .. import masks, sequence
 from .blocks import MLP, GateAddNorm, GatedResidualNetwork, InterpretableMultiHeadAttention
+
+
+# The packing functions the models call. The goldens use the reference's; the benchmarks swap in
+# the original's plain PyTorch calls, with or without torch.compiler.disable.
+PACKING = types.SimpleNamespace(
+    pack_encoder=lambda x, lengths: sequence.pack_encoder_sequences(x, lengths, align_first=False),
+    pack_decoder=sequence.pack_decoder_sequences,
+    unpack=lambda packed, steps: sequence.unpack_to_fixed_length(packed, total_length=steps)[0],
+)
 
 
 def _lstm(input_size, hidden, layers, dropout):
@@ -26,10 +37,9 @@ def run_lstm(lstm, x, lengths, packing, encoder, state=None):
     if not _packs(packing, lengths):
         return lstm(x, state)
     flat = lengths.reshape(-1)
-    packed = (sequence.pack_encoder_sequences(x, flat, align_first=False) if encoder
-              else sequence.pack_decoder_sequences(x, flat))
+    packed = PACKING.pack_encoder(x, flat) if encoder else PACKING.pack_decoder(x, flat)
     out, state = lstm(packed, state)
-    return sequence.unpack_to_fixed_length(out, total_length=x.size(1))[0], state
+    return PACKING.unpack(out, x.size(1)), state
 
 
 def _attention_mask(encoder_lengths, decoder_lengths, te, td, causal):

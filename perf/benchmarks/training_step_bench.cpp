@@ -1,0 +1,82 @@
+// One full training step (forward, the model's default loss through calc_loss, backward, Adam)
+// for each LSTM-family model, padded and packed, over the profile's batch sizes and every length
+// distribution. The models use the original's default hyperparameters in float32.
+// Names: step/<model>/cpp/<padded|packed>/<distribution>/<B>/<T encoder>.
+#include <fmt/format.h>
+
+#include <numeric>
+
+#include "bench_support.h"
+#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/encoder_decoder_lstm.h"
+#include "seqpack/models/training_step.h"
+#include "seqpack/models/transformer_lstm.h"
+
+namespace seqpack::perf {
+namespace {
+
+using models::Packing;
+
+std::shared_ptr<models::ForecastModel> make(const std::string& name, Packing packing) {
+  const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
+  if (name == "attention_lstm") {
+    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing));
+  }
+  if (name == "encoder_decoder_lstm") {
+    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing));
+  }
+  return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing));
+}
+
+void training_step(benchmark::State& state, const std::string& model_name, Packing packing,
+                   const LengthDistribution& distribution, int64_t batch) {
+  const int64_t te = profile().settings.at("encoder_steps"), td = profile().settings.at("decoder_steps");
+  const auto encoder_lengths = batch_lengths(distribution, batch, te, 1);
+  const auto decoder_lengths = batch_lengths(distribution, batch, td, 2);
+  torch::manual_seed(0);
+  auto model = make(model_name, packing);
+  models::TrainingStep step(model);
+  const models::ModelInputs inputs{left_aligned_batch(encoder_lengths, te, profile().model.at("num_past_features")),
+                                   left_aligned_batch(decoder_lengths, td, profile().model.at("num_future_features")),
+                                   at::tensor(encoder_lengths), at::tensor(decoder_lengths)};
+  const auto target = at::randn({batch, td, 1});
+  step(inputs, target);  // warm-up: first-touch allocations and oneDNN primitive creation
+  reset_peak_memory();
+  for (auto _ : state) benchmark::DoNotOptimize(step(inputs, target).data_ptr());
+  auto all_lengths = encoder_lengths;
+  all_lengths.insert(all_lengths.end(), decoder_lengths.begin(), decoder_lengths.end());
+  set_counters(state, encoder_lengths, te);
+  // Real timesteps count encoder and decoder steps; samples count rows once.
+  state.counters["timesteps_per_second"] = benchmark::Counter(
+      static_cast<double>(std::accumulate(all_lengths.begin(), all_lengths.end(), int64_t{0})) *
+          static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+
+void register_all() {
+  for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
+    for (const auto& [path, packing] : {std::pair{"padded", Packing::Never}, {"packed", Packing::Always}}) {
+      for (const auto& distribution : profile().distributions) {
+        for (const int64_t batch : profile().settings.at("step_batch_sizes")) {
+          const auto name = fmt::format("step/{}/cpp/{}/{}/{}/{}", model, path, distribution.name, batch,
+                                        profile().settings.at("encoder_steps").get<int64_t>());
+          with_profile(benchmark::RegisterBenchmark(name.c_str(),
+                                                    [=](benchmark::State& state) {
+                                                      training_step(state, model, packing, distribution, batch);
+                                                    }),
+                       "step");
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace seqpack::perf
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  seqpack::perf::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

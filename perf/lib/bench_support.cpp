@@ -1,0 +1,66 @@
+#include "bench_support.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <numeric>
+
+#include "seqpack/errors.h"
+
+namespace seqpack::perf {
+
+const Profile& profile() {
+  static const Profile loaded = [] {
+    const char* chosen = std::getenv("SEQPACK_PROFILE");
+    Profile p{chosen ? chosen : "quick", {}, {}, read_distributions(SEQPACK_PERF_DIR "/distributions.csv")};
+    std::ifstream in(SEQPACK_PERF_DIR "/profiles.json");
+    const auto all = nlohmann::json::parse(in);
+    if (!all.contains(p.name) || p.name == "model") reject("SEQPACK_PROFILE", "no profile \"{}\" in profiles.json", p.name);
+    p.settings = all.at(p.name);
+    p.model = all.at("model");
+    return p;
+  }();
+  return loaded;
+}
+
+at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features) {
+  const auto batch = static_cast<int64_t>(lengths.size());
+  const auto valid = at::arange(steps).unsqueeze(0) < at::tensor(lengths).unsqueeze(1);
+  return at::randn({batch, steps, features}) * valid.unsqueeze(-1);
+}
+
+at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features) {
+  return left_aligned_batch(lengths, steps, features).flip(1).contiguous();
+}
+
+void reset_peak_memory() {
+  std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current resident size
+}
+
+double peak_memory_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0.0;
+}
+
+void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, int64_t steps) {
+  const auto batch = static_cast<double>(lengths.size());
+  const auto real_steps = static_cast<double>(std::accumulate(lengths.begin(), lengths.end(), int64_t{0}));
+  const auto iterations = static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());  // items_per_second = it/s
+  state.counters["samples_per_second"] = benchmark::Counter(batch * iterations, benchmark::Counter::kIsRate);
+  state.counters["timesteps_per_second"] = benchmark::Counter(real_steps * iterations, benchmark::Counter::kIsRate);
+  state.counters["fill_ratio"] = fill_ratio(lengths, steps);
+  state.counters["peak_memory_mib"] = peak_memory_mib();
+}
+
+benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind) {
+  const auto min_time = profile().settings.at(kind == "primitive" ? "primitive_min_time_s" : "min_time_s").get<double>();
+  return bench->Repetitions(profile().settings.at("repetitions").get<int>())
+      ->MinTime(min_time)
+      ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace seqpack::perf

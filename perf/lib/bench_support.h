@@ -1,0 +1,41 @@
+#pragma once
+// Shared by the benchmark programs: the profile (perf/profiles.json, chosen by SEQPACK_PROFILE,
+// default quick), the distributions, left-aligned batches, and the peak-memory counter.
+#include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "length_distributions.h"
+
+namespace seqpack::perf {
+
+struct Profile {
+  std::string name;
+  nlohmann::json settings;   // the profile's entry in profiles.json
+  nlohmann::json model;      // the "model" entry
+  std::vector<LengthDistribution> distributions;
+};
+
+const Profile& profile();
+
+// (B, T, F) float32, row i holding lengths[i] random steps from step 0 and zeros after.
+at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features);
+// The same rows right-aligned (data at the end).
+at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features);
+
+// Peak resident memory of the process since the last reset, in MiB (Linux: /proc/self, VmHWM).
+void reset_peak_memory();
+double peak_memory_mib();
+
+// Sets the counters every benchmark reports: samples/s and real timesteps/s as rates, the fill
+// ratio, and the peak memory of the run.
+void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, int64_t steps);
+
+// Runs the repetitions of the profile, with its minimum time for `kind` ("primitive" or "step").
+benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind);
+
+}  // namespace seqpack::perf

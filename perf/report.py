@@ -1,0 +1,189 @@
+"""Writes a performance report from a results table (perf/run_matrix.py's results.csv).
+
+    python perf/report.py REPORT_DIR        # reads REPORT_DIR/results.csv, writes report.md + *.png
+"""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
+# The original's write-up (one GPU, TransformerLSTM, batch 64).
+ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
+SERIES = [("cpp", "padded"), ("cpp", "packed"), ("python", "padded_eager"), ("python", "padded_compile"),
+          ("python", "packed_eager"), ("python", "packed_compile"), ("python", "packed_compile_disable")]
+
+
+def load(path: Path):
+    rows = list(csv.DictReader(open(path)))
+    for r in rows:
+        for key in ("median_it_s", "spread_pct", "fill_ratio", "peak_memory_mib", "warmup_s"):
+            r[key] = float(r[key] or 0)
+        r["batch"], r["steps"] = int(r["batch"]), int(r["steps"])
+    return rows
+
+
+def index(rows):
+    """(kind, what, side, mode, distribution, batch, steps) -> row"""
+    return {(r["kind"], r["what"], r["side"], r["mode"], r["distribution"], r["batch"], r["steps"]): r for r in rows}
+
+
+def fmt(value, digits=2):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def rate(table, *key):
+    row = table.get(key)
+    return row["median_it_s"] if row and row["status"] == "ok" and row["median_it_s"] > 0 else None
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def plot_steps(rows, out: Path, model, distributions, batches):
+    fig, axes = plt.subplots(1, len(distributions), figsize=(4 * len(distributions), 3.6), sharey=True, squeeze=False)
+    table = index(rows)
+    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
+    for ax, d in zip(axes[0], distributions):
+        for side, mode in SERIES:
+            ys = [rate(table, "step", model, side, mode, d, b, steps) for b in batches]
+            if any(ys):
+                ax.plot(batches, [y or float("nan") for y in ys], marker="o", label=f"{side} {mode}")
+        ax.set_title(d, fontsize=10)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("batch size")
+    axes[0][0].set_ylabel("training steps / s")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(f"{model}: it/s against batch size")
+    fig.tight_layout()
+    name = f"steps_{model}.png"
+    fig.savefig(out / name, dpi=90)
+    plt.close(fig)
+    return name
+
+
+def plot_speedups(rows, out: Path, distributions, batches):
+    table = index(rows)
+    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), squeeze=False)
+    panels = [("packed / padded, C++", lambda m, d, b: ratio(rate(table, "step", m, "cpp", "packed", d, b, steps),
+                                                             rate(table, "step", m, "cpp", "padded", d, b, steps))),
+              ("C++ / Python (padded, eager)", lambda m, d, b: ratio(
+                  rate(table, "step", m, "cpp", "padded", d, b, steps),
+                  rate(table, "step", m, "python", "padded_eager", d, b, steps))),
+              ("compiled / eager, Python padded", lambda m, d, b: ratio(
+                  rate(table, "step", m, "python", "padded_compile", d, b, steps),
+                  rate(table, "step", m, "python", "padded_eager", d, b, steps)))]
+    for ax, (title, f) in zip(axes[0], panels):
+        for m in MODELS:
+            for b in batches:
+                ys = [f(m, d, b) for d in distributions]
+                if any(ys):
+                    ax.plot(range(len(distributions)), [y or float("nan") for y in ys], marker="o", label=f"{m} B={b}")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set_xticks(range(len(distributions)), distributions, rotation=30, fontsize=8)
+        ax.set_title(title, fontsize=10)
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "speedups.png", dpi=90)
+    plt.close(fig)
+    return "speedups.png"
+
+
+def main(report_dir: str) -> int:
+    out = Path(report_dir)
+    rows = load(out / "results.csv")
+    table = index(rows)
+    distributions = list(dict.fromkeys(r["distribution"] for r in rows if r["kind"] == "step"))
+    batches = sorted({r["batch"] for r in rows if r["kind"] == "step"})
+    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
+    machine = (out / "machine.txt").read_text().strip().splitlines() if (out / "machine.txt").exists() else ["?"]
+    first = rows[0] if rows else {}
+    lines = [f"# seqpack performance report: {out.name}", "",
+             f"Machine: {machine[0]}. torch {first.get('torch', '?')}, commit {first.get('commit', '?')}. "
+             f"{machine[1] if len(machine) > 1 else ''}.", "",
+             "Training step = forward, the model's default loss through calc_loss, backward, Adam. Models at the "
+             f"original's default sizes, float32, encoder T = {steps}, CPU. Every figure is the median of the "
+             "repetitions; spread = (max - min) / median. Ratios compare figures measured in the same run.", ""]
+
+    # The headline: the original's three figures beside ours.
+    lines += ["## Headline: TransformerLSTM, batch 64", "",
+              "| distribution | padded + compile (it/s) | packed eager | packed + compiler.disable | "
+              "C++ padded | C++ packed |", "|---|---|---|---|---|---|",
+              f"| the original (one GPU, its write-up) | {ORIGINAL_HEADLINE['padded_compile']} | "
+              f"{ORIGINAL_HEADLINE['packed_eager']} | {ORIGINAL_HEADLINE['packed_compile_disable']} | — | — |"]
+    for d in distributions:
+        get = lambda side, mode: rate(table, "step", "transformer_lstm", side, mode, d, 64, steps)  # noqa: E731
+        lines.append(f"| seqpack, {d} (this CPU) | {fmt(get('python', 'padded_compile'))} | "
+                     f"{fmt(get('python', 'packed_eager'))} | {fmt(get('python', 'packed_compile_disable'))} | "
+                     f"{fmt(get('cpp', 'padded'))} | {fmt(get('cpp', 'packed'))} |")
+    lines.append("")
+
+    for m in MODELS:
+        lines += [f"## {m}", "", f"![it/s against batch size]({plot_steps(rows, out, m, distributions, batches)})", "",
+                  "| distribution | B | fill | " + " | ".join(f"{s} {md}" for s, md in SERIES) + " |",
+                  "|---|---|---|" + "---|" * len(SERIES)]
+        for d in distributions:
+            for b in batches:
+                cells = []
+                for side, mode in SERIES:
+                    row = table.get(("step", m, side, mode, d, b, steps))
+                    if row is None:
+                        cells.append("—")
+                    elif row["status"] != "ok":
+                        cells.append("failed")
+                    else:
+                        cells.append(f"{row['median_it_s']:.2f} ±{row['spread_pct']:.0f}%")
+                fill = next((r["fill_ratio"] for r in rows if r["kind"] == "step" and r["what"] == m
+                             and r["distribution"] == d and r["batch"] == b), 0)
+                lines.append(f"| {d} | {b} | {fill:.2f} | " + " | ".join(cells) + " |")
+        lines.append("")
+    failures = [r for r in rows if r["status"] != "ok"]
+    if failures:
+        lines += ["### Modes that failed", ""]
+        seen = set()
+        for r in failures:
+            key = (r["what"], r["mode"], r["status"])
+            if key not in seen:
+                seen.add(key)
+                lines.append(f"- {r['what']} {r['mode']}: {r['status']}")
+        lines.append("")
+
+    lines += ["## Speed-ups", "", f"![speed-ups]({plot_speedups(rows, out, distributions, batches)})", ""]
+
+    # Primitives: C++ against the original's row-by-row alignment, and as a share of a training step.
+    prim = [r for r in rows if r["kind"] == "primitive" and r["status"] == "ok"]
+    if prim:
+        lines += ["## Primitives", "",
+                  "Alignment (auto source, left to right): seqpack's one gather against the original's row-by-row "
+                  "loop (Python).", "", "| distribution | B | T | C++ (calls/s) | Python row-by-row | speed-up |",
+                  "|---|---|---|---|---|---|"]
+        for r in prim:
+            if r["mode"] == "python_rowwise":
+                cpp = rate(table, "primitive", "align_auto", "cpp", "-", r["distribution"], r["batch"], r["steps"])
+                lines.append(f"| {r['distribution']} | {r['batch']} | {r['steps']} | {fmt(cpp, 0)} | "
+                             f"{fmt(r['median_it_s'], 1)} | {fmt(ratio(cpp, r['median_it_s']), 0)}x |")
+        step_b = max(b for b in batches if b <= 64) if batches else 0
+        step_rate = rate(table, "step", "transformer_lstm", "cpp", "padded", "uniform_half", step_b, steps)
+        lines += ["", f"Cost of each C++ primitive as a share of one C++ TransformerLSTM padded training step "
+                      f"(uniform_half, B = {step_b}, T = {steps}):", "", "| primitive | µs per call | share of the step |",
+                  "|---|---|---|"]
+        for what in dict.fromkeys(r["what"] for r in prim if r["side"] == "cpp"):
+            per_call = rate(table, "primitive", what, "cpp", "-", "uniform_half", step_b, steps)
+            if per_call and step_rate:
+                lines.append(f"| {what} | {1e6 / per_call:.1f} | {100 * step_rate / per_call:.2f}% |")
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))
