@@ -115,10 +115,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--skip-python", action="store_true")
     parser.add_argument("--skip-cpp", action="store_true")
+    parser.add_argument("--commit", help="the commit the raw outputs were measured at (with --from-raw)")
     parser.add_argument("--from-raw", action="store_true",
                         help="run nothing: rebuild results.csv from the raw outputs already in --out")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    revision = args.commit or commit()  # taken before the run: what was built and measured
     rows, torch_version = [], "?"
     for program in ("primitives_bench", "training_step_bench"):
         raw = args.out / f"{program}.json"
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
     if raw.exists() and not args.skip_python:
         more, torch_version = python_rows(raw)
         rows += more
-    device, revision = device_description(), commit()
+    device = device_description()
     with open(args.out / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
