@@ -71,6 +71,9 @@ at::Tensor align_encoder_sequences(const at::Tensor& sequences, const at::Tensor
     reject("max_length", "must be at least 1 when given (got {})", *options.max_length());
   }
   const int64_t target_end = options.max_length().value_or(steps);
+  // Every row full and the target the whole of T: nothing moves, in any mode (the common case of a
+  // batch of equal lengths), so skip the guess and the gather.
+  if (target_end == steps && (checked == steps).all().item<bool>()) return sequences.clone(at::MemoryFormat::Contiguous);
   auto moves = options.source() == Source::Auto ? guessed_moves(sequences, checked, options, target_end)
                                                 : explicit_moves(checked, steps, options, target_end);
   if (sequences.numel() == 0) return at::zeros_like(sequences);

@@ -110,9 +110,4 @@ void register_all() {
 }  // namespace
 }  // namespace seqpack::perf
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  seqpack::perf::register_all();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return seqpack::perf::run_benchmarks(argc, argv, seqpack::perf::register_all); }

@@ -63,4 +63,12 @@ benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* ben
       ->Unit(benchmark::kMillisecond);
 }
 
+int run_benchmarks(int argc, char** argv, void (*register_all)()) {
+  benchmark::Initialize(&argc, argv);
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace seqpack::perf

@@ -38,4 +38,7 @@ void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, 
 // Runs the repetitions of the profile, with its minimum time for `kind` ("primitive" or "step").
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind);
 
+// A benchmark program's main: Google Benchmark's flags, then register_all(), then the runs.
+int run_benchmarks(int argc, char** argv, void (*register_all)());
+
 }  // namespace seqpack::perf
