@@ -11,6 +11,7 @@ const Registry& registry() {
     add_mask_ops(built);
     add_loss_ops(built);
     add_model_ops(built);
+    add_batching_ops(built);
     return built;
   }();
   return all;

@@ -32,6 +32,7 @@ void add_sequence_ops(Registry& registry);
 void add_mask_ops(Registry& registry);
 void add_loss_ops(Registry& registry);
 void add_model_ops(Registry& registry);
+void add_batching_ops(Registry& registry);
 
 // Runs one op: checks the options against what it supports, runs it, and rejects unused inputs
 // and parameters. Unknown op: InvalidArgument naming it.

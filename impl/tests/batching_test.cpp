@@ -1,0 +1,212 @@
+// Collate and length-grouped batches: every rejection, and the properties the goldens cannot show
+// on their own (data survives the round trip, left- and right-aligned windows make the same batch,
+// the batches cover the data set once, sorting the whole data set pads least).
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "seqpack/collate.h"
+#include "seqpack/length_grouped_batches.h"
+#include "test_helpers.h"
+
+namespace seqpack {
+namespace {
+
+// A window of `steps` rows holding `length` non-zero rows on the `layout` side.
+at::Tensor window(int64_t steps, int64_t length, int64_t features, Alignment layout, int64_t seed) {
+  at::manual_seed(static_cast<uint64_t>(seed));  // the same data whichever side it is on
+  auto x = at::zeros({steps, features}, at::kDouble);
+  x.narrow(0, layout == Alignment::Right ? steps - length : 0, length)
+      .copy_(at::rand({length, features}, at::kDouble) + 0.5);
+  return x;
+}
+
+Sample sample(int64_t encoder_length, int64_t decoder_length, Alignment layout = Alignment::Right,
+              int64_t encoder_steps = 8, int64_t decoder_steps = 4) {
+  const auto seed = encoder_length * 10 + decoder_length;
+  return {window(encoder_steps, encoder_length, 3, layout, seed), window(decoder_steps, decoder_length, 2, Alignment::Left, seed),
+          window(decoder_steps, decoder_length, 1, Alignment::Left, seed + 1), at::tensor({encoder_length}),
+          at::tensor({static_cast<float>(decoder_length)}), std::nullopt, std::nullopt};
+}
+
+std::vector<Sample> batch_of(std::initializer_list<std::pair<int64_t, int64_t>> lengths,
+                             Alignment layout = Alignment::Right) {
+  std::vector<Sample> samples;
+  for (const auto& [e, d] : lengths) samples.push_back(sample(e, d, layout));
+  return samples;
+}
+
+TEST(CollateRejects, EmptyList) { EXPECT_REJECTS(collate({}), "samples", "at least one"); }
+
+TEST(CollateRejects, FeatureCountsDisagree) {
+  auto samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].encoder_input = at::zeros({8, 5}, at::kDouble);
+  EXPECT_REJECTS(collate(samples), "samples[1].encoder_input", "feature counts");
+  samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].target = at::zeros({4, 2}, at::kDouble);
+  EXPECT_REJECTS(collate(samples), "samples[1].target", "differs from sample 0");
+}
+
+TEST(CollateRejects, LengthLargerThanItsWindow) {
+  auto samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].encoder_lengths = at::tensor({int64_t{9}});
+  EXPECT_REJECTS(collate(samples), "samples[1].encoder_lengths", "9");
+  samples = batch_of({{3, 2}});
+  samples[0].decoder_lengths = at::tensor({5.0});
+  EXPECT_REJECTS(collate(samples), "samples[0].decoder_lengths");
+}
+
+TEST(CollateRejects, BadLengthValues) {
+  for (const auto& bad : {at::tensor({int64_t{-1}}), at::tensor({1.5}), at::tensor({std::nan("")}), at::tensor({1, 2})}) {
+    auto samples = batch_of({{3, 2}});
+    samples[0].encoder_lengths = bad;
+    EXPECT_REJECTS(collate(samples), "samples[0].encoder_lengths");
+  }
+}
+
+TEST(CollateRejects, PartsPresentInSomeSamplesOnly) {
+  auto samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].decoder_lengths.reset();
+  EXPECT_REJECTS(collate(samples), "samples[1].decoder_lengths", "same parts");
+  samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].encoder_mask = at::ones({8, 3});
+  EXPECT_REJECTS(collate(samples), "samples[1].encoder_mask", "same parts");
+  samples = batch_of({{3, 2}});
+  samples[0].target = at::Tensor();
+  EXPECT_REJECTS(collate(samples), "samples[0].target", "required");
+}
+
+TEST(CollateRejects, RanksStepsAndDtypes) {
+  auto samples = batch_of({{3, 2}});
+  samples[0].decoder_input = at::zeros({4}, at::kDouble);
+  EXPECT_REJECTS(collate(samples), "samples[0].decoder_input", "exactly 2");
+  samples = batch_of({{3, 2}});
+  samples[0].target = at::zeros({3, 1}, at::kDouble);
+  EXPECT_REJECTS(collate(samples), "samples[0].target", "as many steps as decoder_input");
+  samples = batch_of({{3, 2}});
+  samples[0].decoder_mask = at::ones({5, 2});
+  EXPECT_REJECTS(collate(samples), "samples[0].decoder_mask", "as many steps");
+  samples = batch_of({{3, 2}, {4, 2}});
+  samples[1].decoder_input = samples[1].decoder_input.to(at::kFloat);
+  EXPECT_REJECTS(collate(samples), "samples[1].decoder_input", "dtype");
+}
+
+TEST(CollateRejects, NothingToBatch) {
+  EXPECT_REJECTS(collate(batch_of({{3, 0}, {2, 0}})), "decoder_lengths", "positive");
+  EXPECT_REJECTS(collate(batch_of({{0, 2}, {0, 1}})), "encoder_lengths", "positive");
+}
+
+TEST(CollateRejects, OriginalCannotStackUnequalWindows) {
+  std::vector<Sample> samples{sample(3, 2, Alignment::Right, 4), sample(5, 2, Alignment::Right, 7)};
+  EXPECT_REJECTS(collate(samples, CollateOptions().sample_alignment(Source::Auto)), "samples[1].encoder_input",
+                 "unequal length");
+}
+
+TEST(CollateRejects, LeavesTheSamplesAsTheyWere) {
+  auto samples = batch_of({{3, 2}, {6, 4}});
+  const auto before = samples[0].encoder_input.clone();
+  samples[1].encoder_lengths = at::tensor({int64_t{9}});
+  EXPECT_THROW(collate(samples), InvalidArgument);
+  samples[1].encoder_lengths = at::tensor({int64_t{6}});
+  collate(samples);
+  EXPECT_TRUE(at::equal(samples[0].encoder_input, before));
+}
+
+// Row i's real steps in the batch equal sample i's, on the side the batch asked for.
+void expect_rows_hold_their_samples(const Batch& batch, const std::vector<Sample>& samples, Alignment target,
+                                    Alignment layout) {
+  const int64_t steps = batch.encoder_input.size(1);
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const int64_t length = samples[i].encoder_lengths->item<int64_t>();
+    const int64_t window = samples[i].encoder_input.size(0);
+    const auto data = samples[i].encoder_input.narrow(0, layout == Alignment::Right ? window - length : 0, length);
+    const auto row = batch.encoder_input[static_cast<int64_t>(i)];
+    EXPECT_TRUE(at::equal(row.narrow(0, target == Alignment::Right ? steps - length : 0, length), data)) << "row " << i;
+    EXPECT_EQ(row.count_nonzero().item<int64_t>(), data.count_nonzero().item<int64_t>()) << "row " << i << ": stray values";
+  }
+}
+
+TEST(CollateProperties, EveryRowKeepsItsDataForEveryAlignmentPair) {
+  for (const auto layout : {Alignment::Left, Alignment::Right}) {
+    for (const auto target : {Alignment::Left, Alignment::Right}) {
+      const auto samples = batch_of({{3, 2}, {7, 4}, {1, 1}, {5, 3}}, layout);
+      const auto source = layout == Alignment::Left ? Source::Left : Source::Right;
+      const auto batch = collate(samples, CollateOptions().encoder_alignment(target).sample_alignment(source));
+      EXPECT_EQ(batch.encoder_input.sizes(), (at::IntArrayRef{4, 7, 3}));
+      EXPECT_EQ(batch.decoder_input.sizes(), (at::IntArrayRef{4, 4, 2}));
+      EXPECT_EQ(batch.encoder_lengths->sizes(), (at::IntArrayRef{4, 1}));
+      expect_rows_hold_their_samples(batch, samples, target, layout);
+    }
+  }
+}
+
+TEST(CollateProperties, LeftAndRightWindowsMakeTheSameBatch) {
+  for (const auto target : {Alignment::Left, Alignment::Right}) {
+    const auto from_right = collate(batch_of({{3, 2}, {7, 4}, {1, 3}}, Alignment::Right),
+                                    CollateOptions().encoder_alignment(target).sample_alignment(Source::Right));
+    const auto from_left = collate(batch_of({{3, 2}, {7, 4}, {1, 3}}, Alignment::Left),
+                                   CollateOptions().encoder_alignment(target).sample_alignment(Source::Left));
+    EXPECT_TRUE(at::equal(from_right.encoder_input, from_left.encoder_input));
+    EXPECT_TRUE(at::equal(from_right.target, from_left.target));
+  }
+}
+
+TEST(CollateProperties, GuessAgreesWithExplicitSourceOnZeroPaddedRightWindows) {
+  const auto samples = batch_of({{3, 2}, {7, 4}, {1, 3}, {8, 1}});
+  const auto guessed = collate(samples, CollateOptions().sample_alignment(Source::Auto));
+  const auto named = collate(samples, CollateOptions().sample_alignment(Source::Right));
+  EXPECT_TRUE(at::equal(guessed.encoder_input, named.encoder_input));
+}
+
+at::Tensor data_set_lengths(int64_t size) { return at::randint(1, 200, {size}, at::kLong); }
+
+TEST(BatchesRejects, Arguments) {
+  EXPECT_REJECTS(length_grouped_batches(data_set_lengths(10), BatchingOptions(0)), "batch_size", "at least 1");
+  EXPECT_REJECTS(length_grouped_batches(data_set_lengths(10), BatchingOptions(2).bucket_batches(0)), "bucket_batches");
+  EXPECT_REJECTS(length_grouped_batches(at::zeros({0}, at::kLong), BatchingOptions(2)), "lengths", "at least one");
+  EXPECT_REJECTS(random_batches(at::tensor({3, -2}), BatchingOptions(2)), "lengths", "row 1");
+  EXPECT_REJECTS(length_grouped_batches(at::tensor({3.0, 2.5}), BatchingOptions(2)), "lengths", "row 1");
+}
+
+TEST(BatchesProperties, CoverTheDataSetOnceAndAreReproducible) {
+  const auto lengths = data_set_lengths(1000);
+  for (const bool grouped : {true, false}) {
+    auto options = BatchingOptions(32).seed(7);
+    const auto plan = grouped ? length_grouped_batches(lengths, options) : random_batches(lengths, options);
+    std::multiset<int64_t> seen;
+    for (const auto& batch : plan.batches) {
+      EXPECT_LE(batch.numel(), 32);
+      for (int64_t i = 0; i < batch.numel(); ++i) seen.insert(batch[i].item<int64_t>());
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+    EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 1000u);
+    const auto again = grouped ? length_grouped_batches(lengths, options) : random_batches(lengths, options);
+    ASSERT_EQ(again.batches.size(), plan.batches.size());
+    for (size_t b = 0; b < plan.batches.size(); ++b) EXPECT_TRUE(at::equal(again.batches[b], plan.batches[b]));
+    options.seed(8);
+    const auto other = grouped ? length_grouped_batches(lengths, options) : random_batches(lengths, options);
+    EXPECT_FALSE(at::equal(other.batches[0], plan.batches[0]));
+  }
+}
+
+TEST(BatchesProperties, DropLastDropsOnlyTheShortBatch) {
+  const auto plan = length_grouped_batches(data_set_lengths(100), BatchingOptions(32).drop_last(true));
+  EXPECT_EQ(plan.batches.size(), 3u);
+  for (const auto& batch : plan.batches) EXPECT_EQ(batch.numel(), 32);
+}
+
+TEST(BatchesProperties, SortingTheWholeDataSetPadsLeast) {
+  for (uint64_t seed = 0; seed < 5; ++seed) {
+    const auto lengths = data_set_lengths(512);
+    const auto whole = length_grouped_batches(lengths, BatchingOptions(16).bucket_batches(32).seed(seed));
+    const auto bucketed = length_grouped_batches(lengths, BatchingOptions(16).bucket_batches(4).seed(seed));
+    const auto random = random_batches(lengths, BatchingOptions(16).seed(seed));
+    EXPECT_GE(whole.fill_ratio, bucketed.fill_ratio);
+    EXPECT_GE(whole.fill_ratio, random.fill_ratio);
+    EXPECT_DOUBLE_EQ(whole.fill_ratio, fill_ratio(lengths, whole.batches));
+  }
+}
+
+}  // namespace
+}  // namespace seqpack
