@@ -74,7 +74,7 @@ def cpp_rows(out: Path) -> list[dict]:
     rows = []
     for name, reps in runs.items():
         kind, what, side, *rest = name.split("/")
-        mode, distribution, batch, steps = rest if kind == "step" else ["-", *rest]
+        mode, distribution, batch, steps = rest if kind in ("step", "grouping") else ["-", *rest]
         rates = [r["items_per_second"] for r in reps]
         rows.append({"kind": kind, "what": what, "side": side, "mode": mode, "distribution": distribution,
                      "batch": int(batch), "steps": int(steps), "status": "ok",
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     revision = args.commit or commit()  # taken before the run: what was built and measured
     rows, torch_version = [], "?"
-    for program in ("primitives_bench", "training_step_bench"):
+    for program in ("primitives_bench", "training_step_bench", "batching_bench"):
         raw = args.out / f"{program}.json"
         if not args.skip_cpp and not args.from_raw:
             run_cpp(args.build / "perf" / program, args.profile, raw)

@@ -7,26 +7,12 @@
 #include <numeric>
 
 #include "bench_support.h"
-#include "seqpack/models/attention_lstm.h"
-#include "seqpack/models/encoder_decoder_lstm.h"
 #include "seqpack/models/training_step.h"
-#include "seqpack/models/transformer_lstm.h"
 
 namespace seqpack::perf {
 namespace {
 
 using models::Packing;
-
-std::shared_ptr<models::ForecastModel> make(const std::string& name, Packing packing) {
-  const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
-  if (name == "attention_lstm") {
-    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing));
-  }
-  if (name == "encoder_decoder_lstm") {
-    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing));
-  }
-  return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing));
-}
 
 void training_step(benchmark::State& state, const std::string& model_name, Packing packing,
                    const LengthDistribution& distribution, int64_t batch) {
@@ -34,7 +20,7 @@ void training_step(benchmark::State& state, const std::string& model_name, Packi
   const auto encoder_lengths = batch_lengths(distribution, batch, te, 1);
   const auto decoder_lengths = batch_lengths(distribution, batch, td, 2);
   torch::manual_seed(0);
-  auto model = make(model_name, packing);
+  auto model = benchmark_model(model_name, packing);
   models::TrainingStep step(model);
   const models::ModelInputs inputs{left_aligned_batch(encoder_lengths, te, profile().model.at("num_past_features")),
                                    left_aligned_batch(decoder_lengths, td, profile().model.at("num_future_features")),

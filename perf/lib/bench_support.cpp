@@ -5,6 +5,9 @@
 #include <numeric>
 
 #include "seqpack/errors.h"
+#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/encoder_decoder_lstm.h"
+#include "seqpack/models/transformer_lstm.h"
 
 namespace seqpack::perf {
 
@@ -32,6 +35,20 @@ at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t step
   return left_aligned_batch(lengths, steps, features).flip(1).contiguous();
 }
 
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing) {
+  const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
+  if (name == "attention_lstm") {
+    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing));
+  }
+  if (name == "encoder_decoder_lstm") {
+    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing));
+  }
+  if (name == "transformer_lstm") {
+    return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing));
+  }
+  reject("model", "no benchmark model \"{}\"", name);
+}
+
 void reset_peak_memory() {
   std::ofstream("/proc/self/clear_refs") << "5";  // resets VmHWM to the current resident size
 }
@@ -57,7 +74,7 @@ void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, 
 }
 
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind) {
-  const auto min_time = profile().settings.at(kind == "primitive" ? "primitive_min_time_s" : "min_time_s").get<double>();
+  const auto min_time = profile().settings.at(kind == "step" ? "min_time_s" : kind + "_min_time_s").get<double>();
   return bench->Repetitions(profile().settings.at("repetitions").get<int>())
       ->MinTime(min_time)
       ->Unit(benchmark::kMillisecond);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "length_distributions.h"
+#include "seqpack/models/forecast_model.h"
 
 namespace seqpack::perf {
 
@@ -27,6 +28,10 @@ at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps
 // The same rows right-aligned (data at the end).
 at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features);
 
+// One LSTM-family model ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm") at the
+// profile's model settings (the original's defaults) and the given packing.
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing);
+
 // Peak resident memory of the process since the last reset, in MiB (Linux: /proc/self, VmHWM).
 void reset_peak_memory();
 double peak_memory_mib();
@@ -35,7 +40,8 @@ double peak_memory_mib();
 // ratio, and the peak memory of the run.
 void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, int64_t steps);
 
-// Runs the repetitions of the profile, with its minimum time for `kind` ("primitive" or "step").
+// Runs the repetitions of the profile, with its minimum time for `kind` ("step": min_time_s;
+// otherwise <kind>_min_time_s).
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind);
 
 // A benchmark program's main: Google Benchmark's flags, then register_all(), then the runs.

@@ -1,6 +1,6 @@
 """Times PyTorch itself on the benchmark matrix: a full training step (forward, the model's default
 loss through calc_loss, backward, Adam) of each LSTM-family model in the five modes of SPEC.md, and
-the original's row-by-row alignment. Writes one JSON record per repetition set.
+the original's row-by-row alignment and collate. Writes one JSON record per repetition set.
 
     python -m seqpack_reference.perf.harness --profile quick --out results.json
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.utils.rnn as rnn_utils
 
-from .. import losses, sequence
+from .. import batching, losses, sequence
 from ..models import MODELS, lstm_family
 from .distributions import batch_lengths, fill_ratio, read_distributions
 
@@ -171,12 +171,35 @@ def alignment_point(distribution, batch, steps, settings):
             "fill_ratio": fill_ratio(lengths, steps), "samples": batch, "timesteps": sum(lengths)}
 
 
+def collate_point(distribution, batch, steps, settings):
+    """The original's collate (default_collate, then its row-by-row alignment to the left) of
+    right-aligned windows with masks and lengths, as batching_bench builds them."""
+    lengths = batch_lengths(distribution, batch, steps)
+    encoders = _left_aligned(lengths, steps, 8).flip(1)
+    decoders = _left_aligned([steps // 4] * batch, steps // 4, 4)
+    targets = _left_aligned([steps // 4] * batch, steps // 4, 1)
+    samples = [{"encoder_input": encoders[i], "decoder_input": decoders[i], "target": targets[i],
+                "encoder_lengths": torch.tensor([lengths[i]]), "decoder_lengths": torch.tensor([steps // 4.0]),
+                "encoder_mask": (encoders[i] != 0).float(), "decoder_mask": (decoders[i] != 0).float()}
+               for i in range(batch)]
+    rates = _timed_repetitions(lambda: batching.collate(samples, "left", "auto"), settings["repetitions"],
+                               settings["primitive_min_time_s"])
+    return {"rates": rates, "warmup_s": 0.0, "peak_memory_mib": peak_memory_mib(),
+            "fill_ratio": fill_ratio(lengths, steps), "samples": batch, "timesteps": sum(lengths)}
+
+
+PRIMITIVES = {"align_auto": alignment_point, "collate": collate_point}
+
+
 def points(profile, settings):
     distributions = read_distributions(PERF_DIR / "distributions.csv")
     for d in distributions:
         for batch in settings["primitive_batch_sizes"]:
             for steps in settings["primitive_steps"]:
                 yield ("primitive", "align_auto", "python_rowwise", d, batch, steps)
+        for batch in settings["collate_batch_sizes"]:
+            for steps in settings["collate_steps"]:
+                yield ("primitive", "collate", "python_original", d, batch, steps)
     for model in ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm"):
         modes = MODES if model in settings["python_compiled_models"] else ["padded_eager", "packed_eager"]
         for mode in modes:
@@ -204,7 +227,7 @@ def main(argv=None) -> int:
             if (what, mode) in failed:  # a mode that timed out once is not retried at every point
                 raise failed[what, mode]
             if kind == "primitive":
-                record.update(alignment_point(d, batch, steps, settings))
+                record.update(PRIMITIVES[what](d, batch, steps, settings))
             else:
                 if setup is None or (setup.model_class, setup.mode) != (MODELS["model." + what], mode):
                     setup = TrainingSetup(what, mode, model_settings)
