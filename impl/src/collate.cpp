@@ -88,15 +88,20 @@ void check_samples(const std::vector<Sample>& samples) {
 }
 
 // The samples' lengths of one part as (B,) int64, each checked against its own sample's steps.
+// One host read per sample (a batch of 64 would spend most of collate in per-sample tensor ops).
 at::Tensor sample_lengths(const std::vector<Sample>& samples, std::string_view name) {
   const auto& p = part(name);
   const auto& steps_part = part(name.starts_with("encoder") ? "encoder_input" : "decoder_input");
   std::vector<int64_t> values;
   values.reserve(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
-    const auto checked = checked_lengths(p.get(samples[i])->reshape({1}), part_name(i, name),
-                                         {.batch = 1, .max_length = steps_part.get(samples[i])->size(0)});
-    values.push_back(checked.item<int64_t>());
+    const at::Tensor& length = *p.get(samples[i]);
+    if (!at::isFloatingType(length.scalar_type()) && !at::isIntegralType(length.scalar_type(), false)) {
+      reject(part_name(i, name), "must be an integer or floating tensor (got {})", c10::toString(length.scalar_type()));
+    }
+    const double value = length.item<double>();
+    check_length_value(value, part_name(i, name), static_cast<int64_t>(i), {.max_length = steps_part.get(samples[i])->size(0)});
+    values.push_back(static_cast<int64_t>(value));
   }
   return at::tensor(values);
 }

@@ -8,6 +8,17 @@
 
 namespace seqpack {
 
+void check_length_value(double v, std::string_view argument, int64_t row, const LengthRules& rules) {
+  if (std::isnan(v)) reject(argument, "must not be NaN (row {})", row);
+  if (v != std::floor(v)) reject(argument, "must hold whole numbers (row {} is {})", row, v);
+  if (v < 0) reject(argument, "must not be negative (row {} is {})", row, v);
+  if (v > 0x1p53) reject(argument, "must be below 2^53 (row {} is {})", row, v);
+  if (v == 0 && !rules.allow_zero) reject(argument, "must be at least 1 here (row {} is 0)", row);
+  if (rules.max_length && v > static_cast<double>(*rules.max_length)) {
+    reject(argument, "must not exceed the padded length T = {} (row {} is {})", *rules.max_length, row, v);
+  }
+}
+
 at::Tensor checked_lengths(const at::Tensor& lengths, std::string_view argument, const LengthRules& rules) {
   if (!lengths.defined()) reject(argument, "is required");
   const bool column = lengths.dim() == 2 && lengths.size(1) == 1;
@@ -27,17 +38,7 @@ at::Tensor checked_lengths(const at::Tensor& lengths, std::string_view argument,
   // length that is not an integer stays visibly fractional.
   const auto host = flat.to(at::kCPU, at::kDouble).contiguous();
   const double* value = host.data_ptr<double>();
-  for (int64_t row = 0; row < host.size(0); ++row) {
-    const double v = value[row];
-    if (std::isnan(v)) reject(argument, "must not be NaN (row {})", row);
-    if (v != std::floor(v)) reject(argument, "must hold whole numbers (row {} is {})", row, v);
-    if (v < 0) reject(argument, "must not be negative (row {} is {})", row, v);
-    if (v > 0x1p53) reject(argument, "must be below 2^53 (row {} is {})", row, v);
-    if (v == 0 && !rules.allow_zero) reject(argument, "must be at least 1 here (row {} is 0)", row);
-    if (rules.max_length && v > static_cast<double>(*rules.max_length)) {
-      reject(argument, "must not exceed the padded length T = {} (row {} is {})", *rules.max_length, row, v);
-    }
-  }
+  for (int64_t row = 0; row < host.size(0); ++row) check_length_value(value[row], argument, row, rules);
   return host.to(at::kLong);
 }
 

@@ -18,6 +18,9 @@ struct LengthRules {
 
 // Returns the lengths as a contiguous int64 CPU tensor of shape (B,). One host copy of B values;
 // no per-row synchronisation.
+// The rules for one value (the length of `row`); checked_lengths applies it to every row.
+void check_length_value(double value, std::string_view argument, int64_t row, const LengthRules& rules);
+
 at::Tensor checked_lengths(const at::Tensor& lengths, std::string_view argument, const LengthRules& rules);
 
 }  // namespace seqpack
