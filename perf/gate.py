@@ -34,9 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "perf" / "baselines"
 ALPHA = 0.05
 REPETITIONS = 9
-# Margins, in percent. Instruction counts of one workload repeat within ~0.1% run to run; a
-# training step calls into oneDNN and the allocator more, so it gets more room.
-INSTRUCTION_MARGIN = {"default": 1.0, "step_": 2.0}
+# Margins, in percent. Instruction counts repeat exactly run to run, but a rebuild that moves code
+# shifts a small workload's count by up to ~1.2% (seen on create_mask after an unrelated change);
+# 2% stays above that and below an extra copy of the data.
+INSTRUCTION_MARGIN = {"default": 2.0}
 RATIO_MARGIN = 20.0  # a shared 2-core machine: ratios of medians move by ~5-15% between runs
 GATE_MODEL, GATE_BATCH = "transformer_lstm", 16
 

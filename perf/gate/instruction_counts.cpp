@@ -23,7 +23,7 @@
 namespace seqpack::perf {
 namespace {
 
-constexpr int64_t kBatch = 16, kSteps = 32, kFeatures = 8;
+constexpr int64_t kBatch = 64, kSteps = 128, kFeatures = 8;  // data-sized work dominates fixed costs
 
 struct Workload {
   std::string name;
