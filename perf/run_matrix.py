@@ -1,7 +1,7 @@
 """Runs the benchmark matrix, C++ and Python sides, and merges them into one results table.
 
     python perf/run_matrix.py --profile quick|full --build build/release --out reports/<name>
-        [--skip-python] [--skip-cpp]
+        [--skip-python] [--skip-cpp] [--programs batching_bench ...] [--python-filter TEXT]
 
 Writes <out>/results.csv (one row per model or primitive x side x mode x batch size x distribution
 x T: median it/s, spread, repetitions, device, torch version, commit) and the raw outputs of
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ("primitives_bench", "training_step_bench", "batching_bench")
 FIELDS = ["kind", "what", "side", "mode", "distribution", "batch", "steps", "status", "median_it_s", "spread_pct",
           "repetitions", "samples_per_s", "timesteps_per_s", "fill_ratio", "peak_memory_mib", "warmup_s", "device",
           "torch", "commit"]
@@ -87,9 +88,9 @@ def cpp_rows(out: Path) -> list[dict]:
     return rows
 
 
-def run_python(python: str, profile: str, out: Path) -> None:
-    subprocess.run([python, "-m", "seqpack_reference.perf.harness", "--profile", profile, "--out", str(out.resolve())],
-                   cwd=ROOT / "reference", check=True)
+def run_python(python: str, profile: str, out: Path, name_filter: str = "") -> None:
+    subprocess.run([python, "-m", "seqpack_reference.perf.harness", "--profile", profile, "--out", str(out.resolve()),
+                    "--filter", name_filter], cwd=ROOT / "reference", check=True)
 
 
 def python_rows(out: Path) -> tuple[list[dict], str]:
@@ -115,6 +116,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--skip-python", action="store_true")
     parser.add_argument("--skip-cpp", action="store_true")
+    parser.add_argument("--programs", nargs="+", default=list(PROGRAMS), choices=PROGRAMS,
+                        help="the C++ benchmark programs to run (default: all)")
+    parser.add_argument("--python-filter", default="", help="only Python points whose name contains this text")
     parser.add_argument("--commit", help="the commit the raw outputs were measured at (with --from-raw)")
     parser.add_argument("--from-raw", action="store_true",
                         help="run nothing: rebuild results.csv from the raw outputs already in --out")
@@ -122,15 +126,15 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     revision = args.commit or commit()  # taken before the run: what was built and measured
     rows, torch_version = [], "?"
-    for program in ("primitives_bench", "training_step_bench", "batching_bench"):
+    for program in PROGRAMS:
         raw = args.out / f"{program}.json"
-        if not args.skip_cpp and not args.from_raw:
+        if not args.skip_cpp and not args.from_raw and program in args.programs:
             run_cpp(args.build / "perf" / program, args.profile, raw)
         if raw.exists() and not args.skip_cpp:
             rows += cpp_rows(raw)
     raw = args.out / "python.json"
     if not args.skip_python and not args.from_raw:
-        run_python(sys.executable, args.profile, raw)
+        run_python(sys.executable, args.profile, raw, args.python_filter)
     if raw.exists() and not args.skip_python:
         more, torch_version = python_rows(raw)
         rows += more

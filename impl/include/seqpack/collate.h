@@ -13,10 +13,14 @@
 
 namespace seqpack {
 
-// One window. encoder_input (Te, Fe), decoder_input (Td, Fd), target (Td, *); the masks have their
-// input's first dimension; a length is a one-element tensor (shape () or (1,), integer or float),
-// the number of real steps in the window. Every sample of a batch carries the same optional parts.
-struct Sample {
+// The tensors of one window or of a batch of them, by the original's names (its TypedDict
+// EncoderDecoderTargetSample serves both too).
+//   A Sample is one window, time first: encoder_input (Te, Fe), decoder_input (Td, Fd), target
+//   (Td, *); the masks have their input's first dimension; a length is a one-element tensor (shape
+//   () or (1,), integer or float), the number of real steps. Every sample of a batch carries the
+//   same optional parts.
+//   A Batch stacks them: (B, Te', Fe), (B, Td', Fd), (B, Td', *); lengths (B, 1) in the samples' dtype.
+struct EncoderDecoderTensors {
   at::Tensor encoder_input;
   at::Tensor decoder_input;
   at::Tensor target;
@@ -25,17 +29,8 @@ struct Sample {
   std::optional<at::Tensor> encoder_mask;
   std::optional<at::Tensor> decoder_mask;
 };
-
-// The stacked batch: (B, Te', Fe), (B, Td', Fd), (B, Td', *); lengths (B, 1) in the samples' dtype.
-struct Batch {
-  at::Tensor encoder_input;
-  at::Tensor decoder_input;
-  at::Tensor target;
-  std::optional<at::Tensor> encoder_lengths;
-  std::optional<at::Tensor> decoder_lengths;
-  std::optional<at::Tensor> encoder_mask;
-  std::optional<at::Tensor> decoder_mask;
-};
+using Sample = EncoderDecoderTensors;
+using Batch = EncoderDecoderTensors;
 
 struct CollateOptions {
   // The encoder alignment the batch is for: left for the LSTM family (the original's default),
