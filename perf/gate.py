@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -29,6 +28,8 @@ import tempfile
 from pathlib import Path
 
 from scipy.stats import mannwhitneyu
+
+from run_matrix import commit, device_description  # the same stamp as the reports
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "perf" / "baselines"
@@ -40,20 +41,6 @@ REPETITIONS = 9
 INSTRUCTION_MARGIN = {"default": 2.0}
 RATIO_MARGIN = 20.0  # a shared 2-core machine: ratios of medians move by ~5-15% between runs
 GATE_MODEL, GATE_BATCH = "transformer_lstm", 16
-
-
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), "unknown CPU")
-    return f"{model}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}"
-
-
-def commit() -> str:
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return sha + ("+changes" if dirty else "")
 
 
 def margin_for(name: str) -> float:
@@ -182,7 +169,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "release")
     args = parser.parse_args(argv)
     kinds = [args.only] if args.only else ["instructions", "ratios"]
-    stamp = {"machine": machine(), "commit": commit(), "torch": _torch_version()}
+    stamp = {"machine": device_description(), "commit": commit(), "torch": _torch_version()}
     failed = False
     for kind in kinds:
         path = BASELINES / f"{kind}.json"

@@ -58,7 +58,8 @@ TEST(CollateRejects, LengthLargerThanItsWindow) {
 }
 
 TEST(CollateRejects, BadLengthValues) {
-  for (const auto& bad : {at::tensor({int64_t{-1}}), at::tensor({1.5}), at::tensor({std::nan("")}), at::tensor({1, 2})}) {
+  for (const auto& bad : {at::tensor({int64_t{-1}}), at::tensor({1.5}), at::tensor({std::nan("")}), at::tensor({1, 2}),
+                          at::ones({1}, at::kBool)}) {
     auto samples = batch_of({{3, 2}});
     samples[0].encoder_lengths = bad;
     EXPECT_REJECTS(collate(samples), "samples[0].encoder_lengths");
@@ -84,6 +85,9 @@ TEST(CollateRejects, RanksStepsAndDtypes) {
   samples = batch_of({{3, 2}});
   samples[0].target = at::zeros({3, 1}, at::kDouble);
   EXPECT_REJECTS(collate(samples), "samples[0].target", "as many steps as decoder_input");
+  samples = batch_of({{3, 2}});
+  samples[0].encoder_mask = at::ones({});
+  EXPECT_REJECTS(collate(samples), "samples[0].encoder_mask", "at least 1");
   samples = batch_of({{3, 2}});
   samples[0].decoder_mask = at::ones({5, 2});
   EXPECT_REJECTS(collate(samples), "samples[0].decoder_mask", "as many steps");
