@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
-from seqpack_reference.cases.model_cases import model_inputs  # noqa: E402
+from seqpack_reference.cases import model_cases, tft_cases  # noqa: E402
 from seqpack_reference.models import MODELS  # noqa: E402
 
 PER_OP = 4
@@ -47,7 +47,15 @@ def exported_weights_load_in_pytorch(binary, tmp):
     and PyTorch compute the same output."""
     failures = []
     for op, model_class in MODELS.items():
-        params = {"num_past_features": 3, "num_future_features": 2, "dropout": 0.0, "packing": "always"}
+        params = {"num_past_features": 3, "num_future_features": 2, "dropout": 0.0}
+        if op in ("model.tft", "model.pftft", "model.xtft"):
+            params.update(d_model=8, d_hidden_continuous=4, num_heads=2)
+            if op == "model.tft":
+                params.update(ctxt_seq_len=7, tgt_seq_len=5)
+            inputs = tft_cases.model_inputs("cli/" + op, op, params, with_static=op != "model.xtft")
+        else:
+            params["packing"] = "always"
+            inputs = model_cases.model_inputs("cli/" + op, 1)
         weights, out = tmp / f"{op}.weights.safetensors", tmp / f"{op}.out.safetensors"
         result = run(binary, "init", op, "--params", json.dumps(params), "--dtype", "float64", "--seed", "3",
                      "--out", str(weights))
@@ -60,13 +68,12 @@ def exported_weights_load_in_pytorch(binary, tmp):
         except RuntimeError as error:
             failures.append(f"init {op}: PyTorch refuses the weights: {str(error)[:300]}")
             continue
-        inputs = model_inputs("cli/" + op, 1)
         del inputs["target"]
         inputs_file = tmp / f"{op}.in.safetensors"
         save_file(inputs, str(inputs_file))
         result = run(binary, "eval", op, "--in", str(inputs_file), "--params", json.dumps(params),
                      "--weights", str(weights), "--out", str(out))
-        want = model(*inputs.values()).detach()
+        want = model(**inputs).detach()
         if result.returncode != 0 or not torch.allclose(load_file(str(out))["output"], want, rtol=1e-10, atol=1e-10):
             failures.append(f"init {op}: seqpack's output with its exported weights differs from PyTorch's")
     return failures

@@ -2,6 +2,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/masks.h"
+#include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 
 namespace seqpack::models {
@@ -58,8 +59,8 @@ AttentionLSTMImpl::AttentionLSTMImpl(const AttentionLSTMOptions& opts) : options
 }
 
 at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
-  check_model_inputs(in, options.num_past_features(), options.num_future_features(),
-                     output_head->weight.scalar_type());
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
+                          output_head->weight.scalar_type()});
   const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
   const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));

@@ -4,6 +4,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 #include "seqpack/nn/mlp.h"
 
@@ -40,7 +41,7 @@ EncoderDecoderLSTMImpl::EncoderDecoderLSTMImpl(const EncoderDecoderLSTMOptions& 
 c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().front().scalar_type(); }
 
 at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
-  check_model_inputs(in, options.num_past_features(), options.num_future_features(), dtype());
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
   const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
   const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));

@@ -3,6 +3,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/masks.h"
 #include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 
 namespace seqpack::models {
@@ -61,7 +62,7 @@ TransformerLSTMImpl::TransformerLSTMImpl(const TransformerLSTMOptions& opts) : o
 }
 
 at::Tensor TransformerLSTMImpl::forward(const ModelInputs& in) {
-  check_model_inputs(in, options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type());
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type()});
   const auto encoder_embedding = encoder_grn(in.past_sequence);
   const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, options.packing(), LstmRole::Encoder);
   auto encoder_output = encoded.output + encoder_embedding;

@@ -16,7 +16,11 @@ GatedResidualNetworkImpl::GatedResidualNetworkImpl(const GatedResidualNetworkOpt
     fc3 = register_module("fc3", torch::nn::Linear(torch::nn::LinearOptions(*options.context_dim(), hidden).bias(false)));
   }
   if (options.input_dim() != options.output_dim()) {
-    project = register_module("project", torch::nn::Linear(options.input_dim(), options.output_dim()));
+    if (options.projection() == Projection::Linear) {
+      project = register_module("project", torch::nn::Linear(options.input_dim(), options.output_dim()));
+    } else {
+      resample = register_module("resample", ResampleNorm(options.input_dim(), options.output_dim()));
+    }
   }
   glu1 = register_module("glu1", GatedLinearUnit(options.output_dim(), std::nullopt, options.dropout()));
   norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options.output_dim()})));
@@ -37,7 +41,7 @@ GatedResidualNetworkImpl::GatedResidualNetworkImpl(const GatedResidualNetworkOpt
 }
 
 at::Tensor GatedResidualNetworkImpl::forward(const at::Tensor& x, const std::optional<at::Tensor>& context) {
-  const auto residual = project ? project(x) : x;
+  const auto residual = project ? project(x) : resample ? resample(x) : x;
   auto hidden = fc1(x);
   if (fc3) {
     if (!context) reject("context", "is required: this network was built with a context_dim");

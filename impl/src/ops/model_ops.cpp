@@ -10,7 +10,9 @@
 #include "seqpack/models/attention_lstm.h"
 #include "seqpack/models/encoder_decoder_lstm.h"
 #include "seqpack/models/state_dict.h"
+#include "seqpack/models/temporal_fusion_transformer.h"
 #include "seqpack/models/transformer_lstm.h"
+#include "seqpack/models/xtft.h"
 #include "seqpack/ops/criterion_params.h"
 #include "seqpack/ops/model_factory.h"
 #include "seqpack/ops/registry.h"
@@ -76,12 +78,53 @@ std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
   return std::make_shared<models::TransformerLSTMImpl>(options);
 }
 
+models::TemporalFusionOptions temporal_fusion_options(Params& p, bool static_features) {
+  auto options =
+      models::TemporalFusionOptions(p.get_required_int("num_past_features"), p.get_required_int("num_future_features"))
+          .d_model(p.get_int("d_model", 300))
+          .d_hidden_continuous(p.get_int("d_hidden_continuous", 8))
+          .num_heads(p.get_int("num_heads", 4))
+          .num_lstm_layers(p.get_int("num_lstm_layers", 2))
+          .dropout(p.get_double("dropout", 0.1))
+          .output_dim(p.get_int("output_dim", 7))
+          .causal_attention(p.get_bool("causal_attention", true))
+          .encoder_alignment(parse_alignment(p.get_string("encoder_alignment", "right"), "params.encoder_alignment"));
+  if (static_features) options.num_static_features(p.get_int("num_static_features", 1));
+  return options;
+}
+
+std::shared_ptr<ForecastModel> tft(Params& p) {
+  auto options = temporal_fusion_options(p, true)
+                     .ctxt_seq_len(p.get_required_int("ctxt_seq_len"))
+                     .tgt_seq_len(p.get_required_int("tgt_seq_len"));
+  return std::make_shared<models::TemporalFusionTransformerImpl>(options);
+}
+
+std::shared_ptr<ForecastModel> pftft(Params& p) {
+  return std::make_shared<models::PFTemporalFusionTransformerImpl>(temporal_fusion_options(p, true));
+}
+
+std::shared_ptr<ForecastModel> xtft(Params& p) {
+  return std::make_shared<models::xTFTImpl>(temporal_fusion_options(p, false));
+}
+
 using ModelFactory = std::shared_ptr<ForecastModel> (*)(Params&);
 
-const std::map<std::string, ModelFactory, std::less<>>& factories() {
-  static const std::map<std::string, ModelFactory, std::less<>> all{{"model.attention_lstm", attention_lstm},
-                                                                    {"model.encoder_decoder_lstm", encoder_decoder_lstm},
-                                                                    {"model.transformer_lstm", transformer_lstm}};
+// How a model's forward names its two sequences: the LSTM family's and the TFT family's words.
+struct ModelKind {
+  ModelFactory make;
+  const char* past;
+  const char* future;
+};
+
+const std::map<std::string, ModelKind, std::less<>>& factories() {
+  static const std::map<std::string, ModelKind, std::less<>> all{
+      {"model.attention_lstm", {attention_lstm, "past_sequence", "future_sequence"}},
+      {"model.encoder_decoder_lstm", {encoder_decoder_lstm, "past_sequence", "future_sequence"}},
+      {"model.transformer_lstm", {transformer_lstm, "past_sequence", "future_sequence"}},
+      {"model.tft", {tft, "past_covariates", "future_covariates"}},
+      {"model.pftft", {pftft, "past_covariates", "future_covariates"}},
+      {"model.xtft", {xtft, "past_covariates", "future_covariates"}}};
   return all;
 }
 
@@ -96,8 +139,9 @@ OpFunction model_op(std::string name) {
     if (!options.weights) reject("--weights", "a model op needs the model's state_dict (safetensors)");
     models::load_state_dict(*model, *options.weights);
     model->eval();
-    const models::ModelInputs inputs{in.required("past_sequence"), in.required("future_sequence"),
-                                     in.optional("encoder_lengths"), in.optional("decoder_lengths")};
+    const auto& kind = factories().find(name)->second;
+    const models::ModelInputs inputs{in.required(kind.past), in.required(kind.future), in.optional("encoder_lengths"),
+                                     in.optional("decoder_lengths"), in.optional("static_covariates")};
     const auto target = in.optional("target");
     if (options.backward && !target) reject("--backward", "needs a target to compute the loss");
     const auto output = model->forward(inputs);
@@ -123,7 +167,7 @@ OpFunction model_op(std::string name) {
 std::shared_ptr<ForecastModel> make_model(std::string_view name, Params& params) {
   const auto found = factories().find(name);
   if (found == factories().end()) reject("model", "unknown model \"{}\"", name);
-  return found->second(params);
+  return found->second.make(params);
 }
 
 void add_model_ops(Registry& registry) {
@@ -144,6 +188,22 @@ void add_model_ops(Registry& registry) {
       inputs + "num_past_features, num_future_features, d_model, num_layers, num_transformer_blocks, dropout, "
                "num_heads, output_dim, causal_attention, share_lstm_weights" + outputs,
       true, true};
+  const std::string tft_inputs =
+      "past_covariates (right-aligned unless encoder_alignment = left), future_covariates, encoder_lengths, "
+      "decoder_lengths";
+  const std::string tft_params = "num_past_features, num_future_features, d_model, d_hidden_continuous, num_heads, "
+                                 "num_lstm_layers, dropout, output_dim, causal_attention, encoder_alignment";
+  const std::string tft_outputs = " [, criterion (default QuantileLoss), quantiles, use_loss_masking (default false)]"
+                                  " -> output [, loss, grad.<parameter>]";
+  registry["model.tft"] = {model_op("model.tft"),
+                           tft_inputs + " [, static_covariates] [, target]; " + tft_params +
+                               ", ctxt_seq_len, tgt_seq_len, num_static_features" + tft_outputs,
+                           true, true};
+  registry["model.pftft"] = {model_op("model.pftft"),
+                             tft_inputs + " [, static_covariates] [, target]; " + tft_params +
+                                 ", num_static_features" + tft_outputs,
+                             true, true};
+  registry["model.xtft"] = {model_op("model.xtft"), tft_inputs + " [, target]; " + tft_params + tft_outputs, true, true};
 }
 
 }  // namespace seqpack::ops

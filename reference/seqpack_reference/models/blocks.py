@@ -44,23 +44,55 @@ class GateAddNorm(nn.Module):
         return self.add_norm(self.glu(x), residual)
 
 
-class GatedResidualNetwork(nn.Module):
-    """The "linear" projection variant, without context (what the LSTM family uses)."""
+class ResampleNorm(nn.Module):
+    """LayerNorm of x, first stretched to output_dim by linear interpolation (align_corners) over
+    the feature axis when the sizes differ, and with trainable_add scaled by sigmoid(mask) * 2."""
 
-    def __init__(self, input_dim, output_dim, d_hidden=None, dropout=0.1, activation="elu"):
+    def __init__(self, input_dim, output_dim=None, trainable_add=True):
+        super().__init__()
+        self.input_dim, self.output_dim = input_dim, output_dim or input_dim
+        self.mask = nn.Parameter(torch.zeros(self.output_dim)) if trainable_add else None
+        self.norm = nn.LayerNorm(self.output_dim)
+
+    def forward(self, x):
+        if self.input_dim != self.output_dim:
+            leading = x.shape[:-1]
+            rows = x.reshape(-1, 1, self.input_dim)
+            x = nn.functional.interpolate(rows, self.output_dim, mode="linear", align_corners=True)
+            x = x.reshape(*leading, self.output_dim)
+        if self.mask is not None:
+            x = x * torch.sigmoid(self.mask) * 2.0
+        return self.norm(x)
+
+
+class GatedResidualNetwork(nn.Module):
+    """projection "linear" (a Linear when the sizes differ) or "interpolate" (a ResampleNorm named
+    resample); an optional context enters through fc3, without bias."""
+
+    def __init__(self, input_dim, output_dim, d_hidden=None, context_dim=None, dropout=0.1, activation="elu",
+                 projection="linear"):
         super().__init__()
         hidden = d_hidden or input_dim
         self.fc1 = nn.Linear(input_dim, hidden)
         self.fc2 = nn.Linear(hidden, output_dim)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
-        self.project = nn.Linear(input_dim, output_dim) if input_dim != output_dim else nn.Identity()
+        self.fc3 = nn.Linear(context_dim, hidden, bias=False) if context_dim else None
+        if input_dim == output_dim:
+            self.project = nn.Identity()
+        elif projection == "linear":
+            self.project = nn.Linear(input_dim, output_dim)
+        else:
+            self.resample = ResampleNorm(input_dim, output_dim)
         self.glu1 = GatedLinearUnit(output_dim, dropout=dropout)
         self.norm = nn.LayerNorm(output_dim)
         self.activation = ACTIVATIONS[activation]()
 
-    def forward(self, x):
-        residual = self.project(x)
-        x = self.fc2(self.activation(self.fc1(x)))
+    def forward(self, x, context=None):
+        residual = self.resample(x) if hasattr(self, "resample") else self.project(x)
+        x = self.fc1(x)
+        if self.fc3 is not None:
+            x = x + self.fc3(context)
+        x = self.fc2(self.activation(x))
         if self.dropout is not None:
             x = self.dropout(x)
         return self.norm(self.glu1(x) + residual)
@@ -110,3 +142,29 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.mlp(x)
+
+
+class VariableSelection(nn.Module):
+    """Per-feature prescalers (Linear 1 -> d_hidden) and GRNs (-> d_model), mixed by softmax weights
+    from one GRN over all prescaled features (with the context, when built with one). A single
+    feature has weight 1 and no weight network; it ignores the context, as in the original."""
+
+    def __init__(self, num_features, d_hidden=8, d_model=300, context_size=None, dropout=0.1):
+        super().__init__()
+        self.num_features = num_features
+        self.prescalers = nn.ModuleList(nn.Linear(1, d_hidden) for _ in range(num_features))
+        if num_features > 1:
+            self.flattened_grn = GatedResidualNetwork(num_features * d_hidden, num_features,
+                                                      d_hidden=min(d_model, num_features), context_dim=context_size,
+                                                      dropout=dropout, projection="interpolate")
+        self.single_grn = nn.ModuleList(
+            GatedResidualNetwork(d_hidden, d_model, d_hidden=min(d_hidden, d_model), dropout=dropout,
+                                 projection="interpolate") for _ in range(num_features))
+
+    def forward(self, x, context=None):
+        if self.num_features == 1:
+            return self.single_grn[0](self.prescalers[0](x))
+        prescaled = [prescaler(x[..., i:i + 1]) for i, prescaler in enumerate(self.prescalers)]
+        outputs = torch.stack([grn(p) for grn, p in zip(self.single_grn, prescaled)], dim=-1)
+        weights = torch.softmax(self.flattened_grn(torch.cat(prescaled, dim=-1), context), dim=-1).unsqueeze(-2)
+        return (outputs * weights).sum(dim=-1)

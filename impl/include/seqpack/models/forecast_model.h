@@ -12,11 +12,15 @@
 
 namespace seqpack::models {
 
+// The LSTM family's forward names its sequences past_sequence / future_sequence, the TFT family's
+// past_covariates / future_covariates; they are the same two inputs.
 struct ModelInputs {
-  at::Tensor past_sequence;    // (B, Te, num_past_features), encoder input, left-aligned
+  at::Tensor past_sequence;    // (B, Te, num_past_features), encoder input (left-aligned for the
+                               // LSTM family, right-aligned for the TFT family unless it says)
   at::Tensor future_sequence;  // (B, Td, num_future_features), decoder input, left-aligned
   std::optional<at::Tensor> encoder_lengths;  // (B,) or (B, 1)
   std::optional<at::Tensor> decoder_lengths;
+  std::optional<at::Tensor> static_covariates;  // (B, num_static_features): TFT and PFTFT only
 };
 
 // auto: pack each LSTM when should_use_packing(its lengths) says so, as the original does.

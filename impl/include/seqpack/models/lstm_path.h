@@ -24,10 +24,4 @@ bool packs(Packing packing, const std::optional<at::Tensor>& lengths);
 LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::optional<at::Tensor>& lengths,
                  Packing packing, LstmRole role, const std::optional<LstmState>& initial = std::nullopt);
 
-// Checks a model's inputs: 3-D floating sequences of the model's dtype and feature counts, one
-// batch size, lengths in [1, T] (the original refuses rows of length 0 too). Returns nothing;
-// throws InvalidArgument naming the input.
-void check_model_inputs(const ModelInputs& inputs, int64_t num_past_features, int64_t num_future_features,
-                        c10::ScalarType dtype);
-
 }  // namespace seqpack::models

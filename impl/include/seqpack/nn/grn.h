@@ -1,6 +1,7 @@
 #pragma once
-// transformertf's GatedResidualNetwork (nn/_grn.py), "linear" projection: LayerNorm(GLU(dropout(
-// fc2(act(fc1(x) [+ fc3(context)])))) + project(x)), project the identity when the sizes agree.
+// transformertf's GatedResidualNetwork (nn/_grn.py): LayerNorm(GLU(dropout(fc2(act(fc1(x)
+// [+ fc3(context)])))) + residual(x)). The residual is x when the sizes agree, otherwise a Linear
+// named project ("linear" projection) or a ResampleNorm named resample ("interpolate").
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/dropout.h>
@@ -12,8 +13,11 @@
 #include <string>
 
 #include "seqpack/nn/gating.h"
+#include "seqpack/nn/resample_norm.h"
 
 namespace seqpack::nn {
+
+enum class Projection { Linear, Interpolate };
 
 struct GatedResidualNetworkOptions {
   GatedResidualNetworkOptions(int64_t input_dim, int64_t output_dim) : input_dim_(input_dim), output_dim_(output_dim) {}
@@ -23,6 +27,7 @@ struct GatedResidualNetworkOptions {
   TORCH_ARG(std::optional<int64_t>, context_dim) = std::nullopt;
   TORCH_ARG(double, dropout) = 0.1;
   TORCH_ARG(std::string, activation) = "elu";
+  TORCH_ARG(Projection, projection) = Projection::Linear;
 };
 
 class GatedResidualNetworkImpl : public torch::nn::Module {
@@ -31,6 +36,7 @@ class GatedResidualNetworkImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const std::optional<at::Tensor>& context = std::nullopt);
 
   torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr}, project{nullptr};
+  ResampleNorm resample{nullptr};
   torch::nn::Dropout dropout{nullptr};
   GatedLinearUnit glu1{nullptr};
   torch::nn::LayerNorm norm{nullptr};
