@@ -4,6 +4,7 @@
 #include "seqpack/lengths.h"
 #include "seqpack/sequence.h"
 #include "seqpack/tensor_checks.h"
+#include "left_target_sources.h"
 #include "zero_steps.h"
 
 namespace seqpack {
@@ -60,6 +61,13 @@ RowMoves guessed_moves(const at::Tensor& sequences, const at::Tensor& lengths, c
 }
 
 }  // namespace
+
+at::Tensor left_target_sources(const at::Tensor& sequences, const at::Tensor& checked, Source source) {
+  const int64_t steps = sequences.size(1);
+  if (source == Source::Left) return at::zeros_like(checked);
+  if (source == Source::Right) return steps - checked;
+  return guessed_moves(sequences, checked, AlignOptions(Source::Auto).alignment(Alignment::Left), steps).src;
+}
 
 at::Tensor align_encoder_sequences(const at::Tensor& sequences, const at::Tensor& lengths,
                                    const AlignOptions& options) {

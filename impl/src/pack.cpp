@@ -4,6 +4,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
 #include "seqpack/sequence.h"
+#include "left_target_sources.h"
 #include "seqpack/tensor_checks.h"
 
 namespace seqpack {
@@ -21,19 +22,21 @@ at::Tensor sort_by_length(const at::Tensor& lengths, bool enforce_sorted) {
   return {};
 }
 
-}  // namespace
-
-PackedSequence pack_decoder_sequences(const at::Tensor& sequences, const at::Tensor& lengths,
-                                      const PackOptions& options) {
-  const int64_t batch_dim = options.batch_first() ? 0 : 1;
-  require_sequence_batch(sequences, "sequences", batch_dim);
-  const int64_t batch = sequences.size(batch_dim);
-  const int64_t steps = sequences.size(1 - batch_dim);
-  // PyTorch does not check L > T and builds a corrupt pack (pytorch#144207); seqpack refuses.
-  const auto checked = checked_lengths(lengths, "lengths", {.batch = batch, .max_length = steps, .allow_zero = false});
+// One gather from the batch into packed order. sources: per row, the step its data starts at
+// (zeros for left-aligned rows), so that packing a right-aligned encoder reads it in place.
+PackedSequence pack_rows(const at::Tensor& sequences, const at::Tensor& checked, const at::Tensor& sources,
+                         const PackOptions& options) {
+  const int64_t batch = checked.size(0);
+  const int64_t steps = sequences.size(options.batch_first() ? 1 : 0);
   const auto sorted = sort_by_length(checked, options.enforce_sorted());
   const auto batch_sizes = detail::batch_sizes_of(sorted.defined() ? checked.index_select(0, sorted) : checked);
-  const auto index = detail::padded_index(batch_sizes, sorted, batch, steps, options.batch_first());
+  auto index = detail::padded_index(batch_sizes, sorted, batch, steps, options.batch_first());
+  if (sources.defined()) {
+    // Element index = row * T + t (batch-first) or t * B + row (time-major): shift t by its row's start.
+    const auto row = options.batch_first() ? at::floor_divide(index, steps) : at::remainder(index, batch);
+    const auto shift = sources.index_select(0, row);
+    index = index + (options.batch_first() ? shift : shift * batch);
+  }
   const auto trailing = sequences.sizes().slice(2);
   std::vector<int64_t> flat_shape{batch * steps};
   flat_shape.insert(flat_shape.end(), trailing.begin(), trailing.end());
@@ -44,17 +47,31 @@ PackedSequence pack_decoder_sequences(const at::Tensor& sequences, const at::Ten
   return PackedSequence(data, batch_sizes, sorted.to(device), unsorted.to(device));
 }
 
+at::Tensor checked_pack_lengths(const at::Tensor& sequences, const at::Tensor& lengths, bool batch_first) {
+  const int64_t batch_dim = batch_first ? 0 : 1;
+  require_sequence_batch(sequences, "sequences", batch_dim);
+  // PyTorch does not check L > T and builds a corrupt pack (pytorch#144207); seqpack refuses.
+  return checked_lengths(lengths, "lengths",
+                         {.batch = sequences.size(batch_dim), .max_length = sequences.size(1 - batch_dim), .allow_zero = false});
+}
+
+}  // namespace
+
+PackedSequence pack_decoder_sequences(const at::Tensor& sequences, const at::Tensor& lengths,
+                                      const PackOptions& options) {
+  const auto checked = checked_pack_lengths(sequences, lengths, options.batch_first());
+  return pack_rows(sequences, checked, {}, options);
+}
+
 PackedSequence pack_encoder_sequences(const at::Tensor& sequences, const at::Tensor& lengths,
                                       const PackEncoderOptions& options) {
   const auto pack = PackOptions().batch_first(options.batch_first()).enforce_sorted(options.enforce_sorted());
   if (!options.align_first()) return pack_decoder_sequences(sequences, lengths, pack);
-  // Alignment works batch-first; a time-major batch is aligned through a transposed view.
-  const int64_t batch_dim = options.batch_first() ? 0 : 1;
-  require_sequence_batch(sequences, "sequences", batch_dim);
+  // Align and pack fused: one gather from where each row's data is straight into packed order,
+  // with no aligned copy in between (the guess of `auto` reads the batch batch-first).
+  const auto checked = checked_pack_lengths(sequences, lengths, options.batch_first());
   const auto batch_major = options.batch_first() ? sequences : sequences.transpose(0, 1);
-  auto aligned = align_encoder_sequences(batch_major, lengths,
-                                         AlignOptions(options.source()).alignment(Alignment::Left));
-  return pack_decoder_sequences(options.batch_first() ? aligned : aligned.transpose(0, 1), lengths, pack);
+  return pack_rows(sequences, checked, left_target_sources(batch_major, checked, options.source()), pack);
 }
 
 }  // namespace seqpack

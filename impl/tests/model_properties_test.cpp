@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "model_test_helpers.h"
+#include "seqpack/models/lstm_path.h"
 #include "seqpack/models/state_dict.h"
 #include "seqpack/models/training_step.h"
 
@@ -30,6 +31,42 @@ TEST(ModelProperties, PackedRowEqualsTheRowAloneUnpadded) {
           << name << ", row " << row;
     }
   }
+}
+
+TEST(ModelProperties, PackedRowOfLengthZeroIsAsIfAbsent) {
+  // PyTorch refuses to pack a row of length 0; seqpack runs no LSTM step for it, so every row of
+  // the batch computes what it computes alone (B = 1, the same padded T).
+  at::manual_seed(5);
+  const std::vector<int64_t> encoder{7, 0, 5, 0}, decoder{5, 2, 0, 0};
+  const auto in = batch(encoder, decoder, 7, 5);
+  for (auto& [name, model] : testing::small_models(Packing::Always)) {
+    const auto output = model->forward(in);
+    for (int64_t row = 0; row < 4; ++row) {
+      const models::ModelInputs alone{in.past_sequence.slice(0, row, row + 1), in.future_sequence.slice(0, row, row + 1),
+                                      in.encoder_lengths->slice(0, row, row + 1), in.decoder_lengths->slice(0, row, row + 1)};
+      EXPECT_TRUE(at::allclose(output.slice(0, row, row + 1), model->forward(alone), 1e-10, 1e-12))
+          << name << ", row " << row;
+    }
+  }
+}
+
+TEST(ModelProperties, LstmRunOfLengthZeroGivesZeroOutputAndKeepsItsState) {
+  at::manual_seed(6);
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 4).num_layers(2).batch_first(true));
+  lstm->to(at::kDouble);
+  const auto x = testing::left_aligned({5, 0, 3}, 5, 3);
+  const auto lengths = at::tensor({5, 0, 3});
+  const models::LstmState initial{at::randn({2, 3, 4}, at::kDouble), at::randn({2, 3, 4}, at::kDouble)};
+  for (const auto& start : {std::optional<models::LstmState>{}, std::optional{initial}}) {
+    const auto run = models::run_lstm(lstm, x, lengths, Packing::Always, models::LstmRole::Decoder, start);
+    EXPECT_TRUE(at::equal(run.output[1], at::zeros({5, 4}, at::kDouble)));
+    const auto h1 = std::get<0>(run.state).select(1, 1), c1 = std::get<1>(run.state).select(1, 1);
+    EXPECT_TRUE(at::equal(h1, start ? std::get<0>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
+    EXPECT_TRUE(at::equal(c1, start ? std::get<1>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
+    EXPECT_FALSE(at::equal(run.output[0], at::zeros({5, 4}, at::kDouble)));  // the others did run
+  }
+  const auto none = models::run_lstm(lstm, x, at::zeros({3}, at::kLong), Packing::Always, models::LstmRole::Encoder);
+  EXPECT_TRUE(at::equal(none.output, at::zeros({3, 5, 4}, at::kDouble)));
 }
 
 TEST(ModelProperties, PaddedPathCarriesStateThroughThePadding) {

@@ -51,8 +51,8 @@ TEST_F(ModelInputRejections, BatchSizes) {
   good.future_sequence = good.future_sequence.slice(0, 0, 1);
   EXPECT_REJECTS(model->forward(good), "future_sequence", "batch size 2");
 }
-TEST_F(ModelInputRejections, ZeroLength) {
-  good.encoder_lengths = at::tensor({4, 0});
+TEST_F(ModelInputRejections, NegativeLength) {
+  good.encoder_lengths = at::tensor({4, -1});
   EXPECT_REJECTS(model->forward(good), "encoder_lengths", "row 1");
 }
 TEST_F(ModelInputRejections, LengthAboveT) {

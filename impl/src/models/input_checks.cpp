@@ -29,7 +29,7 @@ void check_model_inputs(const ModelInputs& in, const InputSpec& spec) {
   }
   const auto check_lengths = [&](const std::optional<at::Tensor>& lengths, std::string_view name, int64_t steps) {
     if (!lengths) return;
-    checked_lengths(*lengths, name, {.batch = batch, .max_length = steps, .allow_zero = spec.allow_zero_lengths});
+    checked_lengths(*lengths, name, {.batch = batch, .max_length = steps});
   };
   check_lengths(in.encoder_lengths, "encoder_lengths", in.past_sequence.size(1));
   check_lengths(in.decoder_lengths, "decoder_lengths", in.future_sequence.size(1));

@@ -1,6 +1,7 @@
 #include "seqpack/models/lstm_path.h"
 
 #include "seqpack/errors.h"
+#include "seqpack/lengths.h"
 #include "seqpack/sequence.h"
 
 namespace seqpack::models {
@@ -17,18 +18,44 @@ bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
   return packing == Packing::Always || should_use_packing(*lengths);
 }
 
+namespace {
+
+LstmRun run_packed(torch::nn::LSTM& lstm, const at::Tensor& input, const at::Tensor& lengths, LstmRole role,
+                   const std::optional<LstmState>& initial) {
+  const auto packed = role == LstmRole::Encoder
+                          ? pack_encoder_sequences(input, lengths, PackEncoderOptions(Source::Left).align_first(false))
+                          : pack_decoder_sequences(input, lengths);
+  auto [packed_output, state] = lstm->forward_with_packed_input(packed, initial);
+  auto [output, unused_lengths] = unpack_to_fixed_length(packed_output, UnpackOptions().total_length(input.size(1)));
+  return {output, state};
+}
+
+}  // namespace
+
 LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::optional<at::Tensor>& lengths,
                  Packing packing, LstmRole role, const std::optional<LstmState>& initial) {
   if (!packs(packing, lengths)) {
     auto [output, state] = lstm->forward(input, initial);
     return {output, state};
   }
-  const auto packed = role == LstmRole::Encoder
-                          ? pack_encoder_sequences(input, *lengths, PackEncoderOptions(Source::Left).align_first(false))
-                          : pack_decoder_sequences(input, *lengths);
-  auto [packed_output, state] = lstm->forward_with_packed_input(packed, initial);
-  auto [output, unused_lengths] = unpack_to_fixed_length(packed_output, UnpackOptions().total_length(input.size(1)));
-  return {output, state};
+  const auto checked = checked_lengths(*lengths, "lengths", {.batch = input.size(0), .max_length = input.size(1)});
+  const auto present = checked > 0;
+  if (present.all().item<bool>()) return run_packed(lstm, input, checked, role, initial);
+  // PyTorch refuses rows of length 0. Such a row runs no step, as if it were absent: zero output,
+  // and its state stays the initial one (zeros without one). The other rows run packed alone.
+  const auto& o = lstm->options;
+  const auto state_shape = std::vector<int64_t>{o.num_layers() * (o.bidirectional() ? 2 : 1), input.size(0), o.hidden_size()};
+  const auto h0 = initial ? std::get<0>(*initial) : at::zeros(state_shape, input.options());
+  const auto c0 = initial ? std::get<1>(*initial) : at::zeros(state_shape, input.options());
+  auto output = at::zeros({input.size(0), input.size(1), o.hidden_size()}, input.options());
+  const auto rows = present.nonzero().squeeze(1);
+  if (rows.numel() == 0) return {output, {h0, c0}};
+  const auto rows_here = rows.to(input.device());
+  std::optional<LstmState> initial_rows;
+  if (initial) initial_rows = LstmState{h0.index_select(1, rows_here), c0.index_select(1, rows_here)};
+  const auto run = run_packed(lstm, input.index_select(0, rows_here), checked.index_select(0, rows), role, initial_rows);
+  return {output.index_copy(0, rows_here, run.output),
+          {h0.index_copy(1, rows_here, std::get<0>(run.state)), c0.index_copy(1, rows_here, std::get<1>(run.state))}};
 }
 
 }  // namespace seqpack::models

@@ -86,8 +86,7 @@ at::Tensor TemporalFusionCore::forward(const ModelInputs& in) {
                           .num_future_features = options.num_future_features(),
                           .dtype = dtype(),
                           .past_name = "past_covariates",
-                          .future_name = "future_covariates",
-                          .allow_zero_lengths = true});
+                          .future_name = "future_covariates"});
   check_static(in);
   const auto batch = in.past_sequence.size(0);
   const auto te = in.past_sequence.size(1);

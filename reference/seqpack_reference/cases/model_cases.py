@@ -102,8 +102,44 @@ def _case(op, config, params, packing, backward=True, lengths_as_column=False):
     return Case(name, op, checks, inputs, full_params, expected=expected, backward=backward, weights=weights, **TOL)
 
 
+def _zero_length_case(op, config, params):
+    """Rows of length 0 in the packed path: the expected outputs are the model run on each sample
+    alone (B = 1, same padded T), where a row of length 0 runs no LSTM step, concatenated; the
+    loss and gradients come from that concatenation."""
+    short = op.removeprefix("model.")
+    name = f"{short}/{config}_zero_length_rows_packed"
+    full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
+                   "packing": "always"}
+    model = build_model(op, {k: v for k, v in full_params.items() if k not in ("num_past_features",
+                                                                               "num_future_features")},
+                        _seed(name))
+    encoder_lengths, decoder_lengths = [7, 0, 5, 0], [5, 2, 0, 0]
+    gen = torch.Generator().manual_seed(_seed(name + "/inputs"))
+    inputs = {
+        "past_sequence": _left_aligned(encoder_lengths, max(encoder_lengths), PAST, gen),
+        "future_sequence": _left_aligned(decoder_lengths, max(decoder_lengths), FUTURE, gen),
+        "target": torch.randn(4, max(decoder_lengths), params.get("output_dim", 1), generator=gen,
+                              dtype=torch.float64),
+        "encoder_lengths": torch.tensor(encoder_lengths),
+        "decoder_lengths": torch.tensor(decoder_lengths),
+    }
+    names = ("past_sequence", "future_sequence", "encoder_lengths", "decoder_lengths")
+    output = torch.cat([model(*(inputs[k][row:row + 1] for k in names)) for row in range(4)])
+    criterion = dict(MODELS[op].default_criterion)
+    loss = losses.calc_loss(output, inputs["target"], inputs["decoder_lengths"], **criterion)
+    loss.backward()
+    expected = {"output": output.detach(), "loss": loss.detach()}
+    for param_name, p in model.named_parameters():
+        expected["grad." + param_name] = p.grad if p.grad is not None else torch.zeros_like(p)
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    checks = (f"{short} {config}, packing always, encoder lengths {encoder_lengths} and decoder lengths "
+              f"{decoder_lengths}: each row as the sample alone (a row of length 0 runs no LSTM step); "
+              "output, loss and every parameter's gradient")
+    return Case(name, op, checks, inputs, full_params, expected=expected, backward=True, weights=weights, **TOL)
+
+
 def cases():
-    out = []
+    out = [_zero_length_case(op, "small", configs["small"]) for op, configs in CONFIGS.items()]
     for op, configs in CONFIGS.items():
         for config, params in configs.items():
             for packing in ("always", "never"):

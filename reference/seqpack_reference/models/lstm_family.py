@@ -32,14 +32,30 @@ def _packs(packing, lengths):
     return packing == "always" or sequence.should_use_packing(lengths)
 
 
+def _run_packed(lstm, x, lengths, encoder, state):
+    packed = PACKING.pack_encoder(x, lengths) if encoder else PACKING.pack_decoder(x, lengths)
+    out, state = lstm(packed, state)
+    return PACKING.unpack(out, x.size(1)), state
+
+
 def run_lstm(lstm, x, lengths, packing, encoder, state=None):
-    """(output, (h, c)): packed with rows read from step 0 and unpacked to x's T, or padded."""
+    """(output, (h, c)): packed with rows read from step 0 and unpacked to x's T, or padded.
+    Packed, a row of length 0 (which PyTorch refuses to pack) runs no step: zero output, and its
+    state stays the initial one (zeros without one), as if it were absent."""
     if not _packs(packing, lengths):
         return lstm(x, state)
     flat = lengths.reshape(-1)
-    packed = PACKING.pack_encoder(x, flat) if encoder else PACKING.pack_decoder(x, flat)
-    out, state = lstm(packed, state)
-    return PACKING.unpack(out, x.size(1)), state
+    if bool((flat > 0).all()):
+        return _run_packed(lstm, x, flat, encoder, state)
+    shape = (lstm.num_layers, x.size(0), lstm.hidden_size)
+    h0, c0 = state if state is not None else (x.new_zeros(shape), x.new_zeros(shape))
+    out = x.new_zeros(x.size(0), x.size(1), lstm.hidden_size)
+    rows = (flat > 0).nonzero().squeeze(1)
+    if rows.numel() == 0:
+        return out, (h0, c0)
+    sub_state = None if state is None else (h0[:, rows], c0[:, rows])
+    sub_out, (h, c) = _run_packed(lstm, x[rows], flat[rows], encoder, sub_state)
+    return out.index_copy(0, rows, sub_out), (h0.index_copy(1, rows, h), c0.index_copy(1, rows, c))
 
 
 def _attention_mask(encoder_lengths, decoder_lengths, te, td, causal):

@@ -16,11 +16,11 @@ struct InputSpec {
   c10::ScalarType dtype;  // the model's parameters' dtype
   std::string_view past_name = "past_sequence";
   std::string_view future_name = "future_sequence";
-  bool allow_zero_lengths = false;  // the LSTM family refuses rows of length 0, as the original does
 };
 
-// 3-D sequences of the model's dtype and feature counts with one batch size, and lengths in [0 or
-// 1, T]. Static covariates are the model's own business (only TFT and PFTFT take them).
+// 3-D sequences of the model's dtype and feature counts with one batch size, and lengths in [0, T]
+// (a row of length 0 runs no LSTM step; the original refuses it when it packs). Static covariates
+// are the model's own business (only TFT and PFTFT take them).
 void check_model_inputs(const ModelInputs& inputs, const InputSpec& spec);
 
 }  // namespace seqpack::models
