@@ -1,5 +1,5 @@
 // The primitives alone, over the profile's batch sizes, T and every length distribution:
-// alignment (explicit and auto source), pack, unpack, the masks, and each loss (forward and
+// alignment (explicit and auto source), pack, align-then-pack against fused align-and-pack, unpack, the masks, and each loss (forward and
 // backward, masked by the batch's lengths). Names: primitive/<op>/cpp/<distribution>/<B>/<T>.
 #include <fmt/format.h>
 
@@ -40,6 +40,29 @@ void pack(benchmark::State& state, const Point& p) {
   for (auto _ : state) benchmark::DoNotOptimize(pack_decoder_sequences(x, lengths).data());
 }
 
+// A right-aligned encoder packed for an LSTM: aligned to the left, then packed (two gathers and an
+// aligned copy in between), against pack_encoder_sequences, which fuses the two into one gather.
+at::Tensor right_aligned_encoder(const Point& p) {
+  return align_encoder_sequences(left_aligned_batch(p.lengths, p.steps, kFeatures), at::tensor(p.lengths),
+                                 AlignOptions(Source::Left).alignment(Alignment::Right));
+}
+
+void align_then_pack(benchmark::State& state, const Point& p) {
+  const auto x = right_aligned_encoder(p);
+  const auto lengths = at::tensor(p.lengths);
+  const auto to_left = AlignOptions(Source::Right).alignment(Alignment::Left);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pack_decoder_sequences(align_encoder_sequences(x, lengths, to_left), lengths).data());
+  }
+}
+
+void align_pack_fused(benchmark::State& state, const Point& p) {
+  const auto x = right_aligned_encoder(p);
+  const auto lengths = at::tensor(p.lengths);
+  const auto options = PackEncoderOptions(Source::Right);
+  for (auto _ : state) benchmark::DoNotOptimize(pack_encoder_sequences(x, lengths, options).data());
+}
+
 void unpack(benchmark::State& state, const Point& p) {
   const auto packed = pack_decoder_sequences(left_aligned_batch(p.lengths, p.steps, kFeatures), at::tensor(p.lengths));
   const auto options = UnpackOptions().total_length(p.steps);
@@ -75,6 +98,8 @@ const std::vector<std::pair<std::string, Primitive>> kPrimitives{
     {"align_explicit", align_explicit},
     {"align_auto", align_auto},
     {"pack", pack},
+    {"align_then_pack", align_then_pack},
+    {"align_pack_fused", align_pack_fused},
     {"unpack", unpack},
     {"create_mask", mask},
     {"get_attention_mask", attention_mask},
