@@ -9,7 +9,8 @@ Two kinds of gate:
 - instructions: valgrind's callgrind counts the instructions of each primitive and of one training
   step of each LSTM-family model at a fixed small size (perf/gate/instruction_counts.cpp, one
   thread). Deterministic, so the margins are tight.
-- ratios: packed / padded it/s of the C++ TransformerLSTM step for each length distribution, and
+- ratios: packed / padded and segmented / padded it/s of the C++ TransformerLSTM step for each
+  length distribution (packed by PyTorch's LSTM or by seqpack's segmented one), and
   C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running the C++
   program and then the Python harness once. A ratio fails only when a Mann-Whitney U test (two-sided, as
   Google Benchmark's compare.py) finds the repetitions differ from the baseline's (p < 0.05) and
@@ -107,8 +108,10 @@ def ratio_samples(build: Path, python: str) -> dict[str, list[float]]:
             for (path, distribution), padded in sorted(cpp.items()):
                 if path != "padded":
                     continue
-                if ("packed", distribution) in cpp:
-                    ratios.setdefault(f"packed/padded {distribution}", []).append(cpp["packed", distribution] / padded)
+                for packed_path in ("packed", "segmented"):
+                    if (packed_path, distribution) in cpp:
+                        ratios.setdefault(f"{packed_path}/padded {distribution}", []).append(
+                            cpp[packed_path, distribution] / padded)
                 if distribution in py:
                     ratios.setdefault(f"C++/Python padded {distribution}", []).append(padded / py[distribution])
     return ratios
@@ -145,7 +148,7 @@ def compare_ratios(baseline: dict, now: dict[str, list[float]]) -> list[list[str
         b, v = statistics.median(base), statistics.median(value)
         change = 100.0 * (v - b) / b
         p = mannwhitneyu(base, value, alternative="two-sided").pvalue
-        # A lower ratio is the regression for packed/padded and C++/Python alike.
+        # A lower ratio is the regression for packed/padded, segmented/padded and C++/Python alike.
         word = verdict(-change, baseline["margin_pct"], p < ALPHA)
         rows.append([name, f"{b:.3f}", f"{v:.3f}", f"{change:+.1f}% (p={p:.3f})", f"±{baseline['margin_pct']:.0f}%",
                      word])

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
 # The original's write-up (one GPU, TransformerLSTM, batch 64).
 ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
-SERIES = [("cpp", "padded"), ("cpp", "packed"), ("python", "padded_eager"), ("python", "padded_compile"),
+SERIES = [("cpp", "padded"), ("cpp", "packed"), ("cpp", "segmented"), ("python", "padded_eager"), ("python", "padded_compile"),
           ("python", "packed_eager"), ("python", "packed_compile"), ("python", "packed_compile_disable")]
 
 
@@ -138,6 +138,46 @@ def batching_section(rows, table):
     return lines
 
 
+def varlen_section(rows, table):
+    """Fused align-and-pack against align then pack, and how close each packed step comes to doing
+    only the real steps' work: packed step time / (fill ratio x padded step time), goal <= 1.1."""
+    lines = []
+    fused = [r for r in rows if r["kind"] == "primitive" and r["what"] == "align_pack_fused" and r["status"] == "ok"]
+    if fused:
+        lines += ["## Fused align-and-pack", "",
+                  "A right-aligned encoder packed for an LSTM: `pack_encoder_sequences` gathers each row from where it "
+                  "is straight into packed order, against aligning it to the left and then packing it (two gathers, "
+                  "an aligned copy between). Goal: at least 1.5x.", "",
+                  "| distribution | B | T | align then pack (calls/s) | fused | speed-up |", "|---|---|---|---|---|---|"]
+        for r in fused:
+            two_pass = rate(table, "primitive", "align_then_pack", "cpp", "-", r["distribution"], r["batch"], r["steps"])
+            lines.append(f"| {r['distribution']} | {r['batch']} | {r['steps']} | {fmt(two_pass, 0)} | "
+                         f"{fmt(r['median_it_s'], 0)} | {fmt(ratio(r['median_it_s'], two_pass))}x |")
+        lines.append("")
+    steps = [r for r in rows if r["kind"] == "step" and r["side"] == "cpp" and r["mode"] == "segmented"]
+    if steps:
+        lines += ["## Packed step efficiency", "",
+                  "Packed training step time / (fill ratio x padded step time), C++: 1.0 means the packed step costs "
+                  "exactly the real steps' share of the padded one. Packed = PyTorch's packed LSTM (the original's "
+                  "way), segmented = seqpack's segmented LSTM (one fused LSTM call per run of steps with the same "
+                  "live rows). Fill = the encoder's real steps / padded steps. Goal for B >= 32: at most 1.1.", "",
+                  "| model | distribution | B | fill | packed | segmented | segmented / packed speed-up |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in steps:
+            key = ("step", r["what"], "cpp")
+            padded = rate(table, *key, "padded", r["distribution"], r["batch"], r["steps"])
+            packed = rate(table, *key, "packed", r["distribution"], r["batch"], r["steps"])
+            segmented = rate(table, *key, "segmented", r["distribution"], r["batch"], r["steps"])
+            fill = r["fill_ratio"]
+
+            def efficiency(packed_rate):
+                return padded / (fill * packed_rate) if padded and packed_rate and fill else None
+            lines.append(f"| {r['what']} | {r['distribution']} | {r['batch']} | {fill:.2f} | "
+                         f"{fmt(efficiency(packed))} | {fmt(efficiency(segmented))} | {fmt(ratio(segmented, packed))}x |")
+        lines.append("")
+    return lines
+
+
 def main(report_dir: str) -> int:
     out = Path(report_dir)
     rows = load(out / "results.csv")
@@ -223,6 +263,7 @@ def main(report_dir: str) -> int:
             if per_call and step_rate:
                 lines.append(f"| {what} | {1e6 / per_call:.1f} | {100 * step_rate / per_call:.2f}% |")
         lines.append("")
+    lines += varlen_section(rows, table)
     lines += batching_section(rows, table)
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}")

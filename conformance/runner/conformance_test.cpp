@@ -11,6 +11,14 @@
 namespace seqpack::conformance {
 namespace {
 
+// SEQPACK_EXTRA_PARAMS='{"name": value}' adds params to every case, to run the same goldens
+// through another implementation that must agree (packed_lstm = segments).
+nlohmann::json with_extra_params(nlohmann::json params) {
+  const char* extra = std::getenv("SEQPACK_EXTRA_PARAMS");
+  if (extra) params.update(nlohmann::json::parse(extra));
+  return params;
+}
+
 std::filesystem::path cases_root() {
   const char* override_root = std::getenv("SEQPACK_CASES_DIR");
   return override_root ? override_root : SEQPACK_CASES_DIR;
@@ -23,7 +31,7 @@ TEST_P(Golden, MatchesPyTorch) {
   SCOPED_TRACE(golden.meta.value("checks", ""));
   const auto inputs = read_safetensors(golden.folder / "inputs.safetensors").tensors;
   const auto& op = golden.meta.at("op").get_ref<const std::string&>();
-  const auto& params = golden.meta.at("params");
+  const auto params = with_extra_params(golden.meta.at("params"));
   const auto weights_file = golden.folder / "weights.safetensors";
   const auto weights = std::filesystem::exists(weights_file) ? read_safetensors(weights_file).tensors : TensorMap{};
   const ops::EvalOptions options{.backward = golden.meta.value("backward", false),

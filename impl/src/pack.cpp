@@ -1,5 +1,6 @@
 #include <ATen/ATen.h>
 
+#include "packed_gather.h"
 #include "packed_layout.h"
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
@@ -22,25 +23,34 @@ at::Tensor sort_by_length(const at::Tensor& lengths, bool enforce_sorted) {
   return {};
 }
 
-// One gather from the batch into packed order. sources: per row, the step its data starts at
-// (zeros for left-aligned rows), so that packing a right-aligned encoder reads it in place.
-PackedSequence pack_rows(const at::Tensor& sequences, const at::Tensor& checked, const at::Tensor& sources,
-                         const PackOptions& options) {
-  const int64_t batch = checked.size(0);
-  const int64_t steps = sequences.size(options.batch_first() ? 1 : 0);
-  const auto sorted = sort_by_length(checked, options.enforce_sorted());
-  const auto batch_sizes = detail::batch_sizes_of(sorted.defined() ? checked.index_select(0, sorted) : checked);
-  auto index = detail::padded_index(batch_sizes, sorted, batch, steps, options.batch_first());
+// One index_select from the batch into packed order, with each row's steps shifted by its source.
+at::Tensor gather_packed_on_cpu(const at::Tensor& sequences, const at::Tensor& batch_sizes, const at::Tensor& sorted,
+                                const at::Tensor& sources, bool batch_first) {
+  const int64_t batch = sequences.size(batch_first ? 0 : 1);
+  const int64_t steps = sequences.size(batch_first ? 1 : 0);
+  auto index = detail::padded_index(batch_sizes, sorted, batch, steps, batch_first);
   if (sources.defined()) {
     // Element index = row * T + t (batch-first) or t * B + row (time-major): shift t by its row's start.
-    const auto row = options.batch_first() ? at::floor_divide(index, steps) : at::remainder(index, batch);
+    const auto row = batch_first ? at::floor_divide(index, steps) : at::remainder(index, batch);
     const auto shift = sources.index_select(0, row);
-    index = index + (options.batch_first() ? shift : shift * batch);
+    index = index + (batch_first ? shift : shift * batch);
   }
   const auto trailing = sequences.sizes().slice(2);
   std::vector<int64_t> flat_shape{batch * steps};
   flat_shape.insert(flat_shape.end(), trailing.begin(), trailing.end());
-  auto data = sequences.reshape(flat_shape).index_select(0, index.to(sequences.device()));
+  return sequences.reshape(flat_shape).index_select(0, index.to(sequences.device()));
+}
+
+// One gather from the batch into packed order (a CUDA kernel on CUDA). sources: per row, the step its data starts at
+// (zeros for left-aligned rows), so that packing a right-aligned encoder reads it in place.
+PackedSequence pack_rows(const at::Tensor& sequences, const at::Tensor& checked, const at::Tensor& sources,
+                         const PackOptions& options) {
+  const int64_t batch = checked.size(0);
+  const auto sorted = sort_by_length(checked, options.enforce_sorted());
+  const auto batch_sizes = detail::batch_sizes_of(sorted.defined() ? checked.index_select(0, sorted) : checked);
+  const auto data = sequences.is_cuda()
+                        ? detail::gather_packed_on_cuda(sequences, batch_sizes, sorted, sources, options.batch_first())
+                        : gather_packed_on_cpu(sequences, batch_sizes, sorted, sources, options.batch_first());
   if (!sorted.defined()) return PackedSequence(data, batch_sizes);
   const auto unsorted = at::empty_like(sorted).scatter_(0, sorted, at::arange(batch, sorted.options()));
   const auto device = sequences.device();

@@ -57,16 +57,20 @@ TEST(ModelProperties, LstmRunOfLengthZeroGivesZeroOutputAndKeepsItsState) {
   const auto x = testing::left_aligned({5, 0, 3}, 5, 3);
   const auto lengths = at::tensor({5, 0, 3});
   const models::LstmState initial{at::randn({2, 3, 4}, at::kDouble), at::randn({2, 3, 4}, at::kDouble)};
-  for (const auto& start : {std::optional<models::LstmState>{}, std::optional{initial}}) {
-    const auto run = models::run_lstm(lstm, x, lengths, Packing::Always, models::LstmRole::Decoder, start);
-    EXPECT_TRUE(at::equal(run.output[1], at::zeros({5, 4}, at::kDouble)));
-    const auto h1 = std::get<0>(run.state).select(1, 1), c1 = std::get<1>(run.state).select(1, 1);
-    EXPECT_TRUE(at::equal(h1, start ? std::get<0>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
-    EXPECT_TRUE(at::equal(c1, start ? std::get<1>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
-    EXPECT_FALSE(at::equal(run.output[0], at::zeros({5, 4}, at::kDouble)));  // the others did run
+  for (const auto packed_lstm : {models::PackedLstm::PyTorch, models::PackedLstm::Segments}) {
+    for (const auto& start : {std::optional<models::LstmState>{}, std::optional{initial}}) {
+      const auto run =
+          models::run_lstm(lstm, x, lengths, Packing::Always, packed_lstm, models::LstmRole::Decoder, start);
+      EXPECT_TRUE(at::equal(run.output[1], at::zeros({5, 4}, at::kDouble)));
+      const auto h1 = std::get<0>(run.state).select(1, 1), c1 = std::get<1>(run.state).select(1, 1);
+      EXPECT_TRUE(at::equal(h1, start ? std::get<0>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
+      EXPECT_TRUE(at::equal(c1, start ? std::get<1>(initial).select(1, 1) : at::zeros({2, 4}, at::kDouble)));
+      EXPECT_FALSE(at::equal(run.output[0], at::zeros({5, 4}, at::kDouble)));  // the others did run
+    }
+    const auto none =
+        models::run_lstm(lstm, x, at::zeros({3}, at::kLong), Packing::Always, packed_lstm, models::LstmRole::Encoder);
+    EXPECT_TRUE(at::equal(none.output, at::zeros({3, 5, 4}, at::kDouble)));
   }
-  const auto none = models::run_lstm(lstm, x, at::zeros({3}, at::kLong), Packing::Always, models::LstmRole::Encoder);
-  EXPECT_TRUE(at::equal(none.output, at::zeros({3, 5, 4}, at::kDouble)));
 }
 
 TEST(ModelProperties, PaddedPathCarriesStateThroughThePadding) {

@@ -14,11 +14,16 @@ namespace seqpack::testing {
 constexpr int64_t kPast = 3, kFuture = 2;
 
 inline std::vector<std::pair<std::string, std::shared_ptr<models::ForecastModel>>> small_models(
-    models::Packing packing, double dropout = 0.0) {
+    models::Packing packing, double dropout = 0.0,
+    models::PackedLstm packed_lstm = models::PackedLstm::PyTorch) {
   using namespace models;
   std::vector<std::pair<std::string, std::shared_ptr<ForecastModel>>> all{
-      {"AttentionLSTM", std::make_shared<AttentionLSTMImpl>(
-                            AttentionLSTMOptions(kPast, kFuture).d_model(8).num_heads(2).dropout(dropout).packing(packing))},
+      {"AttentionLSTM", std::make_shared<AttentionLSTMImpl>(AttentionLSTMOptions(kPast, kFuture)
+                                                                .d_model(8)
+                                                                .num_heads(2)
+                                                                .dropout(dropout)
+                                                                .packing(packing)
+                                                                .packed_lstm(packed_lstm))},
       {"EncoderDecoderLSTM",
        std::make_shared<EncoderDecoderLSTMImpl>(EncoderDecoderLSTMOptions(kPast, kFuture)
                                                     .d_encoder(6)
@@ -26,9 +31,13 @@ inline std::vector<std::pair<std::string, std::shared_ptr<models::ForecastModel>
                                                     .d_mlp_hidden({5})
                                                     .dropout(dropout)
                                                     .mlp_dropout(dropout)
-                                                    .packing(packing))},
-      {"TransformerLSTM", std::make_shared<TransformerLSTMImpl>(
-                              TransformerLSTMOptions(kPast, kFuture).d_model(8).num_heads(2).dropout(dropout).packing(packing))},
+                                                    .packing(packing).packed_lstm(packed_lstm))},
+      {"TransformerLSTM", std::make_shared<TransformerLSTMImpl>(TransformerLSTMOptions(kPast, kFuture)
+                                                                    .d_model(8)
+                                                                    .num_heads(2)
+                                                                    .dropout(dropout)
+                                                                    .packing(packing)
+                                                                    .packed_lstm(packed_lstm))},
   };
   for (auto& [name, model] : all) {
     model->to(at::kDouble);

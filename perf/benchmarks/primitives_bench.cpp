@@ -1,6 +1,6 @@
 // The primitives alone, over the profile's batch sizes, T and every length distribution:
-// alignment (explicit and auto source), pack, align-then-pack against fused align-and-pack, unpack, the masks, and each loss (forward and
-// backward, masked by the batch's lengths). Names: primitive/<op>/cpp/<distribution>/<B>/<T>.
+// alignment (explicit and auto source), pack, align-then-pack against fused align-and-pack, unpack,
+// the masks, and each loss (forward and backward, masked by the batch's lengths). Names: primitive/<op>/cpp/<distribution>/<B>/<T>.
 #include <fmt/format.h>
 
 #include "bench_support.h"

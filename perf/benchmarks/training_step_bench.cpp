@@ -1,7 +1,8 @@
 // One full training step (forward, the model's default loss through calc_loss, backward, Adam)
-// for each LSTM-family model, padded and packed, over the profile's batch sizes and every length
+// for each LSTM-family model, padded, packed (PyTorch's packed LSTM, as the original) and
+// segmented (packed, run by seqpack's segmented LSTM), over the profile's batch sizes and every length
 // distribution. The models use the original's default hyperparameters in float32.
-// Names: step/<model>/cpp/<padded|packed>/<distribution>/<B>/<T encoder>.
+// Names: step/<model>/cpp/<padded|packed|segmented>/<distribution>/<B>/<T encoder>.
 #include <fmt/format.h>
 
 #include <numeric>
@@ -12,15 +13,22 @@
 namespace seqpack::perf {
 namespace {
 
+using models::PackedLstm;
 using models::Packing;
 
-void training_step(benchmark::State& state, const std::string& model_name, Packing packing,
+struct StepPath {
+  const char* name;
+  Packing packing;
+  PackedLstm packed_lstm;
+};
+
+void training_step(benchmark::State& state, const std::string& model_name, const StepPath& path,
                    const LengthDistribution& distribution, int64_t batch) {
   const int64_t te = profile().settings.at("encoder_steps"), td = profile().settings.at("decoder_steps");
   const auto encoder_lengths = batch_lengths(distribution, batch, te, 1);
   const auto decoder_lengths = batch_lengths(distribution, batch, td, 2);
   torch::manual_seed(0);
-  auto model = benchmark_model(model_name, packing);
+  auto model = benchmark_model(model_name, path.packing, path.packed_lstm);
   models::TrainingStep step(model);
   const models::ModelInputs inputs{left_aligned_batch(encoder_lengths, te, profile().model.at("num_past_features")),
                                    left_aligned_batch(decoder_lengths, td, profile().model.at("num_future_features")),
@@ -41,14 +49,16 @@ void training_step(benchmark::State& state, const std::string& model_name, Packi
 
 void register_all() {
   for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    for (const auto& [path, packing] : {std::pair{"padded", Packing::Never}, {"packed", Packing::Always}}) {
+    for (const StepPath path : {StepPath{"padded", Packing::Never, PackedLstm::PyTorch},
+                                {"packed", Packing::Always, PackedLstm::PyTorch},
+                                {"segmented", Packing::Always, PackedLstm::Segments}}) {
       for (const auto& distribution : profile().distributions) {
         for (const int64_t batch : profile().settings.at("step_batch_sizes")) {
-          const auto name = fmt::format("step/{}/cpp/{}/{}/{}/{}", model, path, distribution.name, batch,
+          const auto name = fmt::format("step/{}/cpp/{}/{}/{}/{}", model, path.name, distribution.name, batch,
                                         profile().settings.at("encoder_steps").get<int64_t>());
           with_profile(benchmark::RegisterBenchmark(name.c_str(),
                                                     [=](benchmark::State& state) {
-                                                      training_step(state, model, packing, distribution, batch);
+                                                      training_step(state, model, path, distribution, batch);
                                                     }),
                        "step");
         }

@@ -1,5 +1,6 @@
-// Deterministic workloads for the instruction-count gate: each primitive and one training step of
-// each LSTM-family model at a fixed small size, one thread. Under valgrind (perf/gate.py runs
+// Deterministic workloads for the instruction-count gate: each primitive (fused align-and-pack
+// among them) and one training step of each LSTM-family model (padded, packed by PyTorch's LSTM,
+// packed by seqpack's segmented LSTM) at a fixed small size, one thread. Under valgrind (perf/gate.py runs
 //   valgrind --tool=callgrind --instr-atstart=no instruction_counts [FILTER])
 // only the measured call of each workload is instrumented, after an uncounted warm-up call, and
 // its counts are dumped under the workload's name. Without valgrind it runs each once (a smoke test).
@@ -38,12 +39,14 @@ std::vector<Workload> primitives() {
   const auto x = left_aligned_batch(lengths(), kSteps, kFeatures);
   const auto l = at::tensor(lengths());
   const auto packed = pack_decoder_sequences(x, l);
+  const auto right = align_encoder_sequences(x, l, AlignOptions(Source::Left).alignment(Alignment::Right));
   const auto y = at::randn({kBatch, kSteps, 7}).requires_grad_(true);
   const auto target = at::randn({kBatch, kSteps, 1}) + 3.0;
   std::vector<Workload> all{
       {"align_explicit", [=] { align_encoder_sequences(x, l, AlignOptions(Source::Left)); }},
       {"align_auto", [=] { align_encoder_sequences(x, l, AlignOptions(Source::Auto)); }},
       {"pack", [=] { pack_decoder_sequences(x, l); }},
+      {"align_pack_fused", [=] { pack_encoder_sequences(right, l, PackEncoderOptions(Source::Right)); }},
       {"unpack", [=] { unpack_to_fixed_length(packed, UnpackOptions().total_length(kSteps)); }},
       {"create_mask", [=] { create_mask(kSteps, l); }},
       {"get_attention_mask", [=] { get_attention_mask(l, l, kSteps, kSteps); }},
@@ -69,9 +72,12 @@ std::vector<Workload> primitives() {
 std::vector<Workload> steps() {
   std::vector<Workload> all;
   for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    for (const auto& [path, packing] : {std::pair{"padded", models::Packing::Never}, {"packed", models::Packing::Always}}) {
+    for (const auto& [path, packing, packed_lstm] :
+         {std::tuple{"padded", models::Packing::Never, models::PackedLstm::PyTorch},
+          {"packed", models::Packing::Always, models::PackedLstm::PyTorch},
+          {"segmented", models::Packing::Always, models::PackedLstm::Segments}}) {
       torch::manual_seed(0);
-      auto step = std::make_shared<models::TrainingStep>(benchmark_model(model, packing));
+      auto step = std::make_shared<models::TrainingStep>(benchmark_model(model, packing, packed_lstm));
       const auto encoder = batch_lengths(profile().distributions.at(1), 8, 16, 1);
       const auto decoder = batch_lengths(profile().distributions.at(1), 8, 4, 2);
       const models::ModelInputs inputs{left_aligned_batch(encoder, 16, profile().model.at("num_past_features")),

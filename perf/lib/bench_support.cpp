@@ -35,16 +35,17 @@ at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t step
   return left_aligned_batch(lengths, steps, features).flip(1).contiguous();
 }
 
-std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing) {
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
+                                                       models::PackedLstm packed_lstm) {
   const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
   if (name == "attention_lstm") {
-    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing));
+    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
   }
   if (name == "encoder_decoder_lstm") {
-    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing));
+    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
   }
   if (name == "transformer_lstm") {
-    return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing));
+    return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
   }
   reject("model", "no benchmark model \"{}\"", name);
 }

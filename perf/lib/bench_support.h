@@ -30,7 +30,8 @@ at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t step
 
 // One LSTM-family model ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm") at the
 // profile's model settings (the original's defaults) and the given packing.
-std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing);
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
+                                                       models::PackedLstm packed_lstm = models::PackedLstm::PyTorch);
 
 // Peak resident memory of the process since the last reset, in MiB (Linux: /proc/self, VmHWM).
 void reset_peak_memory();

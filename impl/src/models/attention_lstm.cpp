@@ -61,8 +61,10 @@ AttentionLSTMImpl::AttentionLSTMImpl(const AttentionLSTMOptions& opts) : options
 at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
                           output_head->weight.scalar_type()});
-  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
-  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(),
+                                options.packed_lstm(), LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(),
+                                options.packed_lstm(), LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   std::optional<at::Tensor> mask;
   if (in.encoder_lengths && in.decoder_lengths) {

@@ -42,8 +42,10 @@ c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().fron
 
 at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
-  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
-  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(),
+                                options.packed_lstm(), LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(),
+                                options.packed_lstm(), LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   return mlp_head.forward(decoded.output);
 }

@@ -2,6 +2,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
+#include "seqpack/models/segmented_lstm.h"
 #include "seqpack/sequence.h"
 
 namespace seqpack::models {
@@ -13,6 +14,12 @@ Packing parse_packing(std::string_view text, std::string_view argument) {
   reject(argument, "must be \"auto\", \"always\" or \"never\" (got \"{}\")", text);
 }
 
+PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
+  if (text == "pytorch") return PackedLstm::PyTorch;
+  if (text == "segments") return PackedLstm::Segments;
+  reject(argument, "must be \"pytorch\" or \"segments\" (got \"{}\")", text);
+}
+
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
   if (packing == Packing::Never || !lengths) return false;
   return packing == Packing::Always || should_use_packing(*lengths);
@@ -20,27 +27,34 @@ bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
 
 namespace {
 
-LstmRun run_packed(torch::nn::LSTM& lstm, const at::Tensor& input, const at::Tensor& lengths, LstmRole role,
-                   const std::optional<LstmState>& initial) {
+at::Tensor padded(const PackedSequence& packed, int64_t steps) {
+  return std::get<0>(unpack_to_fixed_length(packed, UnpackOptions().total_length(steps)));
+}
+
+LstmRun run_packed(torch::nn::LSTM& lstm, const at::Tensor& input, const at::Tensor& lengths, PackedLstm packed_lstm,
+                   LstmRole role, const std::optional<LstmState>& initial) {
   const auto packed = role == LstmRole::Encoder
                           ? pack_encoder_sequences(input, lengths, PackEncoderOptions(Source::Left).align_first(false))
                           : pack_decoder_sequences(input, lengths);
+  if (packed_lstm == PackedLstm::Segments) {
+    const auto run = run_segmented_lstm(lstm, packed, initial);
+    return {padded(run.output, input.size(1)), run.state};
+  }
   auto [packed_output, state] = lstm->forward_with_packed_input(packed, initial);
-  auto [output, unused_lengths] = unpack_to_fixed_length(packed_output, UnpackOptions().total_length(input.size(1)));
-  return {output, state};
+  return {padded(packed_output, input.size(1)), state};
 }
 
 }  // namespace
 
 LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::optional<at::Tensor>& lengths,
-                 Packing packing, LstmRole role, const std::optional<LstmState>& initial) {
+                 Packing packing, PackedLstm packed_lstm, LstmRole role, const std::optional<LstmState>& initial) {
   if (!packs(packing, lengths)) {
     auto [output, state] = lstm->forward(input, initial);
     return {output, state};
   }
   const auto checked = checked_lengths(*lengths, "lengths", {.batch = input.size(0), .max_length = input.size(1)});
   const auto present = checked > 0;
-  if (present.all().item<bool>()) return run_packed(lstm, input, checked, role, initial);
+  if (present.all().item<bool>()) return run_packed(lstm, input, checked, packed_lstm, role, initial);
   // PyTorch refuses rows of length 0. Such a row runs no step, as if it were absent: zero output,
   // and its state stays the initial one (zeros without one). The other rows run packed alone.
   const auto& o = lstm->options;
@@ -53,7 +67,8 @@ LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::opti
   const auto rows_here = rows.to(input.device());
   std::optional<LstmState> initial_rows;
   if (initial) initial_rows = LstmState{h0.index_select(1, rows_here), c0.index_select(1, rows_here)};
-  const auto run = run_packed(lstm, input.index_select(0, rows_here), checked.index_select(0, rows), role, initial_rows);
+  const auto run = run_packed(lstm, input.index_select(0, rows_here), checked.index_select(0, rows), packed_lstm, role,
+                              initial_rows);
   return {output.index_copy(0, rows_here, run.output),
           {h0.index_copy(1, rows_here, std::get<0>(run.state)), c0.index_copy(1, rows_here, std::get<1>(run.state))}};
 }

@@ -64,11 +64,13 @@ TransformerLSTMImpl::TransformerLSTMImpl(const TransformerLSTMOptions& opts) : o
 at::Tensor TransformerLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type()});
   const auto encoder_embedding = encoder_grn(in.past_sequence);
-  const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, options.packing(), LstmRole::Encoder);
+  const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, options.packing(),
+                                options.packed_lstm(), LstmRole::Encoder);
   auto encoder_output = encoded.output + encoder_embedding;
   const auto decoder_embedding = decoder_grn(in.future_sequence);
   const auto decoded =
-      run_lstm(decoder, decoder_embedding, in.decoder_lengths, options.packing(), LstmRole::Decoder, encoded.state);
+      run_lstm(decoder, decoder_embedding, in.decoder_lengths, options.packing(), options.packed_lstm(),
+               LstmRole::Decoder, encoded.state);
   auto decoder_output = decoded.output + decoder_embedding;
   std::optional<at::Tensor> mask;
   if (in.encoder_lengths && in.decoder_lengths) {

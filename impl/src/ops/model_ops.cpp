@@ -26,6 +26,10 @@ models::Packing packing_of(Params& params) {
   return models::parse_packing(params.get_string("packing", "auto"), "params.packing");
 }
 
+models::PackedLstm packed_lstm_of(Params& params) {
+  return models::parse_packed_lstm(params.get_string("packed_lstm", "pytorch"), "params.packed_lstm");
+}
+
 std::vector<int64_t> hidden_sizes(Params& params) {
   if (const auto one = params.get_optional_int_or_list("d_mlp_hidden")) return *one;
   return {};
@@ -43,7 +47,8 @@ std::shared_ptr<ForecastModel> attention_lstm(Params& p) {
                      .causal_attention(p.get_bool("causal_attention", true))
                      .d_encoder(p.get_optional_int("d_encoder"))
                      .d_decoder(p.get_optional_int("d_decoder"))
-                     .packing(packing_of(p));
+                     .packing(packing_of(p))
+                     .packed_lstm(packed_lstm_of(p));
   return std::make_shared<models::AttentionLSTMImpl>(options);
 }
 
@@ -59,7 +64,8 @@ std::shared_ptr<ForecastModel> encoder_decoder_lstm(Params& p) {
           .output_dim(p.get_int("output_dim", 1))
           .mlp_activation(p.get_string("mlp_activation", "relu"))
           .mlp_dropout(p.get_double("mlp_dropout", 0.1))
-          .packing(packing_of(p));
+          .packing(packing_of(p))
+          .packed_lstm(packed_lstm_of(p));
   return std::make_shared<models::EncoderDecoderLSTMImpl>(options);
 }
 
@@ -74,7 +80,8 @@ std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
           .output_dim(p.get_int("output_dim", 1))
           .causal_attention(p.get_bool("causal_attention", true))
           .share_lstm_weights(p.get_bool("share_lstm_weights", false))
-          .packing(packing_of(p));
+          .packing(packing_of(p))
+          .packed_lstm(packed_lstm_of(p));
   return std::make_shared<models::TransformerLSTMImpl>(options);
 }
 
@@ -172,7 +179,7 @@ std::shared_ptr<ForecastModel> make_model(std::string_view name, Params& params)
 
 void add_model_ops(Registry& registry) {
   const std::string inputs = "past_sequence, future_sequence, encoder_lengths, decoder_lengths [, target]; ";
-  const std::string outputs = ", packing [, criterion, use_loss_masking] -> output [, loss, grad.<parameter>]";
+  const std::string outputs = ", packing [, packed_lstm, criterion, use_loss_masking] -> output [, loss, grad.<parameter>]";
   registry["model.attention_lstm"] = {
       model_op("model.attention_lstm"),
       inputs + "num_past_features, num_future_features, d_model, num_layers, dropout, num_heads, use_gating, "

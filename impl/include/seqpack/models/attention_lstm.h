@@ -30,6 +30,7 @@ struct AttentionLSTMOptions {
   TORCH_ARG(std::optional<int64_t>, d_encoder) = std::nullopt;  // default d_model
   TORCH_ARG(std::optional<int64_t>, d_decoder) = std::nullopt;  // default d_model
   TORCH_ARG(Packing, packing) = Packing::Auto;
+  TORCH_ARG(PackedLstm, packed_lstm) = PackedLstm::PyTorch;
 };
 
 class AttentionLSTMImpl : public ForecastModel {

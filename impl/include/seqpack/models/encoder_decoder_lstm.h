@@ -27,6 +27,7 @@ struct EncoderDecoderLSTMOptions {
   TORCH_ARG(std::string, mlp_activation) = "relu";
   TORCH_ARG(double, mlp_dropout) = 0.1;
   TORCH_ARG(Packing, packing) = Packing::Auto;
+  TORCH_ARG(PackedLstm, packed_lstm) = PackedLstm::PyTorch;
 };
 
 class EncoderDecoderLSTMImpl : public ForecastModel {

@@ -29,6 +29,12 @@ struct ModelInputs {
 enum class Packing { Auto, Always, Never };
 Packing parse_packing(std::string_view text, std::string_view argument);
 
+// How a packed LSTM runs: PyTorch's packed LSTM, one step at a time (the original's way), or
+// seqpack's segmented run (one fused-kernel call per run of steps with the same live rows, see
+// segmented_lstm.h). Both compute the same thing.
+enum class PackedLstm { PyTorch, Segments };
+PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument);
+
 class ForecastModel : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const ModelInputs& inputs) = 0;

@@ -22,6 +22,6 @@ enum class LstmRole { Encoder, Decoder };
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths);
 
 LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::optional<at::Tensor>& lengths,
-                 Packing packing, LstmRole role, const std::optional<LstmState>& initial = std::nullopt);
+                 Packing packing, PackedLstm packed_lstm, LstmRole role, const std::optional<LstmState>& initial = std::nullopt);
 
 }  // namespace seqpack::models

@@ -39,6 +39,7 @@ struct TransformerLSTMOptions {
   TORCH_ARG(bool, causal_attention) = true;
   TORCH_ARG(bool, share_lstm_weights) = false;
   TORCH_ARG(Packing, packing) = Packing::Auto;
+  TORCH_ARG(PackedLstm, packed_lstm) = PackedLstm::PyTorch;
 };
 
 class TransformerLSTMImpl : public ForecastModel {
