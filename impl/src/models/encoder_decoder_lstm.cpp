@@ -6,6 +6,7 @@
 #include "seqpack/models/attention_lstm.h"
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
+#include "seqpack/models/packing_policy.h"
 #include "seqpack/nn/mlp.h"
 
 namespace seqpack::models {
@@ -42,8 +43,9 @@ c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().fron
 
 at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
-  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(), LstmRole::Encoder);
-  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(), LstmRole::Decoder,
+  const auto packing = resolve_packing(options.packing(), "encoder_decoder_lstm", in.past_sequence, in.encoder_lengths);
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, packing, LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, packing, LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   return mlp_head.forward(decoded.output);
 }
