@@ -39,9 +39,20 @@ void training_step(benchmark::State& state, const std::string& model_name, Packi
       benchmark::Counter::kIsRate);
 }
 
+// The profile's optional "step_paths": padded, packed, or a packing choice (auto, calibrated).
+std::vector<std::pair<std::string, Packing>> step_paths() {
+  std::vector<std::pair<std::string, Packing>> out;
+  for (const std::string path : profile().settings.value("step_paths", std::vector<std::string>{"padded", "packed"})) {
+    out.emplace_back(path, path == "padded"   ? Packing::Never
+                           : path == "packed" ? Packing::Always
+                                              : models::parse_packing(path, "profile step_paths"));
+  }
+  return out;
+}
+
 void register_all() {
   for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    for (const auto& [path, packing] : {std::pair{"padded", Packing::Never}, {"packed", Packing::Always}}) {
+    for (const auto& [path, packing] : step_paths()) {
       for (const auto& distribution : profile().distributions) {
         for (const int64_t batch : profile().settings.at("step_batch_sizes")) {
           const auto name = fmt::format("step/{}/cpp/{}/{}/{}/{}", model, path, distribution.name, batch,
