@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import packing_cost_model  # noqa: E402  (perf/ is on sys.path: this file runs as a script)
+
 MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
 # The original's write-up (one GPU, TransformerLSTM, batch 64).
 ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
@@ -264,6 +266,7 @@ def main(report_dir: str) -> int:
                 lines.append(f"| {what} | {1e6 / per_call:.1f} | {100 * step_rate / per_call:.2f}% |")
         lines.append("")
     lines += varlen_section(rows, table)
+    lines += packing_cost_model.section(out / "results.csv")
     lines += batching_section(rows, table)
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}")

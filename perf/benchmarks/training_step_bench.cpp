@@ -1,7 +1,7 @@
 // One full training step (forward, the model's default loss through calc_loss, backward, Adam)
 // for each LSTM-family model, padded, packed (PyTorch's packed LSTM, as the original) and
-// segmented (packed, run by seqpack's segmented LSTM), over the profile's batch sizes and every length
-// distribution. The models use the original's default hyperparameters in float32.
+// segmented (packed, run by seqpack's segmented LSTM), over the profile's batch sizes and every
+// length distribution. The models use the original's default hyperparameters in float32.
 // Names: step/<model>/cpp/<padded|packed|segmented>/<distribution>/<B>/<T encoder>.
 #include <fmt/format.h>
 
@@ -17,7 +17,7 @@ using models::PackedLstm;
 using models::Packing;
 
 struct StepPath {
-  const char* name;
+  std::string name;
   Packing packing;
   PackedLstm packed_lstm;
 };
@@ -47,11 +47,23 @@ void training_step(benchmark::State& state, const std::string& model_name, const
       benchmark::Counter::kIsRate);
 }
 
+// The profile's optional "step_paths" (default padded, packed, segmented): padded, packed
+// (PyTorch's packed LSTM), segmented (seqpack's), or a packing choice (auto, calibrated).
+std::vector<StepPath> step_paths() {
+  std::vector<StepPath> out;
+  const auto names = profile().settings.value("step_paths", std::vector<std::string>{"padded", "packed", "segmented"});
+  for (const auto& name : names) {
+    const auto packing = name == "padded"                         ? Packing::Never
+                         : name == "packed" || name == "segmented" ? Packing::Always
+                                                                   : models::parse_packing(name, "profile step_paths");
+    out.push_back({name, packing, name == "segmented" ? PackedLstm::Segments : PackedLstm::PyTorch});
+  }
+  return out;
+}
+
 void register_all() {
   for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    for (const StepPath path : {StepPath{"padded", Packing::Never, PackedLstm::PyTorch},
-                                {"packed", Packing::Always, PackedLstm::PyTorch},
-                                {"segmented", Packing::Always, PackedLstm::Segments}}) {
+    for (const auto& path : step_paths()) {
       for (const auto& distribution : profile().distributions) {
         for (const int64_t batch : profile().settings.at("step_batch_sizes")) {
           const auto name = fmt::format("step/{}/cpp/{}/{}/{}/{}", model, path.name, distribution.name, batch,

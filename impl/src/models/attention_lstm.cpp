@@ -4,6 +4,7 @@
 #include "seqpack/masks.h"
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
+#include "seqpack/models/packing_policy.h"
 
 namespace seqpack::models {
 
@@ -61,10 +62,11 @@ AttentionLSTMImpl::AttentionLSTMImpl(const AttentionLSTMOptions& opts) : options
 at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
                           output_head->weight.scalar_type()});
-  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(),
-                                options.packed_lstm(), LstmRole::Encoder);
-  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(),
-                                options.packed_lstm(), LstmRole::Decoder,
+  const auto packing = resolve_packing(options.packing(), "attention_lstm", in.past_sequence, in.encoder_lengths);
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, packing, options.packed_lstm(),
+                                LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, packing, options.packed_lstm(),
+                                LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   std::optional<at::Tensor> mask;
   if (in.encoder_lengths && in.decoder_lengths) {

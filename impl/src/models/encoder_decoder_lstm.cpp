@@ -6,6 +6,7 @@
 #include "seqpack/models/attention_lstm.h"
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
+#include "seqpack/models/packing_policy.h"
 #include "seqpack/nn/mlp.h"
 
 namespace seqpack::models {
@@ -42,10 +43,11 @@ c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().fron
 
 at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
-  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, options.packing(),
-                                options.packed_lstm(), LstmRole::Encoder);
-  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, options.packing(),
-                                options.packed_lstm(), LstmRole::Decoder,
+  const auto packing = resolve_packing(options.packing(), "encoder_decoder_lstm", in.past_sequence, in.encoder_lengths);
+  const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, packing, options.packed_lstm(),
+                                LstmRole::Encoder);
+  const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, packing, options.packed_lstm(),
+                                LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   return mlp_head.forward(decoded.output);
 }

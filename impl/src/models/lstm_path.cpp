@@ -11,7 +11,8 @@ Packing parse_packing(std::string_view text, std::string_view argument) {
   if (text == "auto") return Packing::Auto;
   if (text == "always") return Packing::Always;
   if (text == "never") return Packing::Never;
-  reject(argument, "must be \"auto\", \"always\" or \"never\" (got \"{}\")", text);
+  if (text == "calibrated") return Packing::Calibrated;
+  reject(argument, "must be \"auto\", \"always\", \"never\" or \"calibrated\" (got \"{}\")", text);
 }
 
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
@@ -21,7 +22,8 @@ PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
 }
 
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
-  if (packing == Packing::Never || !lengths) return false;
+  // Calibrated is resolved by the model's forward (resolve_packing); here it would mean Never.
+  if (packing == Packing::Never || packing == Packing::Calibrated || !lengths) return false;
   return packing == Packing::Always || should_use_packing(*lengths);
 }
 

@@ -5,6 +5,7 @@
 #include "seqpack/models/attention_lstm.h"
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
+#include "seqpack/models/packing_policy.h"
 
 namespace seqpack::models {
 
@@ -64,13 +65,14 @@ TransformerLSTMImpl::TransformerLSTMImpl(const TransformerLSTMOptions& opts) : o
 at::Tensor TransformerLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type()});
   const auto encoder_embedding = encoder_grn(in.past_sequence);
-  const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, options.packing(),
-                                options.packed_lstm(), LstmRole::Encoder);
+  const auto packing = resolve_packing(options.packing(), "transformer_lstm", in.past_sequence, in.encoder_lengths);
+  const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, packing, options.packed_lstm(),
+                                LstmRole::Encoder);
   auto encoder_output = encoded.output + encoder_embedding;
   const auto decoder_embedding = decoder_grn(in.future_sequence);
   const auto decoded =
-      run_lstm(decoder, decoder_embedding, in.decoder_lengths, options.packing(), options.packed_lstm(),
-               LstmRole::Decoder, encoded.state);
+      run_lstm(decoder, decoder_embedding, in.decoder_lengths, packing, options.packed_lstm(), LstmRole::Decoder,
+               encoded.state);
   auto decoder_output = decoded.output + decoder_embedding;
   std::optional<at::Tensor> mask;
   if (in.encoder_lengths && in.decoder_lengths) {

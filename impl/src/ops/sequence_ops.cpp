@@ -2,6 +2,8 @@
 #include <ATen/ATen.h>
 
 #include "seqpack/errors.h"
+#include "seqpack/lengths.h"
+#include "seqpack/models/packing_policy.h"
 #include "seqpack/ops/registry.h"
 #include "seqpack/sequence.h"
 
@@ -19,6 +21,23 @@ TensorMap packed_outputs(const PackedSequence& packed) {
 
 TensorMap should_use_packing_op(Inputs& in, Params&, const EvalOptions&) {
   return {{"use_packing", at::scalar_tensor(should_use_packing(in.optional("lengths")), at::kBool)}};
+}
+
+// The calibrated policy's decision and the two predicted step times, for the goldens that tie
+// the C++ reading of perf/packing_cost_model.json to the reference's.
+TensorMap packing_policy_op(Inputs& in, Params& params, const EvalOptions&) {
+  const auto model = params.get_required_string("model");
+  const auto steps = params.get_required_int("steps");
+  if (steps < 1) reject("params.steps", "must be at least 1 (got {})", steps);
+  const auto lengths = checked_lengths(in.required("lengths"), "lengths", {.max_length = steps});
+  if (lengths.numel() == 0) reject("lengths", "must hold at least one row");
+  const auto& cost_model = models::PackingCostModel::builtin();
+  const auto x = cost_model.features(steps, lengths);
+  const double padded = cost_model.predicted_log_seconds(model, false, x);
+  const double packed = cost_model.predicted_log_seconds(model, true, x);
+  return {{"use_packing", at::scalar_tensor(packed < padded, at::kBool)},
+          {"log_seconds_padded", at::scalar_tensor(padded, at::kDouble)},
+          {"log_seconds_packed", at::scalar_tensor(packed, at::kDouble)}};
 }
 
 TensorMap align_op(Inputs& in, Params& params, const EvalOptions&) {
@@ -79,6 +98,9 @@ TensorMap unpack_op(Inputs& in, Params& params, const EvalOptions&) {
 
 void add_sequence_ops(Registry& registry) {
   registry["should_use_packing"] = {should_use_packing_op, "lengths -> use_packing (the original's rule)"};
+  registry["packing_policy"] = {packing_policy_op,
+                                "lengths; model, steps -> use_packing, log_seconds_padded, log_seconds_packed "
+                                "(the calibrated rule)"};
   registry["align_encoder_sequences"] = {align_op, "sequences, lengths; max_length, alignment, source -> aligned"};
   registry["validate_encoder_alignment"] = {validate_op,
                                             "encoder_input, lengths; expected_alignment -> exit 0 or 3"};

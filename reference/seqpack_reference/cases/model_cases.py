@@ -145,4 +145,6 @@ def cases():
             for packing in ("always", "never"):
                 out.append(_case(op, config, params, packing, lengths_as_column=config == "small"))
         out.append(_case(op, "defaults", {}, "auto", backward=False))
+        # The calibrated policy on this batch (B = 4, T = 7): the path perf/packing_cost_model.json picks.
+        out.append(_case(op, "small", configs["small"], "calibrated"))
     return out

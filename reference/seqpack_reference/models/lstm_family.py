@@ -1,7 +1,8 @@
 """AttentionLSTM, EncoderDecoderLSTM and TransformerLSTM (transformertf models/*/_model.py at
 8842cb8), restated from their architecture, with the original's state_dict names. `packing` is
 seqpack's: "auto" is the original's choice (should_use_packing per LSTM); "always" and "never"
-force one path."""
+force one path; "calibrated" picks one path for the step by the fitted cost model
+(packing_policy.py)."""
 from __future__ import annotations
 
 import types
@@ -9,7 +10,7 @@ import types
 import torch
 from torch import nn
 
-from .. import masks, sequence
+from .. import masks, packing_policy, sequence
 from .blocks import MLP, GateAddNorm, GatedResidualNetwork, InterpretableMultiHeadAttention
 
 
@@ -92,8 +93,9 @@ class AttentionLSTM(nn.Module):
         self.output_head = nn.Linear(d_decoder, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
-        encoded, state = run_lstm(self.encoder, past_sequence, encoder_lengths, self.packing, encoder=True)
-        decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, self.packing, encoder=False,
+        packing = packing_policy.resolve(self.packing, "attention_lstm", past_sequence, encoder_lengths)
+        encoded, state = run_lstm(self.encoder, past_sequence, encoder_lengths, packing, encoder=True)
+        decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, packing, encoder=False,
                               state=_project(self.state_projection, state))
         mask = _attention_mask(encoder_lengths, decoder_lengths, past_sequence.size(1), future_sequence.size(1),
                                self.causal_attention)
@@ -128,8 +130,9 @@ class EncoderDecoderLSTM(nn.Module):
             self.mlp_head = nn.Linear(d_decoder, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
-        _, state = run_lstm(self.encoder, past_sequence, encoder_lengths, self.packing, encoder=True)
-        decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, self.packing, encoder=False,
+        packing = packing_policy.resolve(self.packing, "encoder_decoder_lstm", past_sequence, encoder_lengths)
+        _, state = run_lstm(self.encoder, past_sequence, encoder_lengths, packing, encoder=True)
+        decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, packing, encoder=False,
                               state=_project(self.state_projection, state))
         return self.mlp_head(decoded)
 
@@ -172,11 +175,12 @@ class TransformerLSTM(nn.Module):
         self.output_head = nn.Linear(d_model, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
+        packing = packing_policy.resolve(self.packing, "transformer_lstm", past_sequence, encoder_lengths)
         embedded = self.encoder_grn(past_sequence)
-        encoded, state = run_lstm(self.encoder, embedded, encoder_lengths, self.packing, encoder=True)
+        encoded, state = run_lstm(self.encoder, embedded, encoder_lengths, packing, encoder=True)
         encoded = encoded + embedded
         embedded = self.decoder_grn(future_sequence)
-        decoded, _ = run_lstm(self.decoder, embedded, decoder_lengths, self.packing, encoder=False, state=state)
+        decoded, _ = run_lstm(self.decoder, embedded, decoder_lengths, packing, encoder=False, state=state)
         decoded = decoded + embedded
         mask = _attention_mask(encoder_lengths, decoder_lengths, past_sequence.size(1), future_sequence.size(1),
                                self.causal_attention)

@@ -26,7 +26,8 @@ struct ModelInputs {
 // auto: pack each LSTM when should_use_packing(its lengths) says so, as the original does.
 // always / never force the packed or the padded path (they differ in meaning: a padded LSTM
 // carries its state through the padding, a packed one stops at each row's length).
-enum class Packing { Auto, Always, Never };
+// calibrated: one path for the whole step, the faster by the fitted cost model (packing_policy.h).
+enum class Packing { Auto, Always, Never, Calibrated };
 Packing parse_packing(std::string_view text, std::string_view argument);
 
 // How a packed LSTM runs: PyTorch's packed LSTM, one step at a time (the original's way), or

@@ -1,0 +1,102 @@
+// The calibrated packing policy: it picks what the cost model's coefficients say, a model's forward
+// with `calibrated` equals the forward on the path the policy picked, and bad names and malformed
+// cost models are rejected with the argument named. (The built-in coefficients' agreement with the
+// reference's predictions is checked by the packing_policy goldens.)
+#include <ATen/ATen.h>
+
+#include "model_test_helpers.h"
+#include "seqpack/models/packing_policy.h"
+#include "test_helpers.h"
+
+namespace seqpack {
+namespace {
+
+using models::Packing;
+using models::PackingCostModel;
+
+// "m": the padded step costs e^0 everywhere; the packed one e^(0.5 + ln fill) = fill * e^0.5, so
+// packing wins iff fill < e^-0.5 ~ 0.61. "only_equal": packing wins only when every length is equal.
+const char* kCostModel = R"({"device": "cpu", "fill_floor": 0.01,
+  "features": ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"],
+  "models": {"m": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.5, 0, 1, 0, 0, 0]},
+             "only_equal": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.1, 0, 0, 0, -1, 0]}}})";
+
+at::Tensor lengths(std::vector<int64_t> values) { return at::tensor(values, at::kLong); }
+
+TEST(PackingPolicy, PicksWhatTheCoefficientsSay) {
+  const auto cost = PackingCostModel::from_json(kCostModel);
+  EXPECT_TRUE(cost.prefers_packing("m", 10, lengths({5, 5, 5, 5})));       // fill 0.5
+  EXPECT_FALSE(cost.prefers_packing("m", 10, lengths({7, 8, 7, 8})));      // fill 0.75
+  EXPECT_TRUE(cost.prefers_packing("only_equal", 10, lengths({6, 6, 6})));
+  EXPECT_FALSE(cost.prefers_packing("only_equal", 10, lengths({6, 5, 6})));
+  const auto x = cost.features(10, lengths({5, 5, 5, 5}));
+  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", true, x), 0.5 + std::log(0.5));
+  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", false, x), 0.0);
+  // All rows of length 0: the fill is floored, so the prediction stays finite.
+  EXPECT_NEAR(cost.predicted_log_seconds("m", true, cost.features(10, lengths({0, 0}))), 0.5 + std::log(0.01), 1e-12);
+}
+
+TEST(PackingPolicy, ResolvesCalibratedForTheWholeStep) {
+  const auto cost = PackingCostModel::from_json(kCostModel);
+  const auto past = at::zeros({4, 10, 3});
+  EXPECT_EQ(models::resolve_packing(Packing::Calibrated, "m", past, lengths({5, 5, 5, 5}), cost), Packing::Always);
+  EXPECT_EQ(models::resolve_packing(Packing::Calibrated, "m", past, lengths({7, 8, 7, 8}), cost), Packing::Never);
+  EXPECT_EQ(models::resolve_packing(Packing::Calibrated, "m", past, std::nullopt, cost), Packing::Never);
+  for (auto other : {Packing::Auto, Packing::Always, Packing::Never}) {
+    EXPECT_EQ(models::resolve_packing(other, "m", past, lengths({5, 5, 5, 5}), cost), other);
+  }
+  EXPECT_REJECTS(models::resolve_packing(Packing::Calibrated, "m", past, lengths({5, 11, 5, 5}), cost),
+                 "encoder_lengths", "row 1");
+}
+
+TEST(PackingPolicy, CalibratedForwardEqualsThePickedPath) {
+  const std::vector<int64_t> encoder{7, 3, 5, 1}, decoder{5, 2, 4, 1};
+  const models::ModelInputs in{testing::left_aligned(encoder, 7, testing::kPast),
+                               testing::left_aligned(decoder, 5, testing::kFuture), at::tensor(encoder),
+                               at::tensor(decoder)};
+  const std::map<std::string, std::string> keys{{"AttentionLSTM", "attention_lstm"},
+                                                {"EncoderDecoderLSTM", "encoder_decoder_lstm"},
+                                                {"TransformerLSTM", "transformer_lstm"}};
+  for (auto& [name, model] : testing::small_models(Packing::Calibrated)) {
+    const auto calibrated = model->forward(in);
+    const bool packs = PackingCostModel::builtin().prefers_packing(keys.at(name), 7, at::tensor(encoder));
+    const auto picked = models::resolve_packing(Packing::Calibrated, keys.at(name), in.past_sequence, in.encoder_lengths);
+    EXPECT_EQ(picked, packs ? Packing::Always : Packing::Never) << name;
+    for (auto& [other_name, other] : testing::small_models(picked)) {
+      if (other_name != name) continue;
+      torch::NoGradGuard no_grad;
+      auto source = model->named_parameters();
+      for (auto& p : other->named_parameters()) p.value().copy_(source[p.key()]);
+      EXPECT_TRUE(at::equal(other->forward(in), calibrated)) << name;
+    }
+  }
+}
+
+TEST(PackingPolicy, RejectsBadNamesAndMalformedCostModels) {
+  EXPECT_REJECTS(models::parse_packing("fastest", "params.packing"), "params.packing", "\"auto\"", "\"always\"",
+                 "\"never\"", "\"calibrated\"", "fastest");
+  EXPECT_EQ(models::parse_packing("calibrated", "packing"), Packing::Calibrated);
+  EXPECT_REJECTS(PackingCostModel::from_json("not json"), "cost_model", "JSON object");
+  EXPECT_REJECTS(PackingCostModel::from_json(R"({"device": "cpu", "fill_floor": 0.01, "features": ["1"], "models": {}})"),
+                 "cost_model", "features");
+  EXPECT_REJECTS(PackingCostModel::from_json(
+                     R"({"device": "cpu", "fill_floor": 0.01, "features": ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"],
+                         "models": {"m": {"padded": [0, 0, 0, 0, 0, 0], "packed": [1, 2]}}})"),
+                 "cost_model", "m", "2 \"packed\" coefficients", "expected 6");
+  EXPECT_REJECTS(PackingCostModel::from_json(
+                     R"({"fill_floor": 0.01, "features": ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"], "models": {}})"),
+                 "cost_model", "device");
+  const auto cost = PackingCostModel::from_json(kCostModel);
+  EXPECT_REJECTS(cost.predicted_log_seconds("tft", true, cost.features(10, lengths({5}))), "model", "tft");
+}
+
+TEST(PackingPolicy, BuiltinCoversEveryLstmFamilyModel) {
+  const auto& cost = PackingCostModel::builtin();
+  EXPECT_EQ(cost.device(), "cpu");
+  for (const char* model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
+    EXPECT_NO_THROW(cost.prefers_packing(model, 64, lengths({64, 32, 16, 8, 4, 2, 1, 64})));
+  }
+}
+
+}  // namespace
+}  // namespace seqpack
