@@ -2,13 +2,13 @@
 (.pt2) that seqpack's `compiled.run` op loads in C++.
 
     python -m seqpack_reference.compiled.export --cases ../conformance/cases --cache ~/.cache/seqpack \
-        [--link build/release/aoti] [--perf]
+        [--link build/release/aoti] [--perf MODEL ...]
 
 Packages go to <cache>/aoti-<hash>/, the hash covering what decides their contents (this package's
 and the models' sources, the exported cases' files, the benchmark profile, torch's version), so a
 second run, or the other build preset, reuses them; --link points a symlink at that folder.
 Each golden case below is exported with its weights and its inputs' shapes, the batch dimension
-dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2); --perf adds the
+dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2); --perf adds the named
 benchmark models (perf/<model>.pt2 and perf/<model>.weights.safetensors).
 
 Only the padded path exports: see packed_attempt.py for where the packed one fails."""
@@ -40,7 +40,6 @@ PROFILES = PACKAGE_ROOT.parent.parent / "perf" / "profiles.json"
 CASES = ["attention_lstm/small_packing_never", "encoder_decoder_lstm/small_packing_never",
          "transformer_lstm/small_packing_never", "tft/small_static_from_lengths",
          "pftft/small_static_from_lengths", "xtft/small"]
-PERF_MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
 # The forward's inputs, in the original's order and names.
 LSTM_INPUTS = ("past_sequence", "future_sequence", "encoder_lengths", "decoder_lengths")
 TFT_INPUTS = ("past_covariates", "future_covariates", "static_covariates", "encoder_lengths", "decoder_lengths")
@@ -119,33 +118,32 @@ def perf_model(name):
     return "model." + name, model, inputs
 
 
-def inputs_hash(cases_root: Path, perf: bool) -> str:
-    digest = hashlib.sha256(f"torch {torch.__version__} perf {perf}\n".encode())
+def inputs_hash(cases_root: Path, perf: list[str]) -> str:
+    digest = hashlib.sha256(f"torch {torch.__version__} perf {sorted(perf)}\n".encode())
     sources = sorted(HERE.glob("*.py")) + sorted(Path(models_package.__file__).parent.glob("*.py"))
-    sources += [PACKAGE_ROOT / "masks.py", PACKAGE_ROOT / "sequence.py", PROFILES]
+    sources += [PACKAGE_ROOT / "masks.py", PACKAGE_ROOT / "sequence.py"] + ([PROFILES] if perf else [])
     sources += [f for case in CASES for f in sorted((cases_root / case).iterdir())]
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def export_all(cases_root: Path, out: Path, perf: bool) -> None:
+def export_all(cases_root: Path, out: Path, perf: list[str]) -> None:
     for case in CASES:
         started = time.time()
         op, model, inputs = model_from_case(cases_root / case)
         export_model(model, op, inputs, out / f"{case}.pt2")
         print(f"exported {case} in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
-    if perf:
-        for name in PERF_MODELS:
-            started = time.time()
-            op, model, inputs = perf_model(name)
-            export_model(model, op, inputs, out / "perf" / f"{name}.pt2")
-            save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-                      str(out / "perf" / f"{name}.weights.safetensors"))
-            print(f"exported perf/{name} in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    for name in perf:
+        started = time.time()
+        op, model, inputs = perf_model(name)
+        export_model(model, op, inputs, out / "perf" / f"{name}.pt2")
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+                  str(out / "perf" / f"{name}.weights.safetensors"))
+        print(f"exported perf/{name} in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
 
 
-def cached_export(cases_root: Path, cache: Path, perf: bool) -> Path:
+def cached_export(cases_root: Path, cache: Path, perf: list[str]) -> Path:
     """The cache folder for these inputs, exported now unless a complete one is there already."""
     folder = cache / f"aoti-{inputs_hash(cases_root, perf)}"
     if (folder / "complete").exists():
@@ -168,7 +166,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=Path, required=True, help="the golden cases (conformance/cases)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "seqpack")
     parser.add_argument("--link", type=Path, help="a symlink to point at the packages' folder")
-    parser.add_argument("--perf", action="store_true", help="also export the benchmark models")
+    parser.add_argument("--perf", nargs="*", default=[], choices=["attention_lstm", "encoder_decoder_lstm",
+                                                                  "transformer_lstm"],
+                        help="also export these benchmark models")
     args = parser.parse_args(argv)
     folder = cached_export(args.cases.resolve(), args.cache, args.perf)
     if args.link:
