@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 import torch
@@ -30,6 +31,16 @@ def _original_run_lstm(lstm, x, lengths, packing, encoder, state=None):
     return rnn_utils.pad_packed_sequence(out, batch_first=True, total_length=x.size(1))[0], state
 
 
+def _where(error) -> str:
+    """The innermost frame in the model code or in torch.nn.utils.rnn: where the trace stopped."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if "seqpack_reference" in f.filename or "nn/utils/rnn.py" in f.filename]
+    if not frames:
+        return "?"
+    f = frames[-1]
+    return f"{f.filename.split('site-packages/')[-1].split('reference/')[-1]}:{f.lineno} ({f.name}): {f.line}"
+
+
 def attempt(folder: Path, original_packing: bool) -> str:
     """'exported' or the export error's first line."""
     op, model, inputs = model_from_case(folder)
@@ -42,7 +53,7 @@ def attempt(folder: Path, original_packing: bool) -> str:
         with traceable(), torch.no_grad():
             torch.export.export(_Positional(model, names), args, strict=False)
     except Exception as error:  # noqa: BLE001 (any failure is the answer)
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0]}\n    at {_where(error)}"
     finally:
         lstm_family.run_lstm = saved
     return "exported"
