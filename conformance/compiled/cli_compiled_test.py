@@ -30,7 +30,7 @@ def main(binary, cases, packages):
             failures.append(f"good package: exit {result.returncode}: {result.stderr.strip()}")
         else:
             got, want = load_file(str(out))["output"], load_file(str(folder / "expected.safetensors"))["output"]
-            if not torch.allclose(got, want, rtol=1e-9, atol=1e-9):
+            if not torch.allclose(got, want, rtol=1e-12, atol=1e-12):
                 failures.append(f"good package: output differs by {(got - want).abs().max().item()}")
         (tmp / "text.pt2").write_text("not a package")
         wrong_dtype = tmp / "wrong_dtype.safetensors"
