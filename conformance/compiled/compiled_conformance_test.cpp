@@ -19,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // float64 packages: Inductor fuses and reorders the reductions (layer norms, softmax, matmuls), so
-// the last bits differ from eager (by about 1e-16 here); 1e-12 is far above that rounding and far below any real error.
+// the last bits differ from eager (by about 1e-16 here); 1e-12 is far above that rounding and far
+// below any real error.
 constexpr double kRtol = 1e-12, kAtol = 1e-12;
 
 fs::path packages_root() {
