@@ -8,8 +8,9 @@ Packages go to <cache>/aoti-<hash>/, the hash covering what decides their conten
 and the models' sources, the exported cases' files, the benchmark profile, torch's version), so a
 second run, or the other build preset, reuses them; --link points a symlink at that folder.
 Each golden case below is exported with its weights and its inputs' shapes, the batch dimension
-dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2); --perf adds the named
-benchmark models (perf/<model>.pt2 and perf/<model>.weights.safetensors).
+dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2). With --perf, the named
+benchmark models are exported instead, into a folder of their own (aoti-perf-<hash>/perf/<model>.pt2
+and perf/<model>.weights.safetensors).
 
 Only the padded path exports: see packed_attempt.py for where the packed one fails."""
 from __future__ import annotations
@@ -122,14 +123,15 @@ def inputs_hash(cases_root: Path, perf: list[str]) -> str:
     digest = hashlib.sha256(f"torch {torch.__version__} perf {sorted(perf)}\n".encode())
     sources = sorted(HERE.glob("*.py")) + sorted(Path(models_package.__file__).parent.glob("*.py"))
     sources += [PACKAGE_ROOT / "masks.py", PACKAGE_ROOT / "sequence.py"] + ([PROFILES] if perf else [])
-    sources += [f for case in CASES for f in sorted((cases_root / case).iterdir())]
+    if not perf:
+        sources += [f for case in CASES for f in sorted((cases_root / case).iterdir())]
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def export_all(cases_root: Path, out: Path, perf: list[str]) -> None:
-    for case in CASES:
+    for case in [] if perf else CASES:
         started = time.time()
         op, model, inputs = model_from_case(cases_root / case)
         export_model(model, op, inputs, out / f"{case}.pt2")
@@ -145,7 +147,7 @@ def export_all(cases_root: Path, out: Path, perf: list[str]) -> None:
 
 def cached_export(cases_root: Path, cache: Path, perf: list[str]) -> Path:
     """The cache folder for these inputs, exported now unless a complete one is there already."""
-    folder = cache / f"aoti-{inputs_hash(cases_root, perf)}"
+    folder = cache / f"aoti-{'perf-' if perf else ''}{inputs_hash(cases_root, perf)}"
     if (folder / "complete").exists():
         return folder
     cache.mkdir(parents=True, exist_ok=True)
@@ -168,7 +170,7 @@ def main(argv=None) -> int:
     parser.add_argument("--link", type=Path, help="a symlink to point at the packages' folder")
     parser.add_argument("--perf", nargs="*", default=[], choices=["attention_lstm", "encoder_decoder_lstm",
                                                                   "transformer_lstm"],
-                        help="also export these benchmark models")
+                        help="export these benchmark models (instead of the golden cases' models)")
     args = parser.parse_args(argv)
     folder = cached_export(args.cases.resolve(), args.cache, args.perf)
     if args.link:
