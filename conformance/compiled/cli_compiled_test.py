@@ -42,7 +42,7 @@ def main(binary, cases, packages):
             "wrong dtype": (["--package", package], wrong_dtype, "past_sequence"),
         }
         for what, (extra, inputs_file, mention) in refusals.items():
-            out = tmp / f"{what.replace(' ', '_')}.safetensors"
+            out = tmp / f"out_{what.replace(' ', '_')}.safetensors"
             result = subprocess.run([binary, "eval", "compiled.run", *extra, "--in", str(inputs_file), "--out",
                                      str(out)], capture_output=True, text=True)
             lines = result.stderr.strip().splitlines()
