@@ -178,6 +178,34 @@ def varlen_section(rows, table):
                          f"{fmt(efficiency(packed))} | {fmt(efficiency(segmented))} | {fmt(ratio(segmented, packed))}x |")
         lines.append("")
     return lines
+FORWARD_SERIES = [("cpp", "padded"), ("cpp", "packed"), ("cpp", "compiled"), ("python", "padded_eager"),
+                  ("python", "padded_compile")]
+
+
+def forward_section(rows, table):
+    """Inference forward: eager C++ padded and packed, the AOTInductor package in C++, and Python's
+    padded forward, eager and torch.compile'd."""
+    forward = [r for r in rows if r["kind"] == "forward"]
+    if not forward:
+        return []
+    lines = ["## Inference forward: AOTInductor-compiled C++", "",
+             "One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the padded "
+             "forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor into a .pt2 "
+             "package (`seqpack_reference.compiled.export --perf`), run in C++ by AOTIModelPackageLoader; the eager "
+             "C++ models load the same weights. forwards/s, median ±spread; last column: compiled / eager padded, "
+             "both C++.", "",
+             "| model | distribution | B | " + " | ".join(f"{s} {m}" for s, m in FORWARD_SERIES) + " | compiled / padded |",
+             "|---|---|---|" + "---|" * (len(FORWARD_SERIES) + 1)]
+    for what, d, b, steps in dict.fromkeys((r["what"], r["distribution"], r["batch"], r["steps"]) for r in forward):
+        cells = []
+        for side, mode in FORWARD_SERIES:
+            row = table.get(("forward", what, side, mode, d, b, steps))
+            cells.append("—" if row is None else "failed" if row["status"] != "ok"
+                         else f"{row['median_it_s']:.1f} ±{row['spread_pct']:.0f}%")
+        speedup = ratio(rate(table, "forward", what, "cpp", "compiled", d, b, steps),
+                        rate(table, "forward", what, "cpp", "padded", d, b, steps))
+        lines.append(f"| {what} | {d} | {b} | " + " | ".join(cells) + f" | {fmt(speedup)} |")
+    return lines + [""]
 
 
 def main(report_dir: str) -> int:
@@ -267,6 +295,7 @@ def main(report_dir: str) -> int:
         lines.append("")
     lines += varlen_section(rows, table)
     lines += packing_cost_model.section(out / "results.csv")
+    lines += forward_section(rows, table)
     lines += batching_section(rows, table)
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}")

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ("primitives_bench", "training_step_bench", "batching_bench")
+PROGRAMS = ("primitives_bench", "training_step_bench", "batching_bench", "forward_bench")
 FIELDS = ["kind", "what", "side", "mode", "distribution", "batch", "steps", "status", "median_it_s", "spread_pct",
           "repetitions", "samples_per_s", "timesteps_per_s", "fill_ratio", "peak_memory_mib", "warmup_s", "device",
           "torch", "commit"]
@@ -47,9 +47,20 @@ def spread_pct(rates) -> float:
     return 100.0 * (max(rates) - min(rates)) / statistics.median(rates) if rates else 0.0
 
 
-def run_cpp(program: Path, profile: str, out: Path) -> None:
+def export_packages(python: str, profile: str) -> str:
+    """The AOTInductor packages forward_bench runs (exported once, then cached): their folder."""
+    models = json.loads((ROOT / "perf" / "profiles.json").read_text())[profile].get("forward_models", [])
+    print(f"[cpp] exporting the compiled packages of {models} (cached after the first time)", file=sys.stderr,
+          flush=True)
+    result = subprocess.run([python, "-m", "seqpack_reference.compiled.export", "--cases",
+                             str(ROOT / "conformance" / "cases"), "--perf", *models], cwd=ROOT / "reference",
+                            check=True, stdout=subprocess.PIPE, text=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def run_cpp(program: Path, profile: str, out: Path, extra_env=None) -> None:
     """Runs one Google Benchmark program, writing its JSON to `out`, with a progress line per point."""
-    env = dict(os.environ, SEQPACK_PROFILE=profile)
+    env = dict(os.environ, SEQPACK_PROFILE=profile, **(extra_env or {}))
     listing = subprocess.run([str(program), "--benchmark_list_tests"], env=env, capture_output=True, text=True,
                              check=True).stdout.split()
     print(f"[cpp] {program.name}: {len(listing)} benchmarks", file=sys.stderr, flush=True)
@@ -75,7 +86,7 @@ def cpp_rows(out: Path) -> list[dict]:
     rows = []
     for name, reps in runs.items():
         kind, what, side, *rest = name.split("/")
-        mode, distribution, batch, steps = rest if kind in ("step", "grouping") else ["-", *rest]
+        mode, distribution, batch, steps = rest if kind in ("step", "grouping", "forward") else ["-", *rest]
         rates = [r["items_per_second"] for r in reps]
         rows.append({"kind": kind, "what": what, "side": side, "mode": mode, "distribution": distribution,
                      "batch": int(batch), "steps": int(steps), "status": "ok",
@@ -129,7 +140,9 @@ def main(argv=None) -> int:
     for program in PROGRAMS:
         raw = args.out / f"{program}.json"
         if not args.skip_cpp and not args.from_raw and program in args.programs:
-            run_cpp(args.build / "perf" / program, args.profile, raw)
+            extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, args.profile)} \
+                if program == "forward_bench" else None
+            run_cpp(args.build / "perf" / program, args.profile, raw, extra_env)
         if raw.exists() and not args.skip_cpp:
             rows += cpp_rows(raw)
     raw = args.out / "python.json"

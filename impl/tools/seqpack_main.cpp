@@ -1,5 +1,5 @@
 // The `seqpack` command. `seqpack eval OP --in IN.safetensors [--params P.json] [--weights W.safetensors]
-// [--backward] --out OUT.safetensors` runs one operation on named tensors (the black-box interface
+// [--package MODEL.pt2] [--backward] --out OUT.safetensors` runs one operation on named tensors (the black-box interface
 // of SPEC.md); `seqpack ops` lists the operations; `seqpack init MODEL --params P --out W.safetensors`
 // writes a freshly initialised model's state_dict under the original's names.
 // Exit status: 0 done, 2 usage error, 3 bad input (one line on stderr, no output file written).
@@ -35,12 +35,15 @@ nlohmann::json read_params(const std::string& text) {
 }
 
 int run_eval(const std::string& op, const std::string& in_path, const std::string& params_text,
-             const std::string& weights_path, bool backward, const std::string& out_path) {
+             const std::string& weights_path, const std::string& package_path, bool backward,
+             const std::string& out_path) {
   const auto inputs = seqpack::read_safetensors(in_path).tensors;
   const auto params = read_params(params_text);
   std::optional<seqpack::TensorMap> weights;
   if (!weights_path.empty()) weights = seqpack::read_safetensors(weights_path).tensors;
-  seqpack::ops::EvalOptions options{.backward = backward, .weights = weights ? &*weights : nullptr};
+  seqpack::ops::EvalOptions options{.backward = backward,
+                                    .weights = weights ? &*weights : nullptr,
+                                    .package = package_path.empty() ? nullptr : &package_path};
   const auto outputs = seqpack::ops::run_op(op, inputs, params, options);
   if (!out_path.empty()) {
     seqpack::write_safetensors(out_path, outputs, {{"op", op}});
@@ -69,13 +72,14 @@ int main(int argc, char** argv) {
   CLI::App app{"seqpack: variable-length sequence handling for PyTorch models, in C++ on LibTorch"};
   app.require_subcommand(1);
 
-  std::string op, in_path, params_text, weights_path, out_path;
+  std::string op, in_path, params_text, weights_path, package_path, out_path;
   bool backward = false;
   auto* eval = app.add_subcommand("eval", "Run one operation on the named tensors of a safetensors file");
   eval->add_option("op", op, "Operation, as listed by `seqpack ops`")->required();
   eval->add_option("--in", in_path, "Input tensors (safetensors)")->required();
   eval->add_option("--params", params_text, "Keyword parameters: a JSON file, or an inline JSON object");
   eval->add_option("--weights", weights_path, "A model's state_dict (safetensors)");
+  eval->add_option("--package", package_path, "An AOTInductor package (.pt2) for compiled.run");
   eval->add_flag("--backward", backward, "Also write gradients");
   eval->add_option("--out", out_path, "Output tensors (safetensors); omitted: print names and shapes");
 
@@ -107,7 +111,7 @@ int main(int argc, char** argv) {
       std::cerr << "seqpack: unknown operation \"" << op << "\" (see `seqpack ops`)\n";
       return 2;
     }
-    return run_eval(op, in_path, params_text, weights_path, backward, out_path);
+    return run_eval(op, in_path, params_text, weights_path, package_path, backward, out_path);
   } catch (const seqpack::InvalidArgument& error) {
     std::cerr << "seqpack: bad input: " << error.what() << "\n";
     return kBadInput;

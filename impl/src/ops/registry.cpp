@@ -12,6 +12,7 @@ const Registry& registry() {
     add_loss_ops(built);
     add_model_ops(built);
     add_batching_ops(built);
+    add_compiled_ops(built);
     return built;
   }();
   return all;
@@ -24,6 +25,7 @@ TensorMap run_op(std::string_view name, const TensorMap& inputs, const nlohmann:
   const auto& op = found->second;
   if (options.backward && !op.has_backward) reject("--backward", "op {} has no gradient to write", name);
   if (options.weights && !op.takes_weights) reject("--weights", "op {} takes no weights", name);
+  if (options.package && !op.takes_package) reject("--package", "op {} takes no package", name);
   Inputs in(inputs);
   Params kwargs(params);
   auto outputs = op.run(in, kwargs, options);

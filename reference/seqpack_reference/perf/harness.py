@@ -1,6 +1,7 @@
 """Times PyTorch itself on the benchmark matrix: a full training step (forward, the model's default
-loss through calc_loss, backward, Adam) of each LSTM-family model in the five modes of SPEC.md, and
-the original's row-by-row alignment and collate. Writes one JSON record per repetition set.
+loss through calc_loss, backward, Adam) of each LSTM-family model in the five modes of SPEC.md, the
+inference forward padded (eager and torch.compile), and the original's row-by-row alignment and
+collate. Writes one JSON record per repetition set.
 
     python -m seqpack_reference.perf.harness --profile quick --out results.json
 
@@ -137,6 +138,42 @@ class TrainingSetup:
                 "samples": batch, "timesteps": sum(encoder_lengths) + sum(decoder_lengths)}
 
 
+class ForwardSetup:
+    """Inference forward (eval, no gradient) of one model, padded, eager or torch.compile'd: the
+    Python side of the compiled C++ rows (forward_bench)."""
+
+    def __init__(self, model_name, mode, model_settings):
+        self.mode, self.settings = mode, model_settings
+        lstm_family.masks = _original_masks()
+        torch._dynamo.reset()
+        torch.manual_seed(0)
+        self.model_class = MODELS["model." + model_name]
+        self.model = self.model_class(model_settings["num_past_features"], model_settings["num_future_features"],
+                                      packing="never").eval()
+        self.forward = torch.compile(self.model, dynamic=True) if "compile" in mode else self.model
+
+    def point(self, distribution, batch, settings):
+        te, td = settings["encoder_steps"], settings["decoder_steps"]
+        encoder_lengths = batch_lengths(distribution, batch, te, 1)
+        decoder_lengths = batch_lengths(distribution, batch, td, 2)
+        past = _left_aligned(encoder_lengths, te, self.settings["num_past_features"])
+        future = _left_aligned(decoder_lengths, td, self.settings["num_future_features"])
+        enc, dec = torch.tensor(encoder_lengths), torch.tensor(decoder_lengths)
+
+        def forward():
+            with torch.no_grad():
+                self.forward(past, future, enc, dec)
+
+        start = time.perf_counter()
+        forward()  # warm-up (and any compilation this shape needs)
+        warmup_s = time.perf_counter() - start
+        reset_peak_memory()
+        rates = _timed_repetitions(forward, settings["repetitions"], settings["min_time_s"])
+        return {"rates": rates, "warmup_s": warmup_s, "peak_memory_mib": peak_memory_mib(),
+                "fill_ratio": fill_ratio(encoder_lengths, te),
+                "samples": batch, "timesteps": sum(encoder_lengths) + sum(decoder_lengths)}
+
+
 class _TimedOut(Exception):
     pass
 
@@ -206,6 +243,11 @@ def points(profile, settings):
             for d in distributions:
                 for batch in settings["step_batch_sizes"]:
                     yield ("step", model, mode, d, batch, settings["encoder_steps"])
+    for model in settings.get("forward_models", []):
+        for mode in ("padded_eager", "padded_compile"):
+            for d in distributions:
+                for batch in settings["forward_batch_sizes"]:
+                    yield ("forward", model, mode, d, batch, settings["encoder_steps"])
 
 
 def main(argv=None) -> int:
@@ -229,8 +271,10 @@ def main(argv=None) -> int:
             if kind == "primitive":
                 record.update(PRIMITIVES[what](d, batch, steps, settings))
             else:
-                if setup is None or (setup.model_class, setup.mode) != (MODELS["model." + what], mode):
-                    setup = TrainingSetup(what, mode, model_settings)
+                kind_setup = ForwardSetup if kind == "forward" else TrainingSetup
+                if (setup is None or not isinstance(setup, kind_setup)
+                        or (setup.model_class, setup.mode) != (MODELS["model." + what], mode)):
+                    setup = kind_setup(what, mode, model_settings)
                 record.update(_within(settings["point_timeout_s"], lambda: setup.point(d, batch, settings)))
             record["status"] = "ok"
         except Exception as error:  # a failing mode is a result too

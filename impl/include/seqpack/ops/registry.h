@@ -14,6 +14,7 @@ namespace seqpack::ops {
 struct EvalOptions {
   bool backward = false;             // also write gradients (loss and model ops)
   const TensorMap* weights = nullptr;  // a state_dict (model ops)
+  const std::string* package = nullptr;  // an AOTInductor package's path (compiled.run)
 };
 
 using OpFunction = std::function<TensorMap(Inputs&, Params&, const EvalOptions&)>;
@@ -23,6 +24,7 @@ struct OpInfo {
   std::string summary;  // one line for `seqpack ops`
   bool has_backward = false;
   bool takes_weights = false;
+  bool takes_package = false;
 };
 
 using Registry = std::map<std::string, OpInfo, std::less<>>;
@@ -33,6 +35,7 @@ void add_mask_ops(Registry& registry);
 void add_loss_ops(Registry& registry);
 void add_model_ops(Registry& registry);
 void add_batching_ops(Registry& registry);
+void add_compiled_ops(Registry& registry);
 
 // Runs one op: checks the options against what it supports, runs it, and rejects unused inputs
 // and parameters. Unknown op: InvalidArgument naming it.

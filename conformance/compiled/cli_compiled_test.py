@@ -1,0 +1,58 @@
+"""Black-box check of `seqpack eval compiled.run --package`: the command reproduces an eager golden
+from a package, and refuses bad input with exit status 3, one line on stderr naming the argument,
+and no output file.
+
+Usage: cli_compiled_test.py SEQPACK_BINARY CASES_ROOT PACKAGES_DIR
+"""
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+CASE = "transformer_lstm/small_packing_never"
+
+
+def main(binary, cases, packages):
+    failures = []
+    folder, package = Path(cases) / CASE, str(Path(packages) / f"{CASE}.pt2")
+    inputs = {k: v for k, v in load_file(str(folder / "inputs.safetensors")).items() if k != "target"}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        good = tmp / "inputs.safetensors"
+        save_file(inputs, str(good))
+        out = tmp / "out.safetensors"
+        result = subprocess.run([binary, "eval", "compiled.run", "--package", package, "--in", str(good),
+                                 "--out", str(out)], capture_output=True, text=True)
+        if result.returncode != 0:
+            failures.append(f"good package: exit {result.returncode}: {result.stderr.strip()}")
+        else:
+            got, want = load_file(str(out))["output"], load_file(str(folder / "expected.safetensors"))["output"]
+            if not torch.allclose(got, want, rtol=1e-12, atol=1e-12):
+                failures.append(f"good package: output differs by {(got - want).abs().max().item()}")
+        (tmp / "text.pt2").write_text("not a package")
+        wrong_dtype = tmp / "wrong_dtype.safetensors"
+        save_file({**inputs, "past_sequence": inputs["past_sequence"].float()}, str(wrong_dtype))
+        refusals = {
+            "no --package": ([], good, "--package"),
+            "missing package": (["--package", str(tmp / "absent.pt2")], good, "--package"),
+            "not a zip archive": (["--package", str(tmp / "text.pt2")], good, "--package"),
+            "wrong dtype": (["--package", package], wrong_dtype, "past_sequence"),
+        }
+        for what, (extra, inputs_file, mention) in refusals.items():
+            out = tmp / f"out_{what.replace(' ', '_')}.safetensors"
+            result = subprocess.run([binary, "eval", "compiled.run", *extra, "--in", str(inputs_file), "--out",
+                                     str(out)], capture_output=True, text=True)
+            lines = result.stderr.strip().splitlines()
+            if result.returncode != 3 or len(lines) != 1 or mention not in lines[0] or out.exists():
+                failures.append(f"{what}: exit {result.returncode}, stderr {lines}, output written: {out.exists()}")
+    for failure in failures:
+        print("FAIL", failure)
+    print(f"compiled cli: {5 - len(failures)}/5 checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

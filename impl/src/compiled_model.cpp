@@ -1,0 +1,97 @@
+#include "seqpack/compiled_model.h"
+
+#include <nlohmann/json.hpp>
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "seqpack/errors.h"
+
+namespace seqpack {
+namespace {
+
+// A .pt2 package is a zip archive: check the name and the magic bytes before handing it to the
+// loader, whose own errors on other files are long C++ traces.
+void check_package_file(const std::string& path, const std::string& argument) {
+  namespace fs = std::filesystem;
+  if (path.empty()) reject(argument, "is required (an AOTInductor package, .pt2)");
+  if (!fs::exists(path)) reject(argument, "no such file \"{}\"", path);
+  if (!fs::is_regular_file(path)) reject(argument, "\"{}\" is not a file", path);
+  if (fs::path(path).extension() != ".pt2") reject(argument, "must be a .pt2 package (got \"{}\")", path);
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  if (in.gcount() != 4 || std::string(magic, 4) != std::string("PK\x03\x04", 4)) {
+    reject(argument, "\"{}\" is not a .pt2 package (not a zip archive)", path);
+  }
+}
+
+at::ScalarType dtype_named(const std::string& name, const std::string& argument) {
+  if (name == "float64") return at::kDouble;
+  if (name == "float32") return at::kFloat;
+  if (name == "int64") return at::kLong;
+  if (name == "int32") return at::kInt;
+  if (name == "bool") return at::kBool;
+  reject(argument, "the package's metadata names an unsupported dtype \"{}\"", name);
+}
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text = "(";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + (shape[i] < 0 ? "B" : std::to_string(shape[i]));
+  return text + ")";
+}
+
+}  // namespace
+
+CompiledModel::CompiledModel(const std::string& path, const std::string& argument) {
+  check_package_file(path, argument);
+  try {
+    loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path);
+  } catch (const std::exception& error) {
+    std::string first_line = error.what();
+    reject(argument, "cannot load \"{}\" as an AOTInductor package: {}", path,
+           first_line.substr(0, first_line.find('\n')));
+  }
+  const auto metadata = loader_->get_metadata();
+  const auto op = metadata.find("seqpack.op");
+  const auto specs = metadata.find("seqpack.inputs");
+  if (op == metadata.end() || specs == metadata.end()) {
+    reject(argument, "\"{}\" has no seqpack metadata (write it with seqpack_reference.compiled.export)", path);
+  }
+  op_ = op->second;
+  for (const auto& spec : nlohmann::json::parse(specs->second)) {
+    inputs_.push_back({spec.at("name"), dtype_named(spec.at("dtype"), argument), spec.at("shape")});
+  }
+}
+
+CompiledModel::~CompiledModel() = default;
+
+at::Tensor CompiledModel::forward(const std::vector<at::Tensor>& tensors) {
+  if (tensors.size() != inputs_.size()) {
+    reject("inputs", "the package takes {} tensors, got {}", inputs_.size(), tensors.size());
+  }
+  int64_t batch = -1;
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const auto& spec = inputs_[i];
+    const auto& tensor = tensors[i];
+    if (!tensor.defined()) reject(spec.name, "is undefined");
+    if (tensor.scalar_type() != spec.dtype) {
+      reject(spec.name, "must be {} as exported, got {}", c10::toString(spec.dtype), c10::toString(tensor.scalar_type()));
+    }
+    bool fits = tensor.dim() == static_cast<int64_t>(spec.shape.size());
+    for (size_t d = 0; fits && d < spec.shape.size(); ++d) fits = spec.shape[d] < 0 || tensor.size(d) == spec.shape[d];
+    if (!fits) reject(spec.name, "must have shape {} as exported, got {}", shape_text(spec.shape), tensor.sizes());
+    if (tensor.dim() == 0 || tensor.size(0) < 1) reject(spec.name, "needs a batch of at least 1 row");
+    if (batch < 0) batch = tensor.size(0);
+    if (tensor.size(0) != batch) {
+      reject(spec.name, "has batch size {}, but {} has {}", tensor.size(0), inputs_.front().name, batch);
+    }
+  }
+  std::vector<at::Tensor> contiguous;
+  for (const auto& tensor : tensors) contiguous.push_back(tensor.contiguous());
+  auto outputs = loader_->run(contiguous);
+  return outputs.at(0);
+}
+
+}  // namespace seqpack

@@ -1,0 +1,2 @@
+"""AOTInductor packages of the models' padded forward (torch.export + AOTInductor), for seqpack's
+compiled path."""
