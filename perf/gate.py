@@ -9,8 +9,9 @@ Two kinds of gate:
 - instructions: valgrind's callgrind counts the instructions of each primitive and of one training
   step of each LSTM-family model at a fixed small size (perf/gate/instruction_counts.cpp, one
   thread). Deterministic, so the margins are tight.
-- ratios: packed / padded and segmented / padded it/s of the C++ TransformerLSTM step for each
-  length distribution (packed by PyTorch's LSTM or by seqpack's segmented one), and
+- ratios: packed / padded, segmented / padded and stepwise / padded it/s of the C++ TransformerLSTM
+  step for each length distribution (packed by PyTorch's LSTM or by seqpack's segmented or stepwise
+  one), and
   C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running the C++
   program and then the Python harness once. A ratio fails only when a Mann-Whitney U test (two-sided, as
   Google Benchmark's compare.py) finds the repetitions differ from the baseline's (p < 0.05) and
@@ -108,7 +109,7 @@ def ratio_samples(build: Path, python: str) -> dict[str, list[float]]:
             for (path, distribution), padded in sorted(cpp.items()):
                 if path != "padded":
                     continue
-                for packed_path in ("packed", "segmented"):
+                for packed_path in ("packed", "segmented", "stepwise"):
                     if (packed_path, distribution) in cpp:
                         ratios.setdefault(f"{packed_path}/padded {distribution}", []).append(
                             cpp[packed_path, distribution] / padded)

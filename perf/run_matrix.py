@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ("primitives_bench", "training_step_bench", "batching_bench", "forward_bench")
+PROGRAMS = ("primitives_bench", "training_step_bench", "lstm_step_bench", "batching_bench", "forward_bench")
 FIELDS = ["kind", "what", "side", "mode", "distribution", "batch", "steps", "status", "median_it_s", "spread_pct",
           "repetitions", "samples_per_s", "timesteps_per_s", "fill_ratio", "peak_memory_mib", "warmup_s", "device",
           "torch", "commit"]
@@ -86,7 +86,7 @@ def cpp_rows(out: Path) -> list[dict]:
     rows = []
     for name, reps in runs.items():
         kind, what, side, *rest = name.split("/")
-        mode, distribution, batch, steps = rest if kind in ("step", "grouping", "forward") else ["-", *rest]
+        mode, distribution, batch, steps = rest if kind in ("step", "lstm_step", "grouping", "forward") else ["-", *rest]
         rates = [r["items_per_second"] for r in reps]
         rows.append({"kind": kind, "what": what, "side": side, "mode": mode, "distribution": distribution,
                      "batch": int(batch), "steps": int(steps), "status": "ok",

@@ -57,7 +57,7 @@ TEST(ModelProperties, LstmRunOfLengthZeroGivesZeroOutputAndKeepsItsState) {
   const auto x = testing::left_aligned({5, 0, 3}, 5, 3);
   const auto lengths = at::tensor({5, 0, 3});
   const models::LstmState initial{at::randn({2, 3, 4}, at::kDouble), at::randn({2, 3, 4}, at::kDouble)};
-  for (const auto packed_lstm : {models::PackedLstm::PyTorch, models::PackedLstm::Segments}) {
+  for (const auto packed_lstm : {models::PackedLstm::PyTorch, models::PackedLstm::Segments, models::PackedLstm::Stepwise}) {
     for (const auto& start : {std::optional<models::LstmState>{}, std::optional{initial}}) {
       const auto run =
           models::run_lstm(lstm, x, lengths, Packing::Always, packed_lstm, models::LstmRole::Decoder, start);

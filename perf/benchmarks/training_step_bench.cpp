@@ -1,8 +1,8 @@
 // One full training step (forward, the model's default loss through calc_loss, backward, Adam)
-// for each LSTM-family model, padded, packed (PyTorch's packed LSTM, as the original) and
-// segmented (packed, run by seqpack's segmented LSTM), over the profile's batch sizes and every
-// length distribution. The models use the original's default hyperparameters in float32.
-// Names: step/<model>/cpp/<padded|packed|segmented>/<distribution>/<B>/<T encoder>.
+// for each LSTM-family model, padded, packed (PyTorch's packed LSTM, as the original),
+// segmented and stepwise (packed, run by seqpack's own LSTM runs), over the profile's batch sizes
+// and every length distribution. The models use the original's default hyperparameters in float32.
+// Names: step/<model>/cpp/<padded|packed|segmented|stepwise>/<distribution>/<B>/<T encoder>.
 #include <fmt/format.h>
 
 #include <numeric>
@@ -47,16 +47,20 @@ void training_step(benchmark::State& state, const std::string& model_name, const
       benchmark::Counter::kIsRate);
 }
 
-// The profile's optional "step_paths" (default padded, packed, segmented): padded, packed
-// (PyTorch's packed LSTM), segmented (seqpack's), or a packing choice (auto, calibrated).
+// The profile's optional "step_paths" (default padded, packed, segmented, stepwise): padded,
+// packed (PyTorch's packed LSTM), segmented or stepwise (seqpack's), or a packing choice (auto,
+// calibrated).
 std::vector<StepPath> step_paths() {
   std::vector<StepPath> out;
-  const auto names = profile().settings.value("step_paths", std::vector<std::string>{"padded", "packed", "segmented"});
+  const auto names = profile().settings.value("step_paths", std::vector<std::string>{"padded", "packed", "segmented", "stepwise"});
   for (const auto& name : names) {
-    const auto packing = name == "padded"                         ? Packing::Never
-                         : name == "packed" || name == "segmented" ? Packing::Always
-                                                                   : models::parse_packing(name, "profile step_paths");
-    out.push_back({name, packing, name == "segmented" ? PackedLstm::Segments : PackedLstm::PyTorch});
+    const bool own_run = name == "segmented" || name == "stepwise";
+    const auto packing = name == "padded"                 ? Packing::Never
+                         : name == "packed" || own_run ? Packing::Always
+                                                        : models::parse_packing(name, "profile step_paths");
+    const auto packed_lstm = own_run ? models::parse_packed_lstm(name == "segmented" ? "segments" : name, "step_paths")
+                                     : PackedLstm::PyTorch;
+    out.push_back({name, packing, packed_lstm});
   }
   return out;
 }

@@ -75,7 +75,8 @@ std::vector<Workload> steps() {
     for (const auto& [path, packing, packed_lstm] :
          {std::tuple{"padded", models::Packing::Never, models::PackedLstm::PyTorch},
           {"packed", models::Packing::Always, models::PackedLstm::PyTorch},
-          {"segmented", models::Packing::Always, models::PackedLstm::Segments}}) {
+          {"segmented", models::Packing::Always, models::PackedLstm::Segments},
+          {"stepwise", models::Packing::Always, models::PackedLstm::Stepwise}}) {
       torch::manual_seed(0);
       auto step = std::make_shared<models::TrainingStep>(benchmark_model(model, packing, packed_lstm));
       const auto encoder = batch_lengths(profile().distributions.at(1), 8, 16, 1);

@@ -3,6 +3,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
 #include "seqpack/models/segmented_lstm.h"
+#include "seqpack/models/stepwise_lstm.h"
 #include "seqpack/sequence.h"
 
 namespace seqpack::models {
@@ -18,7 +19,8 @@ Packing parse_packing(std::string_view text, std::string_view argument) {
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
   if (text == "pytorch") return PackedLstm::PyTorch;
   if (text == "segments") return PackedLstm::Segments;
-  reject(argument, "must be \"pytorch\" or \"segments\" (got \"{}\")", text);
+  if (text == "stepwise") return PackedLstm::Stepwise;
+  reject(argument, "must be \"pytorch\", \"segments\" or \"stepwise\" (got \"{}\")", text);
 }
 
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
@@ -38,8 +40,9 @@ LstmRun run_packed(torch::nn::LSTM& lstm, const at::Tensor& input, const at::Ten
   const auto packed = role == LstmRole::Encoder
                           ? pack_encoder_sequences(input, lengths, PackEncoderOptions(Source::Left).align_first(false))
                           : pack_decoder_sequences(input, lengths);
-  if (packed_lstm == PackedLstm::Segments) {
-    const auto run = run_segmented_lstm(lstm, packed, initial);
+  if (packed_lstm != PackedLstm::PyTorch) {
+    const auto run = packed_lstm == PackedLstm::Segments ? run_segmented_lstm(lstm, packed, initial)
+                                                         : run_stepwise_lstm(lstm, packed, initial);
     return {padded(run.output, input.size(1)), run.state};
   }
   auto [packed_output, state] = lstm->forward_with_packed_input(packed, initial);

@@ -30,10 +30,11 @@ struct ModelInputs {
 enum class Packing { Auto, Always, Never, Calibrated };
 Packing parse_packing(std::string_view text, std::string_view argument);
 
-// How a packed LSTM runs: PyTorch's packed LSTM, one step at a time (the original's way), or
+// How a packed LSTM runs: PyTorch's packed LSTM, one step at a time (the original's way);
 // seqpack's segmented run (one fused-kernel call per run of steps with the same live rows, see
-// segmented_lstm.h). Both compute the same thing.
-enum class PackedLstm { PyTorch, Segments };
+// segmented_lstm.h); or seqpack's stepwise run (CPU: its own time loop and backward on the pack's
+// shrinking slices, see stepwise_lstm.h). All three compute the same thing.
+enum class PackedLstm { PyTorch, Segments, Stepwise };
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument);
 
 class ForecastModel : public torch::nn::Module {
