@@ -156,6 +156,14 @@ TEST(OwnPackedLstmChecks, RefuseABidirectionalLstm) {
   EXPECT_REJECTS(models::run_stepwise_lstm(lstm, packed, std::nullopt), "lstm", "unidirectional");
 }
 
+// The stepwise run is CPU code: data anywhere else (here the meta device, standing in for CUDA on
+// machines without a GPU) is refused before anything runs.
+TEST(OwnPackedLstmChecks, StepwiseRefusesDataOffTheCpu) {
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(4, 6).batch_first(true));
+  const PackedSequence packed(at::empty({5, 4}, at::device(at::kMeta)), at::tensor({2, 2, 1}, at::kLong));
+  EXPECT_REJECTS(models::run_stepwise_lstm(lstm, packed, std::nullopt), "packed_lstm", "CPU", "meta", "\"segments\"");
+}
+
 TEST(OwnPackedLstmChecks, PackedLstmNamesAreChecked) {
   EXPECT_EQ(models::parse_packed_lstm("segments", "params.packed_lstm"), PackedLstm::Segments);
   EXPECT_EQ(models::parse_packed_lstm("stepwise", "params.packed_lstm"), PackedLstm::Stepwise);
