@@ -5,6 +5,7 @@
 // Names: step/<model>/cpp/<padded|packed|segmented|stepwise>/<distribution>/<B>/<T encoder>.
 #include <fmt/format.h>
 
+#include <map>
 #include <numeric>
 
 #include "bench_support.h"
@@ -51,16 +52,16 @@ void training_step(benchmark::State& state, const std::string& model_name, const
 // packed (PyTorch's packed LSTM), segmented or stepwise (seqpack's), or a packing choice (auto,
 // calibrated).
 std::vector<StepPath> step_paths() {
+  const std::map<std::string, StepPath> fixed{{"padded", {"padded", Packing::Never, PackedLstm::PyTorch}},
+                                              {"packed", {"packed", Packing::Always, PackedLstm::PyTorch}},
+                                              {"segmented", {"segmented", Packing::Always, PackedLstm::Segments}},
+                                              {"stepwise", {"stepwise", Packing::Always, PackedLstm::Stepwise}}};
   std::vector<StepPath> out;
   const auto names = profile().settings.value("step_paths", std::vector<std::string>{"padded", "packed", "segmented", "stepwise"});
   for (const auto& name : names) {
-    const bool own_run = name == "segmented" || name == "stepwise";
-    const auto packing = name == "padded"                 ? Packing::Never
-                         : name == "packed" || own_run ? Packing::Always
-                                                        : models::parse_packing(name, "profile step_paths");
-    const auto packed_lstm = own_run ? models::parse_packed_lstm(name == "segmented" ? "segments" : name, "step_paths")
-                                     : PackedLstm::PyTorch;
-    out.push_back({name, packing, packed_lstm});
+    const auto path = fixed.find(name);
+    out.push_back(path != fixed.end() ? path->second
+                                      : StepPath{name, models::parse_packing(name, "profile step_paths"), PackedLstm::PyTorch});
   }
   return out;
 }
