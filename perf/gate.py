@@ -1,6 +1,5 @@
 """The regression gate: compares this build with the committed baselines under perf/baselines/ and
-exits 1 on any change beyond its margin, in either direction (an improvement asks for the baseline
-to be updated, so that the next regression is measured from it).
+exits 1 on a change beyond its margin.
 
     python perf/gate.py check  [--only instructions|ratios] [--build build/release]
     python perf/gate.py update [--only instructions|ratios] [--build build/release]
@@ -8,14 +7,16 @@ to be updated, so that the next regression is measured from it).
 Two kinds of gate:
 - instructions: valgrind's callgrind counts the instructions of each primitive and of one training
   step of each LSTM-family model at a fixed small size (perf/gate/instruction_counts.cpp, one
-  thread). Deterministic, so the margins are tight.
+  thread). Deterministic, so the margins are tight and the gate is two-sided: an improvement fails
+  too, asking for the baseline to be updated so that the next regression is measured from it.
 - ratios: packed / padded, segmented / padded and stepwise / padded it/s of the C++ TransformerLSTM
   step for each length distribution (packed by PyTorch's LSTM or by seqpack's segmented or stepwise
-  one), and
-  C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running the C++
-  program and then the Python harness once. A ratio fails only when a Mann-Whitney U test (two-sided, as
-  Google Benchmark's compare.py) finds the repetitions differ from the baseline's (p < 0.05) and
-  the medians differ by more than the margin.
+  one), and C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running
+  the C++ program and then the Python harness once. Times on a shared machine are noisy (a ratio's
+  repetitions spread by 20-50% of their median here), so only a regression fails, and only when it
+  is beyond the margin, significant in a Mann-Whitney U test (two-sided, as Google Benchmark's
+  compare.py) after Holm's correction for testing every ratio at once (family-wise ALPHA), and seen
+  again in a second, independent set of rounds. An improvement is reported, not failed.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ REPETITIONS = 9
 # shifts a small workload's count by up to ~1.2% (seen on create_mask after an unrelated change);
 # 2% stays above that and below an extra copy of the data.
 INSTRUCTION_MARGIN = {"default": 2.0}
-RATIO_MARGIN = 20.0  # a shared 2-core machine: ratios of medians move by ~5-15% between runs
+RATIO_MARGIN = 20.0  # a shared 2-core machine: the same ratio's median moved by up to ~23% between runs
 GATE_MODEL, GATE_BATCH = "transformer_lstm", 16
 
 
@@ -121,9 +122,23 @@ def ratio_samples(build: Path, python: str) -> dict[str, list[float]]:
 # ------------------------------------------------------------------ comparing
 
 def verdict(change_pct: float, margin: float, significant: bool = True) -> str:
+    """A change in percent, positive meaning worse."""
     if not significant or abs(change_pct) <= margin:
         return "ok"
     return "REGRESSION" if change_pct > 0 else "IMPROVED (update the baseline)"
+
+
+def holm_significant(p_values: dict[str, float], alpha: float = ALPHA) -> set[str]:
+    """The names whose p-value stays below alpha under Holm's step-down correction, which keeps the
+    chance of any false alarm among all of them at alpha (20 ratios at p < 0.05 each would raise
+    one about every other run of an unchanged build)."""
+    significant = set()
+    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    for rank, (name, p) in enumerate(ordered):
+        if p >= alpha / (len(ordered) - rank):
+            break
+        significant.add(name)
+    return significant
 
 
 def compare_instructions(baseline: dict, now: dict[str, int]) -> list[list[str]]:
@@ -140,20 +155,30 @@ def compare_instructions(baseline: dict, now: dict[str, int]) -> list[list[str]]
 
 
 def compare_ratios(baseline: dict, now: dict[str, list[float]]) -> list[list[str]]:
-    rows = []
+    """One row per ratio. A lower ratio is the regression for every gated ratio (packed/padded,
+    segmented/padded, stepwise/padded, C++/Python: all it/s over it/s). Improvements are noted,
+    never failed: one noisy run cannot be trusted to move a baseline."""
+    margin = baseline["margin_pct"]
+    rows, changes, p_values = {}, {}, {}
     for name in sorted(set(baseline["ratios"]) | set(now)):
         base, value = baseline["ratios"].get(name), now.get(name)
         if not base or not value:
-            rows.append([name, "—", "—", "—", "—", "MISSING (update the baseline)"])
+            rows[name] = [name, "—", "—", "—", "—", "MISSING (update the baseline)"]
             continue
         b, v = statistics.median(base), statistics.median(value)
-        change = 100.0 * (v - b) / b
-        p = mannwhitneyu(base, value, alternative="two-sided").pvalue
-        # A lower ratio is the regression for packed/padded, segmented/padded and C++/Python alike.
-        word = verdict(-change, baseline["margin_pct"], p < ALPHA)
-        rows.append([name, f"{b:.3f}", f"{v:.3f}", f"{change:+.1f}% (p={p:.3f})", f"±{baseline['margin_pct']:.0f}%",
-                     word])
-    return rows
+        changes[name] = 100.0 * (v - b) / b
+        p_values[name] = mannwhitneyu(base, value, alternative="two-sided").pvalue
+        rows[name] = [name, f"{b:.3f}", f"{v:.3f}", f"{changes[name]:+.1f}% (p={p_values[name]:.3f})", f"±{margin:.0f}%"]
+    significant = holm_significant(p_values)
+    for name, change in changes.items():
+        word = verdict(-change, margin, name in significant)
+        rows[name].append("improved (not failed; update the baseline if it holds)" if word.startswith("IMPROVED")
+                          else word)
+    return [rows[name] for name in sorted(rows)]
+
+
+def failing(rows: list[list[str]]) -> set[str]:
+    return {r[0] for r in rows if r[-1] == "REGRESSION" or r[-1].startswith(("IMPROVED", "MISSING"))}
 
 
 def print_table(title: str, rows: list[list[str]]) -> None:
@@ -166,6 +191,23 @@ def print_table(title: str, rows: list[list[str]]) -> None:
 
 # ------------------------------------------------------------------ commands
 
+def check(kind: str, baseline: dict, measure) -> set[str]:
+    """The names that fail against the baseline, printing the tables. measure() gives one fresh set
+    of measurements; a flagged ratio is measured again and fails only if it fails twice: a busy spell
+    on a shared machine can shift a whole set of rounds, but seldom lasts through both."""
+    compare = compare_instructions if kind == "instructions" else compare_ratios
+    rows = compare(baseline, measure())
+    print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline['machine']})", rows)
+    flagged = failing(rows)
+    if flagged and kind == "ratios":
+        print(f"\ngate: {len(flagged)} ratio(s) flagged; measuring {REPETITIONS} fresh rounds to confirm",
+              file=sys.stderr, flush=True)
+        again = compare(baseline, measure())
+        print_table(f"{kind}, confirmation rounds (only the flagged ratios can fail)", again)
+        flagged &= failing(again)
+    return flagged
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["check", "update"])
@@ -177,23 +219,21 @@ def main(argv=None) -> int:
     failed = False
     for kind in kinds:
         path = BASELINES / f"{kind}.json"
-        now = instruction_counts(args.build) if kind == "instructions" else ratio_samples(args.build, sys.executable)
-        if args.command == "update":
-            record = {**stamp, "counts": now, "margins": {n: margin_for(n) for n in now}} if kind == "instructions" \
-                else {**stamp, "repetitions": REPETITIONS, "margin_pct": RATIO_MARGIN, "ratios": now}
-            BASELINES.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record, indent=1) + "\n")
-            print(f"gate: wrote {path.relative_to(ROOT)} ({len(now)} entries; {stamp['machine']}, commit "
-                  f"{stamp['commit']})")
+        measure = (lambda: instruction_counts(args.build)) if kind == "instructions" \
+            else (lambda: ratio_samples(args.build, sys.executable))
+        if args.command == "check":
+            if not path.exists():
+                raise SystemExit(f"gate: no baseline {path}; make one with: python perf/gate.py update --only {kind}")
+            failed |= bool(check(kind, json.loads(path.read_text()), measure))
             continue
-        if not path.exists():
-            raise SystemExit(f"gate: no baseline {path}; make one with: python perf/gate.py update --only {kind}")
-        baseline = json.loads(path.read_text())
-        rows = compare_instructions(baseline, now) if kind == "instructions" else compare_ratios(baseline, now)
-        print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline['machine']})", rows)
-        failed |= any(r[-1] != "ok" for r in rows)
+        now = measure()
+        record = {**stamp, "counts": now, "margins": {n: margin_for(n) for n in now}} if kind == "instructions" \
+            else {**stamp, "repetitions": REPETITIONS, "margin_pct": RATIO_MARGIN, "ratios": now}
+        BASELINES.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"gate: wrote {path.relative_to(ROOT)} ({len(now)} entries; {stamp['machine']}, commit {stamp['commit']})")
     if args.command == "check":
-        print("\ngate: " + ("FAILED: a change beyond its margin (table above)" if failed else "passed"))
+        print("\ngate: " + ("FAILED: a change beyond its margin (tables above)" if failed else "passed"))
     return 1 if failed else 0
 
 
