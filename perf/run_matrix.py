@@ -24,6 +24,7 @@ PROGRAMS = ("primitives_bench", "training_step_bench", "lstm_step_bench", "batch
 FIELDS = ["kind", "what", "side", "mode", "distribution", "batch", "steps", "status", "median_it_s", "spread_pct",
           "repetitions", "samples_per_s", "timesteps_per_s", "fill_ratio", "peak_memory_mib", "warmup_s", "device",
           "torch", "commit"]
+AGGREGATES = ("_mean", "_median", "_stddev", "_cv")
 
 
 def device_description() -> str:
@@ -59,7 +60,7 @@ def export_packages(python: str, profile: str) -> str:
 
 
 def run_cpp(program: Path, profile: str, out: Path, extra_env=None) -> None:
-    """Runs one Google Benchmark program, writing its JSON to `out`, with a progress line per point."""
+    """Runs one Google Benchmark program, writing its JSON to `out`, with a progress line every ~5% of its runs."""
     env = dict(os.environ, SEQPACK_PROFILE=profile, **(extra_env or {}))
     listing = subprocess.run([str(program), "--benchmark_list_tests"], env=env, capture_output=True, text=True,
                              check=True).stdout.split()
@@ -67,12 +68,17 @@ def run_cpp(program: Path, profile: str, out: Path, extra_env=None) -> None:
     process = subprocess.Popen([str(program), f"--benchmark_out={out}", "--benchmark_out_format=json",
                                 "--benchmark_format=console", "--benchmark_color=false"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    done = 0
+    # Repetitions run interleaved in random order (bench_support.cpp), so progress counts runs.
+    repetitions = json.loads((ROOT / "perf" / "profiles.json").read_text())[profile].get("repetitions") or 1
+    runs = max(len(listing) * repetitions, 1)
+    done, shown = 0, -1
     for line in process.stdout:
-        if "_median" in line:  # one per benchmark, after its repetitions
+        words = line.split()
+        if words and "/min_time" in words[0] and not words[0].endswith(AGGREGATES):
             done += 1
-            print(f"[cpp {done}/{len(listing)}] {line.split()[0].rsplit('/min_time', 1)[0]}", file=sys.stderr,
-                  flush=True)
+            if 20 * done // runs > shown:  # about every 5%
+                shown = 20 * done // runs
+                print(f"[cpp {done}/{runs} runs] {words[0].rsplit('/min_time', 1)[0]}", file=sys.stderr, flush=True)
     if process.wait() != 0:
         raise SystemExit(f"{program} failed")
 
@@ -80,9 +86,11 @@ def run_cpp(program: Path, profile: str, out: Path, extra_env=None) -> None:
 def cpp_rows(out: Path) -> list[dict]:
     """One row per benchmark of a Google Benchmark JSON file, from its repetitions."""
     runs: dict[str, list[dict]] = {}
-    for entry in json.loads(out.read_text())["benchmarks"]:
-        if entry.get("run_type") == "iteration":
-            runs.setdefault(entry["run_name"].rsplit("/min_time", 1)[0], []).append(entry)
+    # In registration order: interleaved repetitions come out in random order.
+    entries = sorted((e for e in json.loads(out.read_text())["benchmarks"] if e.get("run_type") == "iteration"),
+                     key=lambda e: (e.get("family_index", 0), e.get("per_family_instance_index", 0)))
+    for entry in entries:
+        runs.setdefault(entry["run_name"].rsplit("/min_time", 1)[0], []).append(entry)
     rows = []
     for name, reps in runs.items():
         kind, what, side, *rest = name.split("/")

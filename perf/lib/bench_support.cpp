@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "seqpack/errors.h"
 #include "seqpack/models/attention_lstm.h"
@@ -82,7 +84,14 @@ benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* ben
 }
 
 int run_benchmarks(int argc, char** argv, void (*register_all)()) {
-  benchmark::Initialize(&argc, argv);
+  // Repetitions of different benchmarks run in random order, so that a busy spell on a shared
+  // machine spreads over all the points instead of shifting every repetition of one (side by side
+  // paths were seen 2x apart without it). A later --benchmark_enable_random_interleaving=false wins.
+  std::vector<char*> args(argv, argv + argc);
+  std::string interleave = "--benchmark_enable_random_interleaving=true";
+  args.insert(args.begin() + 1, interleave.data());
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
   register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
