@@ -130,8 +130,8 @@ def verdict(change_pct: float, margin: float, significant: bool = True) -> str:
 
 def holm_significant(p_values: dict[str, float], alpha: float = ALPHA) -> set[str]:
     """The names whose p-value stays below alpha under Holm's step-down correction, which keeps the
-    chance of any false alarm among all of them at alpha (20 ratios at p < 0.05 each would raise
-    one about every other run of an unchanged build)."""
+    chance of any false alarm among all of them at alpha (20 independent ratios at p < 0.05 each
+    would raise one in up to 64% of the runs of an unchanged build)."""
     significant = set()
     ordered = sorted(p_values.items(), key=lambda item: item[1])
     for rank, (name, p) in enumerate(ordered):

@@ -68,7 +68,8 @@ def run_cpp(program: Path, profile: str, out: Path, extra_env=None) -> None:
     process = subprocess.Popen([str(program), f"--benchmark_out={out}", "--benchmark_out_format=json",
                                 "--benchmark_format=console", "--benchmark_color=false"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    # Repetitions run interleaved in random order (bench_support.cpp), so progress counts runs.
+    # Progress counts repetitions; with interleaving (bench_support.cpp) a benchmark's lines come
+    # together once its last repetition has run, in random order.
     repetitions = json.loads((ROOT / "perf" / "profiles.json").read_text())[profile].get("repetitions") or 1
     runs = max(len(listing) * repetitions, 1)
     done, shown = 0, -1

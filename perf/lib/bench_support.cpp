@@ -85,8 +85,9 @@ benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* ben
 
 int run_benchmarks(int argc, char** argv, void (*register_all)()) {
   // Repetitions of different benchmarks run in random order, so that a busy spell on a shared
-  // machine spreads over all the points instead of shifting every repetition of one (side by side
-  // paths were seen 2x apart without it). A later --benchmark_enable_random_interleaving=false wins.
+  // machine spreads over all the points instead of shifting every repetition of one (without it,
+  // one run measured the same padded LSTM step at 70-127 ms across its points). A later
+  // --benchmark_enable_random_interleaving=false on the command line wins.
   std::vector<char*> args(argv, argv + argc);
   std::string interleave = "--benchmark_enable_random_interleaving=true";
   args.insert(args.begin() + 1, interleave.data());
