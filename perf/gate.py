@@ -12,11 +12,12 @@ Two kinds of gate:
 - ratios: packed / padded, segmented / padded and stepwise / padded it/s of the C++ TransformerLSTM
   step for each length distribution (packed by PyTorch's LSTM or by seqpack's segmented or stepwise
   one), and C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running
-  the C++ program and then the Python harness once. Times on a shared machine are noisy (a ratio's
-  repetitions spread by 20-50% of their median here), so only a regression fails, and only when it
-  is beyond the margin, significant in a Mann-Whitney U test (two-sided, as Google Benchmark's
-  compare.py) after Holm's correction for testing every ratio at once (family-wise ALPHA), and seen
-  again in a second, independent set of rounds. An improvement is reported, not failed.
+  the C++ program and then the Python harness once. Times on a shared machine are noisy (the
+  interquartile range of a ratio's repetitions reached ~50% of their median here), so only a
+  regression fails, and only when it is beyond the margin, significant in a Mann-Whitney U test
+  (two-sided, as Google Benchmark's compare.py) after Holm's correction for testing every ratio at
+  once (family-wise ALPHA), and seen again in a second, independent set of rounds. An improvement is
+  reported, not failed.
 """
 from __future__ import annotations
 
