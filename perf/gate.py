@@ -43,7 +43,7 @@ REPETITIONS = 9
 # shifts a small workload's count by up to ~1.2% (seen on create_mask after an unrelated change);
 # 2% stays above that and below an extra copy of the data.
 INSTRUCTION_MARGIN = {"default": 2.0}
-RATIO_MARGIN = 20.0  # a shared 2-core machine: the same ratio's median moved by up to ~23% between runs
+RATIO_MARGIN = 20.0  # a shared 2-core machine: a ratio's median moved by up to 27% between baselines
 GATE_MODEL, GATE_BATCH = "transformer_lstm", 16
 
 
