@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "seqpack/errors.h"
+#include "seqpack/input_files.h"
+#include "seqpack/lengths.h"
 
 namespace seqpack {
 namespace {
@@ -16,14 +18,13 @@ namespace {
 void check_package_file(const std::string& path, const std::string& argument) {
   namespace fs = std::filesystem;
   if (path.empty()) reject(argument, "is required (an AOTInductor package, .pt2)");
-  if (!fs::exists(path)) reject(argument, "no such file \"{}\"", path);
-  if (!fs::is_regular_file(path)) reject(argument, "\"{}\" is not a file", path);
-  if (fs::path(path).extension() != ".pt2") reject(argument, "must be a .pt2 package (got \"{}\")", path);
+  check_input_file(path, argument);
+  if (fs::path(path).extension() != ".pt2") reject(argument, "must be a .pt2 package (got \"{}\")", printable(path));
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   in.read(magic, 4);
   if (in.gcount() != 4 || std::string(magic, 4) != std::string("PK\x03\x04", 4)) {
-    reject(argument, "\"{}\" is not a .pt2 package (not a zip archive)", path);
+    reject(argument, "\"{}\" is not a .pt2 package (not a zip archive)", printable(path));
   }
 }
 
@@ -50,7 +51,7 @@ CompiledModel::CompiledModel(const std::string& path, const std::string& argumen
     loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path);
   } catch (const std::exception& error) {
     std::string first_line = error.what();
-    reject(argument, "cannot load \"{}\" as an AOTInductor package: {}", path,
+    reject(argument, "cannot load \"{}\" as an AOTInductor package: {}", printable(path),
            first_line.substr(0, first_line.find('\n')));
   }
   const auto metadata = loader_->get_metadata();
@@ -60,12 +61,37 @@ CompiledModel::CompiledModel(const std::string& path, const std::string& argumen
     reject(argument, "\"{}\" has no seqpack metadata (write it with seqpack_reference.compiled.export)", path);
   }
   op_ = op->second;
-  for (const auto& spec : nlohmann::json::parse(specs->second)) {
-    inputs_.push_back({spec.at("name"), dtype_named(spec.at("dtype"), argument), spec.at("shape")});
+  try {
+    for (const auto& spec : nlohmann::json::parse(specs->second)) {
+      inputs_.push_back({spec.at("name"), dtype_named(spec.at("dtype"), argument), spec.at("shape")});
+    }
+  } catch (const nlohmann::json::exception& error) {
+    reject(argument, "\"{}\" has malformed seqpack.inputs metadata ({})", printable(path), error.what());
   }
 }
 
 CompiledModel::~CompiledModel() = default;
+
+// The lengths inputs hold what the eager model ops check too: whole, non-negative, at most the
+// steps of the sequence they describe; the compiled graph itself checks none of it.
+void CompiledModel::check_lengths(const std::vector<at::Tensor>& tensors) const {
+  const auto steps_of = [&](std::initializer_list<const char*> names) -> std::optional<int64_t> {
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      for (const auto* name : names) {
+        if (inputs_[i].name == name && tensors[i].dim() >= 2) return tensors[i].size(1);
+      }
+    }
+    return std::nullopt;
+  };
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const auto& name = inputs_[i].name;
+    std::optional<int64_t> steps;
+    if (name == "encoder_lengths") steps = steps_of({"past_sequence", "past_covariates"});
+    else if (name == "decoder_lengths") steps = steps_of({"future_sequence", "future_covariates"});
+    else continue;
+    checked_lengths(tensors[i], name, {.batch = tensors[i].size(0), .max_length = steps});
+  }
+}
 
 at::Tensor CompiledModel::forward(const std::vector<at::Tensor>& tensors) {
   if (tensors.size() != inputs_.size()) {
@@ -88,6 +114,7 @@ at::Tensor CompiledModel::forward(const std::vector<at::Tensor>& tensors) {
       reject(spec.name, "has batch size {}, but {} has {}", tensor.size(0), inputs_.front().name, batch);
     }
   }
+  check_lengths(tensors);
   std::vector<at::Tensor> contiguous;
   for (const auto& tensor : tensors) contiguous.push_back(tensor.contiguous());
   auto outputs = loader_->run(contiguous);

@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "seqpack/errors.h"
+#include "seqpack/limits.h"
 #include "seqpack/lengths.h"
 
 namespace seqpack {
@@ -47,7 +48,7 @@ BatchPlan length_grouped_batches(const at::Tensor& lengths, const BatchingOption
   const auto checked = checked_data_set(lengths, options);
   auto generator = seeded(options.seed());
   const auto order = data_set_order(checked.numel(), options, generator);
-  const int64_t bucket = options.batch_size() * options.bucket_batches();
+  const int64_t bucket = checked_multiply(options.batch_size(), options.bucket_batches(), "batch_size x bucket_batches");
   std::vector<at::Tensor> batches;
   for (int64_t start = 0; start < order.numel(); start += bucket) {
     const auto members = order.narrow(0, start, std::min(bucket, order.numel() - start));

@@ -4,6 +4,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
+#include "seqpack/limits.h"
 
 namespace seqpack {
 namespace {
@@ -25,6 +26,7 @@ at::Tensor mask_from_checked(int64_t size, const at::Tensor& lengths, const Crea
 at::Tensor create_mask(int64_t size, const at::Tensor& lengths, const CreateMaskOptions& options) {
   require_size(size, "size");
   const auto checked = checked_lengths(lengths, "lengths", {.max_length = size}).to(lengths.device());
+  checked_numel({checked.numel(), size}, at::kBool, "size");  // the mask, before it is made
   return mask_from_checked(size, checked, options);
 }
 
@@ -38,6 +40,11 @@ at::Tensor get_attention_mask(const at::Tensor& encoder_lengths, const at::Tenso
                                        {.batch = encoder.size(0), .max_length = max_decoder_length});
   const auto device = encoder_lengths.device();
   const int64_t batch = encoder.size(0);
+  int64_t keys = 0;  // the mask is (B, max_decoder_length, max_encoder_length + max_decoder_length)
+  if (__builtin_add_overflow(max_encoder_length, max_decoder_length, &keys)) {
+    reject("max_encoder_length", "plus max_decoder_length overflows 64 bits");
+  }
+  checked_numel({batch, max_decoder_length, keys}, at::kBool, "max_encoder_length + max_decoder_length");
   at::Tensor decoder_part;
   if (options.causal_attention()) {
     const auto attend = at::arange(max_decoder_length, at::TensorOptions(device).dtype(at::kLong));

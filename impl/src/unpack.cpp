@@ -2,6 +2,7 @@
 
 #include "packed_layout.h"
 #include "seqpack/errors.h"
+#include "seqpack/limits.h"
 #include "seqpack/sequence.h"
 
 namespace seqpack {
@@ -69,8 +70,11 @@ std::tuple<at::Tensor, at::Tensor> unpack_to_fixed_length(const PackedSequence& 
   const auto sorted = packed.sorted_indices().defined() ? packed.sorted_indices().cpu() : at::Tensor();
   const auto index = detail::padded_index(batch_sizes, sorted, batch, steps, options.batch_first());
 
-  std::vector<int64_t> shape{batch * steps};
   const auto trailing = data.sizes().slice(1);
+  std::vector<int64_t> shape{checked_multiply(batch, steps, "total_length")};
+  std::vector<int64_t> whole{batch, steps};
+  whole.insert(whole.end(), trailing.begin(), trailing.end());
+  checked_numel(whole, data.scalar_type(), "total_length");  // the padded output, before it is made
   shape.insert(shape.end(), trailing.begin(), trailing.end());
   auto padded = at::zeros(shape, data.options()).index_copy_(0, index.to(data.device()), data);
   std::vector<int64_t> out_shape{options.batch_first() ? batch : steps, options.batch_first() ? steps : batch};

@@ -102,6 +102,13 @@ TEST(LossRejections, QuantileWeightsLastDim) {
   EXPECT_REJECTS(quantile_loss(pred({2, 3, 7}), pred({2, 3}), {.mask = {}, .weights = at::ones({2, 3, 2})}),
                  "weights", "n_quantiles = 7");
 }
+TEST(LossRejections, QuantileMaskMustBroadcastWithWeights) {
+  // Found by the bad-input campaign: the product of the two failed inside ATen (exit 4).
+  EXPECT_REJECTS(quantile_loss(pred({2, 5, 1}), pred({2, 5}),
+                               {.mask = at::ones({2, 5, 3}, at::kBool), .weights = at::ones({2, 5})},
+                               QuantileLossOptions().quantiles({0.5})),
+                 "mask", "broadcast with weights");
+}
 TEST(LossRejections, QuantileWeightsDoNotBroadcast) {
   EXPECT_REJECTS(quantile_loss(pred({2, 3, 7}), pred({2, 3}), {.mask = {}, .weights = at::ones({3, 3})}),
                  "weights * mask", "broadcast");

@@ -50,7 +50,7 @@ TEST(Safetensors, RejectsMalformedFiles) {
   EXPECT_REJECTS(parse_safetensors(header(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                                           R"("y":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", 6), "f"),
                  "overlap");
-  EXPECT_REJECTS(read_safetensors(scratch("does_not_exist.safetensors")), "cannot be opened");
+  EXPECT_REJECTS(read_safetensors(scratch("does_not_exist.safetensors"), "--in"), "--in", "no such file");
 }
 
 TEST(Safetensors, AFailedWriteLeavesTheOldFile) {

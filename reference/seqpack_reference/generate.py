@@ -15,11 +15,12 @@ from pathlib import Path
 
 import torch
 
-from .cases import (batching_cases, loss_cases, mask_cases, model_cases, packing_policy_cases, sequence_cases,
-                    tft_cases)
+from .cases import (batching_cases, loss_cases, mask_cases, model_cases, nonfinite_cases, packing_policy_cases,
+                    sequence_cases, tft_cases)
 from .golden import compare_case_folders, write_case
 
-FAMILIES = [sequence_cases, mask_cases, loss_cases, model_cases, batching_cases, tft_cases, packing_policy_cases]
+FAMILIES = [sequence_cases, mask_cases, loss_cases, model_cases, batching_cases, tft_cases, packing_policy_cases,
+            nonfinite_cases]
 
 
 def all_cases():

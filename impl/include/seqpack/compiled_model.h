@@ -39,6 +39,7 @@ class CompiledModel {
   at::Tensor forward(const std::vector<at::Tensor>& tensors);
 
  private:
+  void check_lengths(const std::vector<at::Tensor>& tensors) const;
   std::string op_;
   std::vector<CompiledInput> inputs_;
   std::unique_ptr<torch::inductor::AOTIModelPackageLoader> loader_;

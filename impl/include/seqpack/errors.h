@@ -8,12 +8,22 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace seqpack {
 
+// `text` with control characters escaped (\n, \t, \xHH) and cut to at most `max_bytes` bytes, the
+// cut said: user-given strings (tensor names, paths, parameter values) are echoed through this so
+// that a message stays one readable line whatever the input held.
+std::string printable(std::string_view text, size_t max_bytes = 200);
+
+// The first `shown` items, then "and N more": lists in messages stay short when the input is huge.
+std::string short_list(const std::vector<std::string>& items, size_t shown = 5);
+
 class InvalidArgument : public std::invalid_argument {
  public:
-  explicit InvalidArgument(const std::string& message) : std::invalid_argument(message) {}
+  // The message is made printable and bounded (4 KiB) here, the one place every rejection passes.
+  explicit InvalidArgument(const std::string& message) : std::invalid_argument(printable(message, 4096)) {}
 };
 
 // Throws InvalidArgument("<argument>: <formatted rule and value>").

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace seqpack {
 
@@ -17,10 +18,11 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
 };
 
-// Throws InvalidArgument naming the file and the tensor when the file is not valid safetensors:
-// truncated, a bad header, an unknown dtype, byte ranges that overlap, leave gaps or do not match
-// the shape.
-SafetensorsFile read_safetensors(const std::filesystem::path& path);
+// Throws InvalidArgument naming the argument, the file and the tensor when the file is not valid
+// safetensors: not a regular file, truncated, a bad header, an unknown dtype, a shape or offset
+// that is not a whole number, a tensor past limits() (checked before allocation), byte ranges that
+// overlap, leave gaps or do not match the shape.
+SafetensorsFile read_safetensors(const std::filesystem::path& path, std::string_view argument = "file");
 SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& origin);
 
 // Writes CPU-contiguous copies of the tensors. The file appears whole or not at all: the bytes go

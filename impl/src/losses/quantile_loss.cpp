@@ -40,6 +40,12 @@ at::Tensor target_with_unit_quantile_dim(const at::Tensor& y_pred, const at::Ten
 at::Tensor combined_weights(const MaskAndWeights& extra, const at::Tensor& y_pred, int64_t quantiles) {
   at::Tensor weights;
   if (extra.mask.defined() && extra.weights.defined()) {
+    try {
+      at::infer_size(extra.weights.sizes(), extra.mask.sizes());
+    } catch (const c10::Error&) {
+      reject("mask", "must broadcast with weights (got [{}] and weights [{}])", fmt::join(extra.mask.sizes(), ", "),
+             fmt::join(extra.weights.sizes(), ", "));
+    }
     weights = extra.weights * extra.mask.to(at::kFloat);
   } else if (extra.mask.defined()) {
     weights = extra.mask.to(at::kFloat);

@@ -56,7 +56,7 @@ std::vector<double> PackingCostModel::features(int64_t steps, const at::Tensor& 
   const auto batch = lengths.numel();
   const double ln_b = std::log(static_cast<double>(batch));
   // The same operations, in the same order, as the reference's features().
-  const double fill = static_cast<double>(lengths.sum().item<int64_t>()) / static_cast<double>(batch * steps);
+  const double fill = static_cast<double>(lengths.sum().item<int64_t>()) / (static_cast<double>(batch) * static_cast<double>(steps));
   const double ln_fill = std::log(std::max(fill, fill_floor_));
   const double equal = lengths.min().item<int64_t>() == lengths.max().item<int64_t>() ? 1.0 : 0.0;
   return {1.0, ln_b, ln_fill, ln_b * ln_fill, equal, ln_b * equal};

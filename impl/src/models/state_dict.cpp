@@ -38,27 +38,40 @@ TensorMap state_dict(const torch::nn::Module& module) {
 void load_state_dict(torch::nn::Module& module, const TensorMap& given) {
   const auto expected = state_dict(module);
   const auto weights = own_names(given, expected);
-  std::vector<std::string> missing, unexpected, misshaped;
+  std::vector<std::string> missing, unexpected, misshaped, mistyped;
   std::set<c10::ScalarType> dtypes;
   for (const auto& [name, tensor] : expected) {
     const auto found = weights.find(name);
     if (found == weights.end()) {
       missing.push_back(name);
-    } else if (found->second.sizes() != tensor.sizes()) {
+      continue;
+    }
+    const auto& weight = found->second;
+    if (weight.sizes() != tensor.sizes()) {
       misshaped.push_back(fmt::format("{} (expected [{}], got [{}])", name, fmt::join(tensor.sizes(), ", "),
-                                      fmt::join(found->second.sizes(), ", ")));
-    } else if (at::isFloatingType(found->second.scalar_type())) {
-      dtypes.insert(found->second.scalar_type());
+                                      fmt::join(weight.sizes(), ", ")));
+    } else if (at::isFloatingType(tensor.scalar_type()) != at::isFloatingType(weight.scalar_type()) ||
+               (!at::isFloatingType(tensor.scalar_type()) && tensor.scalar_type() != weight.scalar_type())) {
+      // The model takes its floating dtype from the weights; anything else would be a silent cast.
+      mistyped.push_back(fmt::format("{} (expected {}, got {})", name,
+                                     at::isFloatingType(tensor.scalar_type()) ? "a floating dtype"
+                                                                              : c10::toString(tensor.scalar_type()),
+                                     c10::toString(weight.scalar_type())));
+    } else if (at::isFloatingType(weight.scalar_type())) {
+      dtypes.insert(weight.scalar_type());
     }
   }
   for (const auto& [name, tensor] : weights) {
     if (!expected.contains(name)) unexpected.push_back(name);
   }
-  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
-    reject("weights", "do not match the model: missing [{}]; unexpected [{}]; wrong shape [{}]", fmt::join(missing, ", "),
-           fmt::join(unexpected, ", "), fmt::join(misshaped, ", "));
+  if (!missing.empty() || !unexpected.empty() || !misshaped.empty() || !mistyped.empty()) {
+    reject("weights", "do not match the model: missing [{}]; unexpected [{}]; wrong shape [{}]; wrong dtype [{}]",
+           short_list(missing), short_list(unexpected), short_list(misshaped, 3), short_list(mistyped, 3));
   }
   if (dtypes.size() > 1) reject("weights", "must share one floating dtype (got {} kinds)", dtypes.size());
+  if (!dtypes.empty() && *dtypes.begin() != at::kFloat && *dtypes.begin() != at::kDouble) {
+    reject("weights", "must be float32 or float64 (got {})", c10::toString(*dtypes.begin()));
+  }
   if (!dtypes.empty()) module.to(*dtypes.begin());
   torch::NoGradGuard no_grad;
   for (auto& item : module.named_parameters()) item.value().copy_(weights.at(item.key()));

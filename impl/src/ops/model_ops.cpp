@@ -22,6 +22,17 @@ namespace {
 
 using models::ForecastModel;
 
+// Bounds on the sizes `--params` may ask for, so that a typo (num_layers = 5000, d_model = 10^9)
+// is refused at once instead of allocating for minutes or past the machine's memory. Each is far
+// above the original's configurations (d_model 300, 2 layers); together they keep a model under
+// a few GB of parameters.
+constexpr int64_t kMaxWidth = 4096;      // d_model, d_encoder, d_decoder, hidden sizes, output_dim
+constexpr int64_t kMaxFeatures = 4096;   // num_*_features
+constexpr int64_t kMaxDepth = 16;        // LSTM layers, transformer blocks
+constexpr int64_t kMaxHeads = 64;
+constexpr int64_t kMaxContinuousWidth = 256;  // d_hidden_continuous: one GRN per feature
+constexpr int64_t kMaxSequenceLength = 100'000;
+
 models::Packing packing_of(Params& params) {
   return models::parse_packing(params.get_string("packing", "auto"), "params.packing");
 }
@@ -31,22 +42,22 @@ models::PackedLstm packed_lstm_of(Params& params) {
 }
 
 std::vector<int64_t> hidden_sizes(Params& params) {
-  if (const auto one = params.get_optional_int_or_list("d_mlp_hidden")) return *one;
+  if (const auto one = params.get_optional_int_or_list("d_mlp_hidden", kMaxWidth, kMaxDepth)) return *one;
   return {};
 }
 
 std::shared_ptr<ForecastModel> attention_lstm(Params& p) {
-  auto options = models::AttentionLSTMOptions(p.get_required_int("num_past_features"), p.get_required_int("num_future_features"))
-                     .d_model(p.get_int("d_model", 128))
-                     .num_layers(p.get_int("num_layers", 2))
-                     .dropout(p.get_double("dropout", 0.1))
-                     .num_heads(p.get_int("num_heads", 4))
+  auto options = models::AttentionLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+                     .d_model(p.get_int("d_model", 128, kMaxWidth))
+                     .num_layers(p.get_int("num_layers", 2, kMaxDepth))
+                     .dropout(p.get_probability("dropout", 0.1))
+                     .num_heads(p.get_int("num_heads", 4, kMaxHeads))
                      .use_gating(p.get_bool("use_gating", true))
                      .trainable_add(p.get_bool("trainable_add", false))
-                     .output_dim(p.get_int("output_dim", 1))
+                     .output_dim(p.get_int("output_dim", 1, kMaxWidth))
                      .causal_attention(p.get_bool("causal_attention", true))
-                     .d_encoder(p.get_optional_int("d_encoder"))
-                     .d_decoder(p.get_optional_int("d_decoder"))
+                     .d_encoder(p.get_optional_int("d_encoder", kMaxWidth))
+                     .d_decoder(p.get_optional_int("d_decoder", kMaxWidth))
                      .packing(packing_of(p))
                      .packed_lstm(packed_lstm_of(p));
   return std::make_shared<models::AttentionLSTMImpl>(options);
@@ -54,16 +65,16 @@ std::shared_ptr<ForecastModel> attention_lstm(Params& p) {
 
 std::shared_ptr<ForecastModel> encoder_decoder_lstm(Params& p) {
   auto options =
-      models::EncoderDecoderLSTMOptions(p.get_required_int("num_past_features"), p.get_required_int("num_future_features"))
-          .d_encoder(p.get_int("d_encoder", 128))
-          .d_decoder(p.get_int("d_decoder", 128))
-          .num_encoder_layers(p.get_int("num_encoder_layers", 2))
-          .num_decoder_layers(p.get_int("num_decoder_layers", 2))
-          .dropout(p.get_double("dropout", 0.1))
+      models::EncoderDecoderLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+          .d_encoder(p.get_int("d_encoder", 128, kMaxWidth))
+          .d_decoder(p.get_int("d_decoder", 128, kMaxWidth))
+          .num_encoder_layers(p.get_int("num_encoder_layers", 2, kMaxDepth))
+          .num_decoder_layers(p.get_int("num_decoder_layers", 2, kMaxDepth))
+          .dropout(p.get_probability("dropout", 0.1))
           .d_mlp_hidden(hidden_sizes(p))
-          .output_dim(p.get_int("output_dim", 1))
+          .output_dim(p.get_int("output_dim", 1, kMaxWidth))
           .mlp_activation(p.get_string("mlp_activation", "relu"))
-          .mlp_dropout(p.get_double("mlp_dropout", 0.1))
+          .mlp_dropout(p.get_probability("mlp_dropout", 0.1))
           .packing(packing_of(p))
           .packed_lstm(packed_lstm_of(p));
   return std::make_shared<models::EncoderDecoderLSTMImpl>(options);
@@ -71,13 +82,13 @@ std::shared_ptr<ForecastModel> encoder_decoder_lstm(Params& p) {
 
 std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
   auto options =
-      models::TransformerLSTMOptions(p.get_required_int("num_past_features"), p.get_required_int("num_future_features"))
-          .d_model(p.get_int("d_model", 128))
-          .num_layers(p.get_int("num_layers", 2))
-          .num_transformer_blocks(p.get_int("num_transformer_blocks", 2))
-          .dropout(p.get_double("dropout", 0.1))
-          .num_heads(p.get_int("num_heads", 4))
-          .output_dim(p.get_int("output_dim", 1))
+      models::TransformerLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+          .d_model(p.get_int("d_model", 128, kMaxWidth))
+          .num_layers(p.get_int("num_layers", 2, kMaxDepth))
+          .num_transformer_blocks(p.get_int("num_transformer_blocks", 2, kMaxDepth))
+          .dropout(p.get_probability("dropout", 0.1))
+          .num_heads(p.get_int("num_heads", 4, kMaxHeads))
+          .output_dim(p.get_int("output_dim", 1, kMaxWidth))
           .causal_attention(p.get_bool("causal_attention", true))
           .share_lstm_weights(p.get_bool("share_lstm_weights", false))
           .packing(packing_of(p))
@@ -87,23 +98,23 @@ std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
 
 models::TemporalFusionOptions temporal_fusion_options(Params& p, bool static_features) {
   auto options =
-      models::TemporalFusionOptions(p.get_required_int("num_past_features"), p.get_required_int("num_future_features"))
-          .d_model(p.get_int("d_model", 300))
-          .d_hidden_continuous(p.get_int("d_hidden_continuous", 8))
-          .num_heads(p.get_int("num_heads", 4))
-          .num_lstm_layers(p.get_int("num_lstm_layers", 2))
-          .dropout(p.get_double("dropout", 0.1))
-          .output_dim(p.get_int("output_dim", 7))
+      models::TemporalFusionOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+          .d_model(p.get_int("d_model", 300, kMaxWidth))
+          .d_hidden_continuous(p.get_int("d_hidden_continuous", 8, kMaxContinuousWidth))
+          .num_heads(p.get_int("num_heads", 4, kMaxHeads))
+          .num_lstm_layers(p.get_int("num_lstm_layers", 2, kMaxDepth))
+          .dropout(p.get_probability("dropout", 0.1))
+          .output_dim(p.get_int("output_dim", 7, kMaxWidth))
           .causal_attention(p.get_bool("causal_attention", true))
           .encoder_alignment(parse_alignment(p.get_string("encoder_alignment", "right"), "params.encoder_alignment"));
-  if (static_features) options.num_static_features(p.get_int("num_static_features", 1));
+  if (static_features) options.num_static_features(p.get_int("num_static_features", 1, kMaxFeatures));
   return options;
 }
 
 std::shared_ptr<ForecastModel> tft(Params& p) {
   auto options = temporal_fusion_options(p, true)
-                     .ctxt_seq_len(p.get_required_int("ctxt_seq_len"))
-                     .tgt_seq_len(p.get_required_int("tgt_seq_len"));
+                     .ctxt_seq_len(p.get_required_int("ctxt_seq_len", kMaxSequenceLength))
+                     .tgt_seq_len(p.get_required_int("tgt_seq_len", kMaxSequenceLength));
   return std::make_shared<models::TemporalFusionTransformerImpl>(options);
 }
 
@@ -138,10 +149,9 @@ const std::map<std::string, ModelKind, std::less<>>& factories() {
 OpFunction model_op(std::string name) {
   return [name](Inputs& in, Params& params, const EvalOptions& options) -> TensorMap {
     auto model = make_model(name, params);
-    const auto criterion_name = params.get_string("criterion", "");
-    const auto criterion =
-        criterion_name.empty() ? model->default_criterion()
-                               : read_criterion(parse_criterion(criterion_name, "params.criterion"), params);
+    const auto criterion_name = params.get_optional_string("criterion");
+    const auto criterion = criterion_name ? read_criterion(parse_criterion(*criterion_name, "params.criterion"), params)
+                                          : model->default_criterion();
     const bool use_loss_masking = params.get_bool("use_loss_masking", model->default_use_loss_masking());
     if (!options.weights) reject("--weights", "a model op needs the model's state_dict (safetensors)");
     models::load_state_dict(*model, *options.weights);

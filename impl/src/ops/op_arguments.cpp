@@ -19,7 +19,7 @@ std::optional<at::Tensor> Inputs::optional(const std::string& name) {
 
 void Inputs::finish(std::string_view op) const {
   for (const auto& [name, tensor] : tensors_) {
-    if (!used_.contains(name)) reject("inputs", "op {} takes no tensor named \"{}\"", op, name);
+    if (!used_.contains(name)) reject("inputs", "op {} takes no tensor named \"{}\"", op, printable(name, 80));
   }
 }
 
@@ -38,23 +38,37 @@ const nlohmann::json* Params::find(const std::string& name) {
 bool Params::get_bool(const std::string& name, bool fallback) {
   const auto* value = find(name);
   if (!value) return fallback;
-  if (!value->is_boolean()) reject("params." + name, "must be true or false (got {})", value->dump());
+  if (!value->is_boolean()) reject("params." + name, "must be true or false (got {})", printable(value->dump(), 80));
   return value->get<bool>();
 }
 
-std::optional<int64_t> Params::get_optional_int(const std::string& name) {
+namespace {
+
+// A JSON integer that fits int64_t; a fraction (1.5), an exponent form (1e3) or a number past
+// 2^63 - 1 is refused, never rounded or wrapped.
+std::optional<int64_t> whole(const nlohmann::json& value) {
+  if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
+  if (!value.is_number_integer()) return std::nullopt;
+  return value.get<int64_t>();
+}
+
+}  // namespace
+
+std::optional<int64_t> Params::get_optional_int(const std::string& name, int64_t max) {
   const auto* value = find(name);
   if (!value) return std::nullopt;
-  if (!value->is_number_integer()) reject("params." + name, "must be an integer (got {})", value->dump());
-  return value->get<int64_t>();
+  const auto number = whole(*value);
+  if (!number) reject("params." + name, "must be an integer from -2^63 to 2^63 - 1 (got {})", printable(value->dump(), 80));
+  if (*number > max) reject("params." + name, "must be at most {} (seqpack's bound on this size; got {})", max, *number);
+  return number;
 }
 
-int64_t Params::get_int(const std::string& name, int64_t fallback) {
-  return get_optional_int(name).value_or(fallback);
+int64_t Params::get_int(const std::string& name, int64_t fallback, int64_t max) {
+  return get_optional_int(name, max).value_or(fallback);
 }
 
-int64_t Params::get_required_int(const std::string& name) {
-  const auto value = get_optional_int(name);
+int64_t Params::get_required_int(const std::string& name, int64_t max) {
+  const auto value = get_optional_int(name, max);
   if (!value) reject("params." + name, "is required");
   return *value;
 }
@@ -62,7 +76,7 @@ int64_t Params::get_required_int(const std::string& name) {
 std::optional<double> Params::get_optional_double(const std::string& name) {
   const auto* value = find(name);
   if (!value) return std::nullopt;
-  if (!value->is_number()) reject("params." + name, "must be a number (got {})", value->dump());
+  if (!value->is_number()) reject("params." + name, "must be a number (got {})", printable(value->dump(), 80));
   return value->get<double>();
 }
 
@@ -73,35 +87,54 @@ double Params::get_double(const std::string& name, double fallback) {
 std::optional<std::vector<double>> Params::get_optional_double_list(const std::string& name) {
   const auto* value = find(name);
   if (!value) return std::nullopt;
-  if (!value->is_array()) reject("params." + name, "must be a list of numbers (got {})", value->dump());
+  if (!value->is_array()) reject("params." + name, "must be a list of numbers (got {})", printable(value->dump(), 80));
   std::vector<double> numbers;
   for (const auto& item : *value) {
-    if (!item.is_number()) reject("params." + name, "must be a list of numbers (got {})", value->dump());
+    if (!item.is_number()) reject("params." + name, "must be a list of numbers (got {})", printable(value->dump(), 80));
     numbers.push_back(item.get<double>());
   }
   return numbers;
 }
 
-std::optional<std::vector<int64_t>> Params::get_optional_int_or_list(const std::string& name) {
+std::optional<std::vector<int64_t>> Params::get_optional_int_or_list(const std::string& name, int64_t max,
+                                                                    size_t max_items) {
   const auto* value = find(name);
   if (!value) return std::nullopt;
-  if (value->is_number_integer()) return std::vector<int64_t>{value->get<int64_t>()};
   std::vector<int64_t> numbers;
-  if (value->is_array()) {
+  if (const auto one = whole(*value)) numbers.push_back(*one);
+  if (value->is_array() && value->size() <= max_items) {
     for (const auto& item : *value) {
-      if (!item.is_number_integer()) break;
-      numbers.push_back(item.get<int64_t>());
+      const auto number = whole(item);
+      if (!number) break;
+      numbers.push_back(*number);
     }
-    if (numbers.size() == value->size()) return numbers;
   }
-  reject("params." + name, "must be an integer or a list of integers (got {})", value->dump());
+  if (value->is_array() ? numbers.size() != value->size() : numbers.empty()) {
+    reject("params." + name, "must be an integer or a list of at most {} integers (got {})", max_items,
+           printable(value->dump(), 80));
+  }
+  for (const auto number : numbers) {
+    if (number > max) reject("params." + name, "must hold sizes of at most {} (seqpack's bound; got {})", max, number);
+  }
+  return numbers;
+}
+
+double Params::get_probability(const std::string& name, double fallback) {
+  const double value = get_double(name, fallback);
+  if (!(value >= 0.0 && value < 1.0)) reject("params." + name, "must be a probability in [0, 1) (got {})", value);
+  return value;
 }
 
 std::string Params::get_string(const std::string& name, const std::string& fallback) {
   const auto* value = find(name);
   if (!value) return fallback;
-  if (!value->is_string()) reject("params." + name, "must be a string (got {})", value->dump());
+  if (!value->is_string()) reject("params." + name, "must be a string (got {})", printable(value->dump(), 80));
   return value->get<std::string>();
+}
+
+std::optional<std::string> Params::get_optional_string(const std::string& name) {
+  if (!find(name)) return std::nullopt;
+  return get_string(name, "");
 }
 
 std::string Params::get_required_string(const std::string& name) {
@@ -113,7 +146,7 @@ std::string Params::get_required_string(const std::string& name) {
 void Params::finish(std::string_view op) const {
   if (values_.is_null()) return;
   for (const auto& [name, value] : values_.items()) {
-    if (!used_.contains(name)) reject("params", "op {} has no parameter \"{}\"", op, name);
+    if (!used_.contains(name)) reject("params", "op {} has no parameter \"{}\"", op, printable(name, 80));
   }
 }
 

@@ -4,6 +4,7 @@
 // a misspelt keyword is an error rather than a silently ignored default.
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,15 +30,20 @@ class Params {
  public:
   explicit Params(const nlohmann::json& values);
   bool get_bool(const std::string& name, bool fallback);
-  std::optional<int64_t> get_optional_int(const std::string& name);
-  int64_t get_int(const std::string& name, int64_t fallback);
-  int64_t get_required_int(const std::string& name);
+  // Integers are JSON integers that fit int64_t (1.0, 1e3 and 1.5 are refused); `max` is the
+  // bound a size must keep so that a typo cannot ask for a model of terabytes.
+  std::optional<int64_t> get_optional_int(const std::string& name, int64_t max = INT64_MAX);
+  int64_t get_int(const std::string& name, int64_t fallback, int64_t max = INT64_MAX);
+  int64_t get_required_int(const std::string& name, int64_t max = INT64_MAX);
   std::optional<double> get_optional_double(const std::string& name);  // a JSON number
   double get_double(const std::string& name, double fallback);
+  double get_probability(const std::string& name, double fallback);  // a number in [0, 1): dropout
   std::optional<std::vector<double>> get_optional_double_list(const std::string& name);
   // An integer or a list of integers (Python's `int | tuple[int, ...]`), as a list.
-  std::optional<std::vector<int64_t>> get_optional_int_or_list(const std::string& name);
+  std::optional<std::vector<int64_t>> get_optional_int_or_list(const std::string& name, int64_t max = INT64_MAX,
+                                                               size_t max_items = 64);
   std::string get_string(const std::string& name, const std::string& fallback);
+  std::optional<std::string> get_optional_string(const std::string& name);
   std::string get_required_string(const std::string& name);
   void finish(std::string_view op) const;
 
