@@ -9,6 +9,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/input_files.h"
+#include "seqpack/json_input.h"
 #include "seqpack/limits.h"
 #include "seqpack/models/state_dict.h"
 #include "seqpack/ops/model_factory.h"
@@ -21,12 +22,7 @@ namespace {
 nlohmann::json read_params(const std::string& text) {
   if (text.empty()) return nlohmann::json::object();
   // A path, or an inline JSON object.
-  const std::string content = text.front() == '{' ? text : read_input_file(text, "--params");
-  try {
-    return nlohmann::json::parse(content);
-  } catch (const nlohmann::json::exception& error) {
-    reject("--params", "is not valid JSON ({})", error.what());
-  }
+  return parse_json_input(text.front() == '{' ? text : read_input_file(text, "--params"), "--params");
 }
 
 // Checked before any work, so that a call whose output cannot be written fails at once and

@@ -9,6 +9,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/input_files.h"
+#include "seqpack/json_input.h"
 #include "seqpack/limits.h"
 
 namespace seqpack {
@@ -73,12 +74,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& o
   if (header_size > bytes.size() - 8) {
     reject(origin, "is truncated or not safetensors (header of {} bytes in a file of {})", header_size, bytes.size());
   }
-  json header;
-  try {
-    header = json::parse(bytes.substr(8, header_size));
-  } catch (const json::exception& error) {
-    reject(origin, "has a header that is not valid JSON ({})", error.what());
-  }
+  const json header = parse_json_input(std::string_view(bytes).substr(8, header_size), origin + ": its header");
   if (!header.is_object()) reject(origin, "has a header that is not a JSON object");
 
   SafetensorsFile file;

@@ -73,6 +73,16 @@ TEST(HostileSafetensors, SizesAreCheckedBeforeAllocation) {
                                                 R"("data_offsets":[0,0]}})", 0), "f"));
 }
 
+TEST(HostileSafetensors, DeepNestingIsRefusedBeforeParsing) {
+  // Found by hand beside the fuzzers: quoting a 100,000-deep value in a message overflowed the stack.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_REJECTS(parse_safetensors(with_header(R"({"x":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,0]}})", 0),
+                                   "f"),
+                 "f: its header", "deeper than 64 levels");
+  // Brackets inside strings do not count.
+  EXPECT_NO_THROW(parse_safetensors(with_header(R"({"__metadata__":{"k":")" + std::string(100, '[') + R"("}})", 0), "f"));
+}
+
 TEST(HostileSafetensors, HugeHeaderSizeIsRefusedBeforeParsing) {
   std::string bytes(8, '\xff');
   EXPECT_REJECTS(parse_safetensors(bytes + "{}", "f"), "the format allows at most");
@@ -199,6 +209,14 @@ TEST_F(HostileCli, ATensorNameWithANewlineIsEscaped) {
   EXPECT_EQ(run.status, cli::kBadInput);
   EXPECT_EQ(lines(run.err), 1) << run.err;
   EXPECT_NE(run.err.find("evil\\nname"), std::string::npos) << run.err;
+}
+
+TEST_F(HostileCli, DeeplyNestedParamsAreRefused) {
+  const std::string deep = R"({"size": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const auto run = run_cli({"eval", "create_mask", "--in", in, "--params", deep});
+  EXPECT_EQ(run.status, cli::kBadInput) << run.err;
+  EXPECT_EQ(lines(run.err), 1) << run.err;
+  EXPECT_NE(run.err.find("--params: nests arrays or objects deeper than 64 levels"), std::string::npos) << run.err;
 }
 
 TEST_F(HostileCli, ASizeThatWouldExhaustMemoryIsRefused) {
