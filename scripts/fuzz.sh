@@ -12,7 +12,7 @@
 # `build/fuzz/impl/fuzz/<target> FILE`, and once understood, keep it in impl/fuzz/regressions/<target>/).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-targets=(safetensors_fuzz params_fuzz weights_fuzz eval_fuzz)
+targets=()  # default: every target the build made (SEQPACK_FUZZ_TARGETS in impl/fuzz/CMakeLists.txt)
 seconds=""
 long=0
 while [ $# -gt 0 ]; do
@@ -26,6 +26,9 @@ done
 [ -n "$seconds" ] || { [ "$long" = 1 ] && seconds=600 || seconds=45; }
 
 setup_and_build fuzz
+if [ ${#targets[@]} = 0 ]; then
+  mapfile -t targets < <(find "$root/build/fuzz/impl/fuzz" -maxdepth 1 -type f -name '*_fuzz' -executable -printf '%f\n' | sort)
+fi
 
 fuzz_src=$root/impl/fuzz
 work=$root/build/fuzz
@@ -45,7 +48,7 @@ dictionary_of() {
 crashed=0
 for target in "${targets[@]}"; do
   binary=$work/impl/fuzz/$target
-  [ -x "$binary" ] || { echo "seqpack: no fuzz target $target (have: safetensors_fuzz params_fuzz weights_fuzz eval_fuzz)" >&2; exit 2; }
+  [ -x "$binary" ] || { echo "seqpack: no fuzz target $target in build/fuzz/impl/fuzz/" >&2; exit 2; }
   scratch=$work/scratch/$target
   artifacts=$work/artifacts/$target
   results=$work/corpus/$target

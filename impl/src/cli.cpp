@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <charconv>
 #include <filesystem>
 #include <optional>
 
@@ -80,6 +81,19 @@ int run_init(const std::string& model_name, const std::string& params_text, int6
   return kDone;
 }
 
+// A limit is a whole number from 1 to 2^63 - 1, checked on the text: CLI11's conversion saturates
+// 10^30 to 2^63 - 1 instead of refusing it.
+const CLI::Validator kPositiveInt64(
+    [](std::string& text) -> std::string {
+      int64_t value = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (error != std::errc() || end != text.data() + text.size() || value < 1) {
+        return "must be a whole number from 1 to 2^63 - 1 (got " + printable(text, 40) + ")";
+      }
+      return "";
+    },
+    "POSITIVE");
+
 // CLI11's messages may span lines and add a hint line: one line, ours.
 int usage_error(const CLI::ParseError& error, std::ostream& err) {
   err << "seqpack: usage: " << printable(error.what(), 500) << " (see seqpack --help)\n";
@@ -103,11 +117,11 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   eval->add_flag("--backward", eval_args.backward, "Also write gradients");
   eval->add_option("--out", eval_args.out, "Output tensors (safetensors); omitted: print names and shapes");
   eval->add_option("--max-tensor-bytes", limit.max_tensor_bytes, "Largest tensor read or made, in bytes (default 4 GiB)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInt64);
   eval->add_option("--max-tensor-elements", limit.max_tensor_elements, "Largest tensor, in elements (default 2^31)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInt64);
   eval->add_option("--max-file-bytes", limit.max_file_bytes, "Largest input file, in bytes (default 8 GiB)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositiveInt64);
 
   auto* list = app.add_subcommand("ops", "List the operations `eval` runs");
 

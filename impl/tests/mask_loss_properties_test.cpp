@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "seqpack/calc_loss.h"
+#include "seqpack/losses.h"
 #include "seqpack/masks.h"
 #include "test_helpers.h"
 
@@ -24,6 +25,24 @@ TEST(MaskProperties, InverseAndAlignmentsAgree) {
     // A right mask is the left mask read backwards; each row has exactly L valid steps.
     EXPECT_TRUE(at::equal(create_mask(9, lengths, CreateMaskOptions().alignment(Alignment::Right)), left.flip(1)));
     EXPECT_TRUE(at::equal((~left).sum(1), lengths));
+  }
+}
+
+TEST(LossProperties, HuberWithAnIntegerTargetHasTheGradientOfTheSameTargetAsFloats) {
+  // PyTorch's Huber backward refuses mixed dtypes; seqpack computes in the promoted dtype, as the
+  // forward does, so the loss and gradient are those of the target converted first.
+  at::manual_seed(0);
+  const auto target = at::randint(-3, 4, {3, 5, 1}, at::kLong);
+  for (const auto dtype : {at::kDouble, at::kFloat}) {
+    auto mixed = at::randn({3, 5, 1}, at::TensorOptions().dtype(dtype)).requires_grad_(true);
+    auto same = mixed.detach().clone().requires_grad_(true);
+    const auto loss = seqpack::huber_loss(mixed, target);
+    const auto want = seqpack::huber_loss(same, target.to(dtype));
+    loss.backward();
+    want.backward();
+    EXPECT_EQ(loss.scalar_type(), dtype);
+    EXPECT_TRUE(at::equal(loss, want));
+    EXPECT_TRUE(at::equal(mixed.grad(), same.grad()));
   }
 }
 

@@ -15,6 +15,9 @@ TEST(ModelRejections, HeadsMustDivideTheWidth) {
 }
 TEST(ModelRejections, SizesMustBePositive) {
   EXPECT_REJECTS(AttentionLSTMImpl(AttentionLSTMOptions(0, 2)), "num_past_features", "at least 1");
+  // The campaign found d_model = -1 reported as "d_encoder", a parameter the user never gave.
+  EXPECT_REJECTS(AttentionLSTMImpl(AttentionLSTMOptions(2, 2).d_model(-1)), "d_model: must be at least 1");
+  EXPECT_REJECTS(AttentionLSTMImpl(AttentionLSTMOptions(2, 2).d_encoder(0)), "d_encoder: must be at least 1");
   EXPECT_REJECTS(EncoderDecoderLSTMImpl(EncoderDecoderLSTMOptions(2, 2).d_mlp_hidden({4, 0})), "d_mlp_hidden");
   EXPECT_REJECTS(TransformerLSTMImpl(TransformerLSTMOptions(2, 2).num_transformer_blocks(-1)), "num_transformer_blocks");
 }

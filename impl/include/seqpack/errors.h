@@ -22,8 +22,11 @@ std::string short_list(const std::vector<std::string>& items, size_t shown = 5);
 
 class InvalidArgument : public std::invalid_argument {
  public:
-  // The message is made printable and bounded (4 KiB) here, the one place every rejection passes.
-  explicit InvalidArgument(const std::string& message) : std::invalid_argument(printable(message, 4096)) {}
+  // The message is made printable and bounded here, the one place every rejection passes: with
+  // the command's prefix, a line stays under 1,000 characters whatever the input echoed.
+  static constexpr size_t kMaxMessageBytes = 900;
+  explicit InvalidArgument(const std::string& message)
+      : std::invalid_argument(printable(message, kMaxMessageBytes)) {}
 };
 
 // Throws InvalidArgument("<argument>: <formatted rule and value>").

@@ -20,7 +20,7 @@ at::Tensor torch_criterion(const Criterion& criterion, const at::Tensor& y_pred,
     case CriterionKind::TorchL1: return at::l1_loss(y_pred, target, reduction);
     case CriterionKind::TorchHuber:
       if (!(criterion.pointwise().delta() > 0)) reject("delta", "must be positive (got {})", criterion.pointwise().delta());
-      return at::huber_loss(y_pred, target, reduction, criterion.pointwise().delta());
+      return losses::promoted_huber_loss(y_pred, target, reduction, criterion.pointwise().delta());
     default:
       if (criterion.beta() < 0) reject("beta", "must not be negative (got {})", criterion.beta());
       return at::smooth_l1_loss(y_pred, target, reduction, criterion.beta());

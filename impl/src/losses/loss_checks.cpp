@@ -18,6 +18,11 @@ void require_prediction_and_target(const at::Tensor& y_pred, const at::Tensor& t
   }
 }
 
+at::Tensor promoted_huber_loss(const at::Tensor& y_pred, const at::Tensor& target, int64_t reduction, double delta) {
+  const auto common = at::promote_types(y_pred.scalar_type(), target.scalar_type());
+  return at::huber_loss(y_pred.to(common), target.to(common), reduction, delta);
+}
+
 void require_same_shape(const at::Tensor& y_pred, const at::Tensor& target) {
   if (y_pred.sizes() != target.sizes()) {
     reject("target", "must have y_pred's shape [{}] (got [{}])", fmt::join(y_pred.sizes(), ", "),

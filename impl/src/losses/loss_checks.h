@@ -11,6 +11,11 @@ namespace seqpack::losses {
 
 // y_pred a floating tensor, target a defined numeric one.
 void require_prediction_and_target(const at::Tensor& y_pred, const at::Tensor& target);
+
+// at::huber_loss on both inputs cast to their promoted dtype: the forward PyTorch computes, and a
+// backward where PyTorch's own kernel fails on mixed dtypes ("Found dtype Long but expected
+// Double", an int64 target found by the bad-input campaign as exit 4).
+at::Tensor promoted_huber_loss(const at::Tensor& y_pred, const at::Tensor& target, int64_t reduction, double delta);
 void require_same_shape(const at::Tensor& y_pred, const at::Tensor& target);
 
 // Whether a tensor of shape `from` broadcasts to `to` without growing it.

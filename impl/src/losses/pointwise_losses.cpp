@@ -55,7 +55,7 @@ at::Tensor huber_loss(const at::Tensor& y_pred, const at::Tensor& target, const 
                       const PointwiseLossOptions& options) {
   if (!(options.delta() > 0)) reject("delta", "must be positive (got {})", options.delta());
   check_inputs(y_pred, target, extra);
-  return reduce_over_valid(at::huber_loss(y_pred, target, at::Reduction::None, options.delta()), extra,
+  return reduce_over_valid(losses::promoted_huber_loss(y_pred, target, at::Reduction::None, options.delta()), extra,
                            options.reduction());
 }
 

@@ -34,8 +34,10 @@ AttentionLSTMImpl::AttentionLSTMImpl(const AttentionLSTMOptions& opts) : options
   const auto d_encoder = opts.d_encoder().value_or(opts.d_model());
   const auto d_decoder = opts.d_decoder().value_or(opts.d_model());
   for (auto [value, name] : {std::pair{opts.num_past_features(), "num_past_features"},
-                             {opts.num_future_features(), "num_future_features"}, {d_encoder, "d_encoder"},
-                             {d_decoder, "d_decoder"}, {opts.num_layers(), "num_layers"},
+                             {opts.num_future_features(), "num_future_features"},
+                             // d_model is the width of whichever of the two is not given
+                             {d_encoder, opts.d_encoder() ? "d_encoder" : "d_model"},
+                             {d_decoder, opts.d_decoder() ? "d_decoder" : "d_model"}, {opts.num_layers(), "num_layers"},
                              {opts.output_dim(), "output_dim"}}) {
     require_positive(value, name);
   }
