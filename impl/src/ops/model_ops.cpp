@@ -33,6 +33,8 @@ constexpr int64_t kMaxHeads = 64;
 constexpr int64_t kMaxContinuousWidth = 256;  // d_hidden_continuous: one GRN per feature
 constexpr int64_t kMaxSequenceLength = 100'000;
 
+int64_t features(Params& params, const char* name) { return params.get_required_int(name, kMaxFeatures); }
+
 models::Packing packing_of(Params& params) {
   return models::parse_packing(params.get_string("packing", "auto"), "params.packing");
 }
@@ -47,7 +49,7 @@ std::vector<int64_t> hidden_sizes(Params& params) {
 }
 
 std::shared_ptr<ForecastModel> attention_lstm(Params& p) {
-  auto options = models::AttentionLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+  auto options = models::AttentionLSTMOptions(features(p, "num_past_features"), features(p, "num_future_features"))
                      .d_model(p.get_int("d_model", 128, kMaxWidth))
                      .num_layers(p.get_int("num_layers", 2, kMaxDepth))
                      .dropout(p.get_probability("dropout", 0.1))
@@ -65,7 +67,7 @@ std::shared_ptr<ForecastModel> attention_lstm(Params& p) {
 
 std::shared_ptr<ForecastModel> encoder_decoder_lstm(Params& p) {
   auto options =
-      models::EncoderDecoderLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+      models::EncoderDecoderLSTMOptions(features(p, "num_past_features"), features(p, "num_future_features"))
           .d_encoder(p.get_int("d_encoder", 128, kMaxWidth))
           .d_decoder(p.get_int("d_decoder", 128, kMaxWidth))
           .num_encoder_layers(p.get_int("num_encoder_layers", 2, kMaxDepth))
@@ -82,7 +84,7 @@ std::shared_ptr<ForecastModel> encoder_decoder_lstm(Params& p) {
 
 std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
   auto options =
-      models::TransformerLSTMOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+      models::TransformerLSTMOptions(features(p, "num_past_features"), features(p, "num_future_features"))
           .d_model(p.get_int("d_model", 128, kMaxWidth))
           .num_layers(p.get_int("num_layers", 2, kMaxDepth))
           .num_transformer_blocks(p.get_int("num_transformer_blocks", 2, kMaxDepth))
@@ -98,7 +100,7 @@ std::shared_ptr<ForecastModel> transformer_lstm(Params& p) {
 
 models::TemporalFusionOptions temporal_fusion_options(Params& p, bool static_features) {
   auto options =
-      models::TemporalFusionOptions(p.get_required_int("num_past_features", kMaxFeatures), p.get_required_int("num_future_features", kMaxFeatures))
+      models::TemporalFusionOptions(features(p, "num_past_features"), features(p, "num_future_features"))
           .d_model(p.get_int("d_model", 300, kMaxWidth))
           .d_hidden_continuous(p.get_int("d_hidden_continuous", 8, kMaxContinuousWidth))
           .num_heads(p.get_int("num_heads", 4, kMaxHeads))
