@@ -31,6 +31,7 @@ nlohmann::json read_params(const std::string& text) {
 void check_output_path(const std::string& path) {
   namespace fs = std::filesystem;
   const auto shown = printable(path);
+  if (path.empty()) reject("--out", "must name a file (got an empty path)");
   if (path.back() == '/') reject("--out", "\"{}\" names a directory; give a file name", shown);
   std::error_code error;
   if (fs::is_directory(path, error)) reject("--out", "\"{}\" is a directory; give a file name", shown);

@@ -191,6 +191,10 @@ TEST_F(HostileCli, AnOutputThatCannotBeWrittenIsRefusedBeforeWork) {
     EXPECT_NE(run.err.find(rule), std::string::npos) << run.err;
   }
   for (const auto& entry : fs::directory_iterator(dir)) ADD_FAILURE() << "left behind: " << entry.path();
+  const auto init = run_cli({"init", "model.attention_lstm", "--params", R"({"num_past_features": 2,
+                             "num_future_features": 1})", "--out", ""});
+  EXPECT_EQ(init.status, cli::kBadInput) << init.err;
+  EXPECT_NE(init.err.find("--out: must name a file"), std::string::npos) << init.err;
 }
 
 TEST_F(HostileCli, AFailedCallLeavesAnExistingOutputAsItWas) {
