@@ -83,5 +83,18 @@ TEST(WeightRejections, ListsEveryProblemAndChangesNothing) {
   for (const auto& [name, tensor] : state_dict(*model)) EXPECT_TRUE(at::equal(tensor, before.at(name))) << name;
 }
 
+TEST(WeightRejections, DtypesAreNotCastSilently) {
+  at::manual_seed(0);
+  auto model = testing::small_models(Packing::Auto)[1].second;
+  const auto before = state_dict(*model);
+  auto weights = before;
+  weights["mlp_head.mlp.2.bias"] = weights["mlp_head.mlp.2.bias"].to(at::kLong);  // was cast and accepted
+  EXPECT_REJECTS(load_state_dict(*model, weights), "weights", "wrong dtype [mlp_head.mlp.2.bias (expected a floating");
+  auto half = before;
+  for (auto& [name, tensor] : half) tensor = tensor.to(at::kHalf);
+  EXPECT_REJECTS(load_state_dict(*model, half), "weights", "must be float32 or float64");
+  for (const auto& [name, tensor] : state_dict(*model)) EXPECT_TRUE(at::equal(tensor, before.at(name))) << name;
+}
+
 }  // namespace
 }  // namespace seqpack
