@@ -37,6 +37,22 @@ at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t step
   return left_aligned_batch(lengths, steps, features).flip(1).contiguous();
 }
 
+std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t steps,
+                            const std::vector<int64_t>& decoder_lengths, int64_t decoder_steps, int64_t features,
+                            int64_t decoder_features) {
+  const auto encoders = right_aligned_batch(encoder_lengths, steps, features);
+  const auto decoders = left_aligned_batch(decoder_lengths, decoder_steps, decoder_features);
+  const auto targets = left_aligned_batch(decoder_lengths, decoder_steps, 1);
+  std::vector<Sample> samples;
+  for (size_t i = 0; i < encoder_lengths.size(); ++i) {
+    const auto row = static_cast<int64_t>(i);
+    samples.push_back({encoders[row].clone(), decoders[row].clone(), targets[row].clone(),
+                       at::tensor({encoder_lengths[i]}), at::tensor({static_cast<float>(decoder_lengths[i])}),
+                       (encoders[row] != 0).to(at::kFloat), (decoders[row] != 0).to(at::kFloat)});
+  }
+  return samples;
+}
+
 std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
                                                        models::PackedLstm packed_lstm) {
   const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
@@ -77,10 +93,10 @@ void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, 
 }
 
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind) {
-  const auto min_time = profile().settings.at(kind == "step" ? "min_time_s" : kind + "_min_time_s").get<double>();
-  return bench->Repetitions(profile().settings.at("repetitions").get<int>())
-      ->MinTime(min_time)
-      ->Unit(benchmark::kMillisecond);
+  const auto min_time = profile().settings.at(kind + "_min_time_s").get<double>();
+  // No Repetitions() here: run_matrix.py runs the program once per round (--benchmark_repetitions=1),
+  // pairing each round's benchmarks with the other side's samples of the same round.
+  return bench->MinTime(min_time)->Unit(benchmark::kMillisecond);
 }
 
 int run_benchmarks(int argc, char** argv, void (*register_all)()) {

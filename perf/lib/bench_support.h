@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "length_distributions.h"
+#include "seqpack/collate.h"
 #include "seqpack/models/forecast_model.h"
 
 namespace seqpack::perf {
@@ -28,6 +29,12 @@ at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps
 // The same rows right-aligned (data at the end).
 at::Tensor right_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features);
 
+// Windows as the original's data set yields them: encoders right-aligned in `steps`, decoders and
+// targets left-aligned in `decoder_steps`, with their masks and lengths.
+std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t steps,
+                            const std::vector<int64_t>& decoder_lengths, int64_t decoder_steps, int64_t features,
+                            int64_t decoder_features);
+
 // One LSTM-family model ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm") at the
 // profile's model settings (the original's defaults) and the given packing.
 std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
@@ -41,8 +48,7 @@ double peak_memory_mib();
 // ratio, and the peak memory of the run.
 void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, int64_t steps);
 
-// Runs the repetitions of the profile, with its minimum time for `kind` ("step": min_time_s;
-// otherwise <kind>_min_time_s).
+// The profile's minimum time for `kind` (<kind>_min_time_s); repetitions come from the command line.
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind);
 
 // A benchmark program's main: Google Benchmark's flags, then register_all(), then the runs.

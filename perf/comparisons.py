@@ -1,0 +1,153 @@
+"""Every comparison the suite measures, declared once: the points of the matrix, the arms measured
+at each point (side and mode), and the ratios asked of them. run_matrix.py and gate.py measure
+these; report.py reads the results by the same names.
+
+A point's arms run in paired, interleaved rounds (engine.py). Each point also measures one arm twice
+as if it were two (the A/A control, mode "<mode> (A/A)"): its ratio must come out as no difference.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from seqpack_paths import PERF_DIR, read_distributions
+
+STEP_PATHS = ("padded", "packed", "segmented", "stepwise")  # C++: padded, PyTorch's packed LSTM, seqpack's two
+PYTHON_EAGER = ("padded_eager", "packed_eager")
+PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
+AA_SUFFIX = " (A/A)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+    side: str  # cpp | python
+    mode: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.side} {self.mode}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Ratio:
+    """numerator it/s / denominator it/s: above 1 means the numerator is faster."""
+    numerator: Arm
+    denominator: Arm
+
+    @property
+    def label(self) -> str:
+        return f"{self.numerator.label} / {self.denominator.label}"
+
+
+@dataclasses.dataclass
+class Point:
+    kind: str  # step | lstm_step | forward | grouping
+    what: str  # the model, or "lstm"
+    distribution: str
+    batch: int
+    encoder_steps: int
+    decoder_steps: int
+    arms: list[Arm]
+    ratios: list[Ratio]  # the ones the rounds go on for, until each is precise enough
+    control: Arm  # measured twice: the A/A control
+    budget_s: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}/{self.what}/{self.distribution}/{self.batch}/{self.encoder_steps}"
+
+    @property
+    def control_twin(self) -> Arm:
+        return Arm(self.control.side, self.control.mode + AA_SUFFIX)
+
+    @property
+    def control_ratio(self) -> Ratio:
+        return Ratio(self.control_twin, self.control)
+
+    def arm_spec(self, arm: Arm, slowdown: float = 0.0) -> dict:
+        """What a worker builds for this arm (perf/lib/workloads.h, ArmSpec)."""
+        return {"kind": self.kind, "what": self.what, "mode": arm.mode.removesuffix(AA_SUFFIX),
+                "distribution": self.distribution, "batch": self.batch, "encoder_steps": self.encoder_steps,
+                "decoder_steps": self.decoder_steps, "slowdown": slowdown}
+
+
+def cpp(mode: str) -> Arm:
+    return Arm("cpp", mode)
+
+
+def python(mode: str) -> Arm:
+    return Arm("python", mode)
+
+
+def over_padded(arms, padded: Arm) -> list[Ratio]:
+    return [Ratio(a, padded) for a in arms if a != padded]
+
+
+def step_comparison(model: str, compiled: bool) -> tuple[list[Arm], list[Ratio]]:
+    """A training step: C++'s four paths against each other and against PyTorch's own modes."""
+    arms = [cpp(p) for p in STEP_PATHS] + [python(m) for m in PYTHON_EAGER]
+    ratios = over_padded([cpp(p) for p in STEP_PATHS], cpp("padded"))
+    ratios += [Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("packed"), python("packed_eager"))]
+    if compiled:
+        arms += [python(m) for m in PYTHON_COMPILED]
+        ratios += [Ratio(python("padded_compile"), python("padded_eager")),
+                   Ratio(python("packed_compile_disable"), python("packed_eager")),
+                   Ratio(python("packed_eager"), python("padded_compile")),
+                   Ratio(python("packed_compile_disable"), python("padded_compile")),
+                   Ratio(cpp("padded"), python("padded_compile")),
+                   Ratio(cpp("packed"), python("packed_compile_disable"))]
+    return arms, ratios
+
+
+def points(settings: dict) -> list[Point]:
+    """The profile's points, in the order they are measured (one model's points together, so that
+    the Python worker keeps one model's compiled graphs at a time)."""
+    distributions = [d["name"] for d in read_distributions()]
+    te, td = settings["encoder_steps"], settings["decoder_steps"]
+    budget = settings["budget_s"]
+    out = []
+
+    def add(kind, what, batches, arms, ratios, control):
+        for batch in batches:
+            for d in distributions:
+                out.append(Point(kind, what, d, batch, te, td, list(arms), list(ratios), control, budget[kind]))
+
+    for model in settings.get("step_models", []):
+        compiled_batches = settings.get("python_compiled", {}).get(model, [])
+        for batch in settings["step_batch_sizes"]:
+            arms, ratios = step_comparison(model, batch in compiled_batches)
+            add("step", model, [batch], arms, ratios, cpp("padded"))
+    lstm = [cpp(p) for p in STEP_PATHS]
+    add("lstm_step", "lstm", settings.get("lstm_step_batch_sizes", []), lstm, over_padded(lstm, cpp("padded")),
+        cpp("padded"))
+    for model in settings.get("forward_models", []):
+        arms = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
+        ratios = [Ratio(cpp("compiled"), cpp("padded")), Ratio(cpp("packed"), cpp("padded")),
+                  Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("compiled"), python("padded_compile")),
+                  Ratio(python("padded_compile"), python("padded_eager"))]
+        add("forward", model, settings.get("forward_batch_sizes", []), arms, ratios, cpp("padded"))
+    for model in settings.get("grouping_models", []):
+        arms = [cpp(f"{p}_{cut}") for p in ("padded", "packed") for cut in ("random", "grouped")]
+        ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("packed_random")),
+                  Ratio(cpp("packed_random"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("padded_grouped"))]
+        add("grouping", model, settings.get("grouping_batch_sizes", []), arms, ratios, cpp("padded_random"))
+    return out
+
+
+# The primitives' comparisons: Google Benchmark programs (C++) and the Python worker's primitives,
+# measured in rounds (run_matrix.py). (numerator, denominator) by benchmark name prefix; the
+# distribution, B and T are those of the benchmark.
+PRIMITIVE_RATIOS = [
+    (("cpp", "align_auto"), ("python", "align_auto")),          # one gather against the original's loop
+    (("cpp", "collate"), ("python", "collate")),                # seqpack's collate against the original's
+    (("cpp", "align_pack_fused"), ("cpp", "align_then_pack")),  # one gather against two and a copy
+    (("cpp", "collate"), ("cpp", "collate_auto")),              # explicit source against the original's guess
+]
+
+
+def load_profile(name: str) -> dict:
+    profiles = json.loads((PERF_DIR / "profiles.json").read_text())
+    if name not in profiles or name == "model":
+        raise SystemExit(f"no profile {name!r} in perf/profiles.json (one of {sorted(set(profiles) - {'model'})})")
+    return profiles[name]

@@ -1,0 +1,254 @@
+"""The measurement engine: paired, interleaved rounds over long-lived workers.
+
+A point's arms (comparisons.py) are built once in the C++ worker (build/<preset>/perf/perf_worker)
+or the Python one (seqpack_reference.perf.worker), warmed up (preparation and compilation time are
+recorded apart), and calibrated: each arm's sample is a fixed number of units, chosen so that it
+lasts about `sample_s`. Then rounds: each runs every arm once, in a fresh random order, back to back,
+so that whatever the machine does between rounds hits all arms alike and cancels in their ratios.
+Rounds go on until every requested ratio's 95% interval (stats.py) is within the target half-width,
+or the point's time budget is spent (at least `min_rounds` either way): adaptive, as Criterion.rs
+and pyperf are.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import random
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import stats
+from comparisons import Arm, Point
+from seqpack_paths import ROOT
+
+
+class WorkerError(Exception):
+    pass
+
+
+class Worker:
+    """One worker process: a JSON line out, a JSON line back, within a timeout."""
+
+    def __init__(self, side: str, argv: list[str], cwd: Path, env: dict, log: Path):
+        self.side, self.argv, self.cwd, self.env, self.log = side, argv, cwd, env, log
+        self.process = None
+
+    def start(self):
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True, bufsize=1)
+
+    def call(self, request: dict, timeout_s: float) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self.start()
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            self.stop()
+            raise WorkerError(f"the {self.side} worker died (log: {self.log})")
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        ready = selector.select(timeout_s)
+        selector.close()
+        if not ready:
+            self.stop()
+            raise WorkerError(f"the {self.side} worker gave no answer within {timeout_s:.0f} s (restarted)")
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            self.process = None
+            raise WorkerError(f"the {self.side} worker died with exit status {code} (log: {self.log})")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise WorkerError(reply.get("error", "failed"))
+        return reply
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+class Workers:
+    """The C++ and the Python worker, started on first use and kept for the whole run."""
+
+    def __init__(self, build: Path, python: str, logs: Path, profile: str, extra_env: dict | None = None):
+        env = dict(os.environ, SEQPACK_PROFILE=profile, **(extra_env or {}))
+        self.workers = {
+            "cpp": Worker("cpp", [str(build / "perf" / "perf_worker")], ROOT, env, logs / "cpp_worker.log"),
+            "python": Worker("python", [python, "-m", "seqpack_reference.perf.worker"], ROOT / "reference", env,
+                             logs / "python_worker.log")}
+        self._info = {}
+
+    def __getitem__(self, side: str) -> Worker:
+        return self.workers[side]
+
+    def info(self, side: str) -> dict:
+        if side not in self._info:
+            self._info[side] = self.workers[side].call({"op": "info"}, 120)
+        return self._info[side]
+
+    def close(self):
+        for worker in self.workers.values():
+            worker.stop()
+
+
+@dataclasses.dataclass
+class ArmResult:
+    arm: Arm
+    status: str = "ok"
+    prepare_s: float = 0.0
+    units: int = 0  # per sample
+    seconds_per_step: list[float] = dataclasses.field(default_factory=list)  # one per round
+    fill_ratio: float = 0.0
+    samples: int = 0
+    timesteps: int = 0
+    steps_per_unit: int = 1
+    peak_memory_mib: float = 0.0
+
+
+@dataclasses.dataclass
+class PointResult:
+    point: Point
+    arms: dict[str, ArmResult]
+    ratios: dict[str, stats.Interval | None]
+    control: stats.Interval | None
+    rounds: int
+    elapsed_s: float
+    stopped: str  # "target" | "budget" | "max rounds"
+
+
+@dataclasses.dataclass
+class EngineSettings:
+    sample_s: float = 0.3
+    min_rounds: int = 5
+    max_rounds: int = 60
+    target_half_width_pct: float = 5.0
+    prepare_timeout_s: float = 600.0
+
+    @classmethod
+    def from_profile(cls, settings: dict) -> "EngineSettings":
+        return cls(**settings.get("engine", {}))
+
+
+def _ratio_intervals(point: Point, arms: dict[str, ArmResult]) -> dict[str, stats.Interval | None]:
+    """Each ratio whose two arms are measuring: its interval, or None before 2 rounds. A ratio with a
+    failed arm is left out."""
+    out = {}
+    for ratio in point.ratios + [point.control_ratio]:
+        a, b = arms.get(ratio.numerator.label), arms.get(ratio.denominator.label)
+        if a is not None and b is not None and a.status == "ok" and b.status == "ok":
+            out[ratio.label] = stats.ratio_interval(a.seconds_per_step, b.seconds_per_step)
+    return out
+
+
+def widest(point: Point, ratios: dict) -> float:
+    """The widest half-width (%) among the requested ratios being measured (inf before 2 rounds)."""
+    return max((ratios[r.label].half_width_pct if ratios[r.label] else math.inf
+                for r in point.ratios if r.label in ratios), default=0.0)
+
+
+def measure(point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
+            slowdowns: dict[str, float] | None = None) -> PointResult:
+    """Prepares, calibrates and measures the point's arms in rounds. `slowdowns` (test-only, the
+    gate's power check) slows an arm, by label, by a known fraction."""
+    started = time.monotonic()
+    arms = {}
+    all_arms = point.arms + [point.control_twin]
+    for index, arm in enumerate(all_arms):
+        result = arms[arm.label] = ArmResult(arm)
+        try:
+            reply = workers[arm.side].call({"op": "prepare", "id": f"{point.name}|{arm.label}",
+                                            "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
+                                            "timeout_s": settings.prepare_timeout_s},
+                                           settings.prepare_timeout_s + 60)
+            result.prepare_s, result.fill_ratio = reply["prepare_s"], reply["fill_ratio"]
+            result.samples, result.timesteps = reply["samples"], reply["timesteps"]
+            result.steps_per_unit = reply["steps_per_unit"]
+            # Calibration: one more unit, timed; the sample is as many units as fill sample_s.
+            seconds = workers[arm.side].call({"op": "run", "id": f"{point.name}|{arm.label}", "units": 1},
+                                             settings.prepare_timeout_s)["seconds"]
+            result.units = max(1, math.ceil(settings.sample_s / max(seconds, 1e-9)))
+        except WorkerError as error:
+            result.status = f"error: {error}"
+            say(f"    {arm.label}: {result.status}")
+    live = [a for a in all_arms if arms[a.label].status == "ok"]
+    rounds, stopped, ratios = 0, "max rounds", {}
+    rounds_started = time.monotonic()
+    while rounds < settings.max_rounds and live:
+        round_started = time.monotonic()
+        order = live[:]
+        rng.shuffle(order)
+        for arm in order:
+            result = arms[arm.label]
+            try:
+                reply = workers[arm.side].call({"op": "run", "id": f"{point.name}|{arm.label}", "units": result.units},
+                                               max(60.0, 50 * settings.sample_s))
+                result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
+                result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
+            except WorkerError as error:
+                result.status = f"error: {error}"
+        # An arm that failed mid-way is dropped with its rounds: ratios pair complete rounds only.
+        live = [a for a in live if arms[a.label].status == "ok"]
+        rounds += 1
+        ratios = _ratio_intervals(point, arms)
+        spent, last = time.monotonic() - rounds_started, time.monotonic() - round_started
+        wide = widest(point, ratios)
+        if rounds % 5 == 0:
+            say(f"    round {rounds}: widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
+                f"{spent:.0f} s of {point.budget_s:.0f}")
+        if rounds >= settings.min_rounds:
+            if wide <= settings.target_half_width_pct:
+                stopped = "target"
+                break
+            if spent + last > point.budget_s:
+                stopped = "budget"
+                break
+    for arm in all_arms:
+        if arms[arm.label].status == "ok" or arms[arm.label].units:
+            try:
+                workers[arm.side].call({"op": "release", "id": f"{point.name}|{arm.label}"}, 60)
+            except WorkerError:
+                pass
+    ratios = _ratio_intervals(point, arms)
+    return PointResult(point, arms, ratios, ratios.get(point.control_ratio.label), rounds,
+                       time.monotonic() - started, stopped)
+
+
+class Progress:
+    """A line per point: which, how many are left and about how long, from the points done so far."""
+
+    def __init__(self, points: list[Point], stream=sys.stderr):
+        self.points, self.stream, self.done, self.spent = points, stream, 0, {}
+        self.started = time.monotonic()
+
+    def say(self, text: str):
+        print(text, file=self.stream, flush=True)
+
+    def eta_s(self) -> float:
+        left = 0.0
+        for p in self.points[self.done:]:
+            spent = self.spent.get(p.kind)
+            left += spent[0] / spent[1] if spent else p.budget_s
+        return left
+
+    def start(self, point: Point):
+        self.say(f"[point {self.done + 1}/{len(self.points)}, about {self.eta_s() / 60:.0f} min left] {point.name}: "
+                 f"{len(point.arms) + 1} arms")
+
+    def finish(self, result: PointResult):
+        total, count = self.spent.get(result.point.kind, (0.0, 0))
+        self.spent[result.point.kind] = (total + result.elapsed_s, count + 1)
+        self.done += 1
+        wide = widest(result.point, result.ratios)
+        control = result.control
+        self.say(f"    {result.rounds} rounds in {result.elapsed_s:.0f} s ({result.stopped}); widest ±{wide:.1f}%; "
+                 f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}]" if control else
+                 f"    {result.rounds} rounds in {result.elapsed_s:.0f} s ({result.stopped}); no A/A interval")

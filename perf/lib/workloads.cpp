@@ -1,0 +1,241 @@
+#include "workloads.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+
+#include "bench_support.h"
+#include "seqpack/collate.h"
+#include "seqpack/compiled_model.h"
+#include "seqpack/errors.h"
+#include "seqpack/length_grouped_batches.h"
+#include "seqpack/masks.h"
+#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/lstm_path.h"
+#include "seqpack/models/state_dict.h"
+#include "seqpack/models/training_step.h"
+#include "seqpack/safetensors.h"
+
+namespace seqpack::perf {
+namespace {
+
+using models::PackedLstm;
+using models::Packing;
+
+struct Path {
+  Packing packing;
+  PackedLstm packed_lstm;
+};
+
+// padded, packed (PyTorch's packed LSTM, as the original), segmented and stepwise (seqpack's packed
+// runs), or a packing choice made per batch (auto, calibrated).
+Path step_path(const std::string& mode) {
+  if (mode == "padded") return {Packing::Never, PackedLstm::PyTorch};
+  if (mode == "packed") return {Packing::Always, PackedLstm::PyTorch};
+  if (mode == "segmented") return {Packing::Always, PackedLstm::Segments};
+  if (mode == "stepwise") return {Packing::Always, PackedLstm::Stepwise};
+  return {models::parse_packing(mode, "arm mode"), PackedLstm::PyTorch};
+}
+
+const LengthDistribution& distribution_named(const std::string& name) {
+  for (const auto& d : profile().distributions) {
+    if (d.name == name) return d;
+  }
+  reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv", name);
+}
+
+int64_t sum(const std::vector<int64_t>& values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }
+
+// The encoder and decoder batch of a step or forward arm: lengths drawn with seeds 1 and 2, as the
+// Python side draws them.
+struct PointBatch {
+  std::vector<int64_t> encoder_lengths, decoder_lengths;
+  models::ModelInputs inputs;
+};
+
+PointBatch point_batch(const ArmSpec& arm) {
+  const auto& distribution = distribution_named(arm.distribution);
+  PointBatch b;
+  b.encoder_lengths = batch_lengths(distribution, arm.batch, arm.encoder_steps, 1);
+  b.decoder_lengths = batch_lengths(distribution, arm.batch, arm.decoder_steps, 2);
+  b.inputs = {left_aligned_batch(b.encoder_lengths, arm.encoder_steps, profile().model.at("num_past_features")),
+              left_aligned_batch(b.decoder_lengths, arm.decoder_steps, profile().model.at("num_future_features")),
+              at::tensor(b.encoder_lengths), at::tensor(b.decoder_lengths)};
+  return b;
+}
+
+// One full training step (forward, the model's default loss through calc_loss, backward, Adam).
+Workload training_step(const ArmSpec& arm) {
+  auto b = point_batch(arm);
+  const auto path = step_path(arm.mode);
+  torch::manual_seed(0);
+  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, path.packing, path.packed_lstm));
+  const auto target = at::randn({arm.batch, arm.decoder_steps, 1});
+  const auto inputs = b.inputs;
+  Workload w;
+  w.run = [step, inputs, target](int64_t units) {
+    for (int64_t i = 0; i < units; ++i) (*step)(inputs, target);
+  };
+  w.fill_ratio = fill_ratio(b.encoder_lengths, arm.encoder_steps);
+  w.samples = arm.batch;
+  w.timesteps = sum(b.encoder_lengths) + sum(b.decoder_lengths);
+  return w;
+}
+
+// The LSTM alone (the family's 2-layer, hidden 128 LSTM, dropout 0.1 between layers): forward through
+// run_lstm, a loss over the valid steps, backward, gradients cleared. What packing can save.
+Workload lstm_step(const ArmSpec& arm) {
+  if (arm.what != "lstm") reject("arm what", "lstm_step runs \"lstm\", not \"{}\"", arm.what);
+  const int64_t features = profile().model.at("num_past_features");
+  const auto lengths = batch_lengths(distribution_named(arm.distribution), arm.batch, arm.encoder_steps, 1);
+  const auto path = step_path(arm.mode);
+  torch::manual_seed(0);
+  torch::nn::LSTM lstm(models::family_lstm_options(features, 128, 2, 0.1));
+  const auto input = left_aligned_batch(lengths, arm.encoder_steps, features);
+  const auto lengths_tensor = at::tensor(lengths);
+  // Both paths see the same loss: the padded output is masked like the packed one's zeros.
+  const auto valid = create_mask(arm.encoder_steps, lengths_tensor).unsqueeze(-1).to(at::kFloat);
+  Workload w;
+  w.run = [lstm, input, lengths_tensor, valid, path](int64_t units) mutable {
+    for (int64_t i = 0; i < units; ++i) {
+      const auto run = models::run_lstm(lstm, input, lengths_tensor, path.packing, path.packed_lstm,
+                                        models::LstmRole::Decoder);
+      (run.output * valid).square().sum().backward();
+      for (auto& p : lstm->parameters()) p.mutable_grad().reset();
+    }
+  };
+  w.fill_ratio = fill_ratio(lengths, arm.encoder_steps);
+  w.samples = arm.batch;
+  w.timesteps = sum(lengths);
+  return w;
+}
+
+// Inference forward (eval, no gradient): eager padded or packed, or the AOTInductor package of the
+// padded forward (seqpack_reference.compiled.export --perf, under $SEQPACK_AOTI_DIR/perf/). The eager
+// models load the package's weights, so all three run the same model.
+Workload forward(const ArmSpec& arm) {
+  const char* root = std::getenv("SEQPACK_AOTI_DIR");
+  const auto folder = std::filesystem::path(root ? root : "") / "perf";
+  const auto package = folder / (arm.what + ".pt2"), weights = folder / (arm.what + ".weights.safetensors");
+  if (!std::filesystem::exists(package) || !std::filesystem::exists(weights)) {
+    reject("SEQPACK_AOTI_DIR", "no package for \"{}\" under \"{}\" (run seqpack_reference.compiled.export --perf)",
+           arm.what, folder.string());
+  }
+  auto b = point_batch(arm);
+  const std::vector<at::Tensor> inputs{b.inputs.past_sequence, b.inputs.future_sequence, *b.inputs.encoder_lengths,
+                                       *b.inputs.decoder_lengths};
+  Workload w;
+  if (arm.mode == "compiled") {
+    auto compiled = std::make_shared<CompiledModel>(package.string());
+    w.run = [compiled, inputs](int64_t units) {
+      torch::NoGradGuard no_grad;
+      for (int64_t i = 0; i < units; ++i) compiled->forward(inputs);
+    };
+  } else {
+    if (arm.mode != "padded" && arm.mode != "packed") reject("arm mode", "forward runs padded, packed or compiled, not \"{}\"", arm.mode);
+    auto model = benchmark_model(arm.what, arm.mode == "packed" ? Packing::Always : Packing::Never);
+    models::load_state_dict(*model, read_safetensors(weights.string()).tensors);
+    model->eval();
+    const auto model_inputs = b.inputs;
+    w.run = [model, model_inputs](int64_t units) {
+      torch::NoGradGuard no_grad;
+      for (int64_t i = 0; i < units; ++i) model->forward(model_inputs);
+    };
+  }
+  w.fill_ratio = fill_ratio(b.encoder_lengths, arm.encoder_steps);
+  w.samples = arm.batch;
+  w.timesteps = sum(b.encoder_lengths) + sum(b.decoder_lengths);
+  return w;
+}
+
+// One unit is an epoch over a data set of `grouping_data_set_batches` batches of windows, cut into
+// random batches or length-grouped ones, each batch collated to its own longest lengths as the
+// original's data module does; the unit counts one training step per batch.
+Workload grouping(const ArmSpec& arm) {
+  const auto split = arm.mode.find('_');
+  const auto path = arm.mode.substr(0, split);
+  const auto cut = split == std::string::npos ? "" : arm.mode.substr(split + 1);
+  if ((path != "padded" && path != "packed") || (cut != "random" && cut != "grouped")) {
+    reject("arm mode", "grouping runs <padded|packed>_<random|grouped>, not \"{}\"", arm.mode);
+  }
+  const int64_t size = arm.batch * profile().settings.at("grouping_data_set_batches").get<int64_t>();
+  const auto& distribution = distribution_named(arm.distribution);
+  const auto encoder_lengths = batch_lengths(distribution, size, arm.encoder_steps, 1);
+  const auto decoder_lengths = batch_lengths(distribution, size, arm.decoder_steps, 2);
+  const auto samples = windows(encoder_lengths, arm.encoder_steps, decoder_lengths, arm.decoder_steps,
+                               profile().model.at("num_past_features"), profile().model.at("num_future_features"));
+  const auto options = BatchingOptions(arm.batch).seed(0);
+  const auto lengths = at::tensor(encoder_lengths);
+  const auto plan = cut == "grouped" ? length_grouped_batches(lengths, options) : random_batches(lengths, options);
+  auto inputs = std::make_shared<std::vector<models::ModelInputs>>();
+  auto targets = std::make_shared<std::vector<at::Tensor>>();
+  Workload w;
+  for (const auto& members : plan.batches) {
+    std::vector<Sample> chosen;
+    for (int64_t k = 0; k < members.numel(); ++k) chosen.push_back(samples[members[k].item<int64_t>()]);
+    const auto b = collate(chosen, CollateOptions().encoder_alignment(Alignment::Left).sample_alignment(Source::Right));
+    inputs->push_back({b.encoder_input, b.decoder_input, b.encoder_lengths->reshape({-1}), b.decoder_lengths->reshape({-1})});
+    targets->push_back(b.target);
+    w.samples += members.numel();
+    w.timesteps += b.encoder_lengths->sum().item<int64_t>() + b.decoder_lengths->sum().item<int64_t>();
+  }
+  torch::manual_seed(0);
+  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, path == "packed" ? Packing::Always : Packing::Never));
+  w.run = [step, inputs, targets](int64_t units) {
+    for (int64_t i = 0; i < units; ++i) {
+      for (size_t j = 0; j < inputs->size(); ++j) (*step)((*inputs)[j], (*targets)[j]);
+    }
+  };
+  w.fill_ratio = plan.fill_ratio;
+  w.steps_per_unit = static_cast<int64_t>(inputs->size());
+  return w;
+}
+
+// Runs each unit, then spins `slowdown` times the unit's own time: a slower code path of a known size.
+std::function<void(int64_t)> slowed(std::function<void(int64_t)> run, double slowdown) {
+  return [run = std::move(run), slowdown](int64_t units) {
+    using clock = std::chrono::steady_clock;
+    for (int64_t i = 0; i < units; ++i) {
+      const auto start = clock::now();
+      run(1);
+      const auto until = start + (clock::now() - start) * (1.0 + slowdown);
+      while (clock::now() < until) {
+      }
+    }
+  };
+}
+
+}  // namespace
+
+ArmSpec arm_from_json(const nlohmann::json& arm) {
+  ArmSpec spec;
+  spec.kind = arm.at("kind").get<std::string>();
+  spec.what = arm.at("what").get<std::string>();
+  spec.mode = arm.at("mode").get<std::string>();
+  spec.distribution = arm.at("distribution").get<std::string>();
+  spec.batch = arm.at("batch").get<int64_t>();
+  spec.encoder_steps = arm.at("encoder_steps").get<int64_t>();
+  spec.decoder_steps = arm.value("decoder_steps", int64_t{0});
+  spec.slowdown = arm.value("slowdown", 0.0);
+  if (spec.batch < 1 || spec.batch > 4096) reject("arm batch", "must be in [1, 4096], got {}", spec.batch);
+  if (spec.encoder_steps < 1 || spec.encoder_steps > 4096 || spec.decoder_steps < 0 || spec.decoder_steps > 4096) {
+    reject("arm steps", "encoder_steps must be in [1, 4096] and decoder_steps in [0, 4096]");
+  }
+  if (!(spec.slowdown >= 0.0 && spec.slowdown <= 10.0)) reject("arm slowdown", "must be in [0, 10]");
+  return spec;
+}
+
+Workload make_workload(const ArmSpec& arm) {
+  Workload w = arm.kind == "step"        ? training_step(arm)
+               : arm.kind == "lstm_step" ? lstm_step(arm)
+               : arm.kind == "forward"   ? forward(arm)
+               : arm.kind == "grouping"  ? grouping(arm)
+                                         : (reject("arm kind", "no workload kind \"{}\"", arm.kind), Workload{});
+  if (arm.slowdown > 0.0) w.run = slowed(std::move(w.run), arm.slowdown);
+  w.run(1);  // warm-up: first-touch allocations, oneDNN primitives, every shape of an epoch once
+  return w;
+}
+
+}  // namespace seqpack::perf

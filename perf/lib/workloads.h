@@ -1,0 +1,43 @@
+#pragma once
+// The measured workloads of the comparison engine (perf/engine.py drives them through
+// perf/worker/perf_worker.cpp): one arm of a comparison is built once, warmed up, then run k units
+// at a time on request. The Python side of the same arms is reference/seqpack_reference/perf/worker.py.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace seqpack::perf {
+
+// One arm: what to run and where in the matrix. The JSON fields have the same names.
+struct ArmSpec {
+  std::string kind;          // step | lstm_step | forward | grouping
+  std::string what;          // the model ("transformer_lstm", ...); "lstm" for lstm_step
+  std::string mode;          // step, lstm_step: padded | packed | segmented | stepwise | auto | calibrated;
+                             // forward: padded | packed | compiled; grouping: <padded|packed>_<random|grouped>
+  std::string distribution;  // a name in perf/distributions.csv
+  int64_t batch = 0;
+  int64_t encoder_steps = 0, decoder_steps = 0;
+  // Test-only: each unit spins this fraction of its own measured time longer, a known slowdown for
+  // measuring the gate's power (perf/gate.py characterise). 0 everywhere else.
+  double slowdown = 0.0;
+};
+
+ArmSpec arm_from_json(const nlohmann::json& arm);
+
+// A built arm. run(k) runs k units (a training step, a forward, or an epoch) and returns nothing;
+// the caller times it. units_per_run counts training steps per unit (an epoch holds several).
+struct Workload {
+  std::function<void(int64_t)> run;
+  double fill_ratio = 0.0;
+  int64_t samples = 0;    // rows per unit
+  int64_t timesteps = 0;  // real (encoder + decoder) timesteps per unit
+  int64_t steps_per_unit = 1;
+};
+
+// Builds the arm and runs one warm-up unit (first-touch allocations, oneDNN primitives, a package's
+// constants). InvalidArgument for an arm that does not exist.
+Workload make_workload(const ArmSpec& arm);
+
+}  // namespace seqpack::perf

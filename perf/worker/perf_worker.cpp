@@ -1,0 +1,82 @@
+// The C++ worker of the comparison engine (perf/engine.py). It lives as long as a run, holds the
+// arms it was asked to build, and answers one JSON line per request line on stdin:
+//   {"op": "info"}                          -> {"ok": true, "side": "cpp", "threads": N, "pid": P, "torch": V}
+//   {"op": "prepare", "id": I, "arm": {..}} -> {"ok": true, "prepare_s": S, "fill_ratio": F, "samples": B,
+//                                               "timesteps": N, "steps_per_unit": U}  (built and warmed up)
+//   {"op": "run", "id": I, "units": K}      -> {"ok": true, "seconds": S, "peak_memory_mib": M}
+//   {"op": "release", "id": I}              -> {"ok": true}
+// A request that fails answers {"ok": false, "error": "..."} and leaves the worker running. The
+// Python worker (reference/seqpack_reference/perf/worker.py) speaks the same protocol.
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "bench_support.h"
+#include "workloads.h"
+
+namespace seqpack::perf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+nlohmann::json answer(std::map<std::string, Workload>& arms, const nlohmann::json& request) {
+  const auto op = request.at("op").get<std::string>();
+  if (op == "info") {
+    return {{"ok", true}, {"side", "cpp"}, {"threads", at::get_num_threads()}, {"pid", ::getpid()},
+            {"torch", TORCH_VERSION}};
+  }
+  const auto id = request.at("id").get<std::string>();
+  if (op == "prepare") {
+    const auto start = Clock::now();
+    auto workload = make_workload(arm_from_json(request.at("arm")));
+    const auto prepare_s = seconds_since(start);
+    arms.insert_or_assign(id, workload);
+    return {{"ok", true}, {"prepare_s", prepare_s}, {"fill_ratio", workload.fill_ratio},
+            {"samples", workload.samples}, {"timesteps", workload.timesteps},
+            {"steps_per_unit", workload.steps_per_unit}};
+  }
+  const auto arm = arms.find(id);
+  if (arm == arms.end()) return {{"ok", false}, {"error", "no prepared arm \"" + id + "\""}};
+  if (op == "run") {
+    const auto units = request.at("units").get<int64_t>();
+    if (units < 1) return {{"ok", false}, {"error", "units must be at least 1"}};
+    reset_peak_memory();
+    const auto start = Clock::now();
+    arm->second.run(units);
+    const auto seconds = seconds_since(start);
+    return {{"ok", true}, {"seconds", seconds}, {"peak_memory_mib", peak_memory_mib()}};
+  }
+  if (op == "release") {
+    arms.erase(arm);
+    return {{"ok", true}};
+  }
+  return {{"ok", false}, {"error", "no op \"" + op + "\""}};
+}
+
+int serve() {
+  std::map<std::string, Workload> arms;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    nlohmann::json reply;
+    try {
+      reply = answer(arms, nlohmann::json::parse(line));
+    } catch (const std::exception& error) {
+      reply = {{"ok", false}, {"error", error.what()}};
+    }
+    std::cout << reply.dump() << std::endl;  // endl flushes: the coordinator waits for this line
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace seqpack::perf
+
+int main() { return seqpack::perf::serve(); }

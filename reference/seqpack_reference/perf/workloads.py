@@ -1,0 +1,211 @@
+"""The Python side of the comparison engine's workloads (the C++ side is perf/lib/workloads.cpp):
+PyTorch itself on a full training step (forward, the model's default loss through calc_loss,
+backward, Adam) of each LSTM-family model in the five modes of the original's write-up, the
+inference forward padded (eager and torch.compile), and the original's row-by-row alignment and
+collate. perf/engine.py runs them through worker.py, in paired rounds with the C++ arms.
+
+make_workload(arm) builds an arm and runs its warm-up (and any compilation); the returned
+Workload.run(k) runs k units (steps, forwards or calls)."""
+from __future__ import annotations
+
+import dataclasses
+import time
+import types
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.utils.rnn as rnn_utils
+
+from .. import batching, losses, sequence
+from ..models import MODELS, lstm_family
+from .distributions import batch_lengths, fill_ratio, read_distributions
+
+PERF_DIR = Path(__file__).resolve().parents[3] / "perf"
+MODES = ["padded_eager", "padded_compile", "packed_eager", "packed_compile", "packed_compile_disable"]
+
+
+def _original_packing(disabled: bool):
+    """The original's packing calls (plain PyTorch), optionally hidden from the compiler."""
+    wrap = torch.compiler.disable if disabled else (lambda f: f)
+    return types.SimpleNamespace(
+        pack_encoder=wrap(lambda x, lengths: rnn_utils.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                                                             enforce_sorted=False)),
+        pack_decoder=wrap(lambda x, lengths: rnn_utils.pack_padded_sequence(x, lengths.cpu(), batch_first=True,
+                                                                             enforce_sorted=False)),
+        unpack=wrap(lambda packed, steps: rnn_utils.pad_packed_sequence(packed, batch_first=True,
+                                                                        total_length=steps)[0]),
+    )
+
+
+def _original_masks():
+    """The original's vectorised masks (the reference's are built element by element, for clarity)."""
+    def create_mask(size, lengths, alignment="left"):
+        steps = torch.arange(size).unsqueeze(0)
+        column = lengths.reshape(-1, 1)
+        return steps >= column if alignment == "left" else steps < size - column
+
+    def get_attention_mask(encoder_lengths, decoder_lengths, te, td, causal_attention=True):
+        batch = encoder_lengths.numel()
+        if causal_attention:
+            steps = torch.arange(td)
+            decoder = (steps >= steps[:, None]).unsqueeze(0).expand(batch, -1, -1)
+        else:
+            decoder = create_mask(td, decoder_lengths).unsqueeze(1).expand(-1, td, -1)
+        encoder = create_mask(te, encoder_lengths).unsqueeze(1).expand(-1, td, -1)
+        return torch.cat((encoder, decoder), dim=2)
+
+    return types.SimpleNamespace(create_mask=create_mask, get_attention_mask=get_attention_mask)
+
+
+def peak_memory_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_memory() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _left_aligned(lengths, steps, features):
+    valid = torch.arange(steps).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    return torch.randn(len(lengths), steps, features) * valid.unsqueeze(-1)
+
+
+@dataclasses.dataclass
+class Workload:
+    """A built arm: run(k) runs k units; the rest describes one unit."""
+    run: Callable[[int], None]
+    fill_ratio: float
+    samples: int
+    timesteps: int
+    steps_per_unit: int = 1
+
+
+class ModelSetup:
+    """One model in one mode, built once and kept across the points (batch size, distribution) as a
+    training run would: a compiled model compiles once (dynamic shapes), not per point."""
+
+    def __init__(self, kind, model_name, mode, model_settings):
+        self.kind, self.mode, self.settings = kind, mode, model_settings
+        # The reference models read these module globals; several setups run interleaved, so each
+        # unit installs its own packing calls (a compiled graph is guarded on them).
+        self.packing = _original_packing(disabled=mode == "packed_compile_disable")
+        lstm_family.masks = _original_masks()
+        torch.manual_seed(0)
+        self.model_class = MODELS["model." + model_name]
+        packed = mode.startswith("packed")
+        if kind == "forward" and packed:
+            raise ValueError(f"arm mode: forward runs padded_eager or padded_compile, not {mode!r}")
+        self.model = self.model_class(model_settings["num_past_features"], model_settings["num_future_features"],
+                                      packing="always" if packed else "never")
+        self.model.train(kind == "step")
+        self.forward = torch.compile(self.model, dynamic=True) if "compile" in mode else self.model
+        if kind == "step":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+            self.criterion = dict(self.model_class.default_criterion)
+
+    def workload(self, distribution, batch, te, td) -> Workload:
+        encoder_lengths = batch_lengths(distribution, batch, te, 1)
+        decoder_lengths = batch_lengths(distribution, batch, td, 2)
+        past = _left_aligned(encoder_lengths, te, self.settings["num_past_features"])
+        future = _left_aligned(decoder_lengths, td, self.settings["num_future_features"])
+        enc, dec = torch.tensor(encoder_lengths), torch.tensor(decoder_lengths)
+        target = torch.randn(batch, td, 1)
+
+        def step():
+            lstm_family.PACKING = self.packing
+            self.optimizer.zero_grad()
+            loss = losses.calc_loss(self.forward(past, future, enc, dec), target, dec, **self.criterion)
+            loss.backward()
+            self.optimizer.step()
+
+        def forward():
+            lstm_family.PACKING = self.packing
+            with torch.no_grad():
+                self.forward(past, future, enc, dec)
+
+        unit = step if self.kind == "step" else forward
+        return Workload(run=lambda k: [unit() for _ in range(k)] and None, fill_ratio=fill_ratio(encoder_lengths, te),
+                        samples=batch, timesteps=sum(encoder_lengths) + sum(decoder_lengths))
+
+
+def alignment(distribution, batch, steps) -> Workload:
+    """The original's row-by-row alignment of a left-aligned batch to the right, source guessed."""
+    lengths = batch_lengths(distribution, batch, steps)
+    x = _left_aligned(lengths, steps, 8)
+    lengths_t = torch.tensor(lengths)
+    return Workload(run=lambda k: [sequence.align_encoder_sequences(x, lengths_t, alignment="right")
+                                   for _ in range(k)] and None,
+                    fill_ratio=fill_ratio(lengths, steps), samples=batch, timesteps=sum(lengths))
+
+
+def collate(distribution, batch, steps) -> Workload:
+    """The original's collate (default_collate, then its row-by-row alignment to the left) of
+    right-aligned windows with masks and lengths, as bench_support.cpp's windows() builds them."""
+    lengths = batch_lengths(distribution, batch, steps)
+    encoders = _left_aligned(lengths, steps, 8).flip(1)
+    decoders = _left_aligned([steps // 4] * batch, steps // 4, 4)
+    targets = _left_aligned([steps // 4] * batch, steps // 4, 1)
+    samples = [{"encoder_input": encoders[i], "decoder_input": decoders[i], "target": targets[i],
+                "encoder_lengths": torch.tensor([lengths[i]]), "decoder_lengths": torch.tensor([steps // 4.0]),
+                "encoder_mask": (encoders[i] != 0).float(), "decoder_mask": (decoders[i] != 0).float()}
+               for i in range(batch)]
+    return Workload(run=lambda k: [batching.collate(samples, "left", "auto") for _ in range(k)] and None,
+                    fill_ratio=fill_ratio(lengths, steps), samples=batch, timesteps=sum(lengths))
+
+
+PRIMITIVES = {"align_auto": alignment, "collate": collate}
+
+
+def slowed(run, slowdown):
+    """Each unit, then a spin of `slowdown` times its own time: a slower code path of a known size."""
+    def slow(k):
+        for _ in range(k):
+            start = time.perf_counter()
+            run(1)
+            until = start + (time.perf_counter() - start) * (1.0 + slowdown)
+            while time.perf_counter() < until:
+                pass
+    return slow
+
+
+class Workloads:
+    """Builds arms, keeping one ModelSetup per (kind, model, mode)."""
+
+    def __init__(self, model_settings):
+        self.model_settings = model_settings
+        self.distributions = {d["name"]: d for d in read_distributions(PERF_DIR / "distributions.csv")}
+        self.setups = {}
+
+    def make(self, arm: dict) -> Workload:
+        kind, what, mode = arm["kind"], arm["what"], arm["mode"]
+        if arm["distribution"] not in self.distributions:
+            raise ValueError(f"arm distribution: no distribution {arm['distribution']!r} in perf/distributions.csv")
+        distribution = self.distributions[arm["distribution"]]
+        if kind == "primitive":
+            if what not in PRIMITIVES:
+                raise ValueError(f"arm what: no Python primitive {what!r} (one of {sorted(PRIMITIVES)})")
+            workload = PRIMITIVES[what](distribution, arm["batch"], arm["encoder_steps"])
+        elif kind in ("step", "forward"):
+            if mode not in MODES:
+                raise ValueError(f"arm mode: {mode!r} is not one of {MODES}")
+            key = (kind, what, mode)
+            if any(k[:2] != (kind, what) for k in self.setups):
+                self.setups.clear()  # one model's setups alive at a time: compiled graphs hold memory
+                torch._dynamo.reset()
+            if key not in self.setups:
+                self.setups[key] = ModelSetup(kind, what, mode, self.model_settings)
+            workload = self.setups[key].workload(distribution, arm["batch"], arm["encoder_steps"],
+                                                 arm["decoder_steps"])
+        else:
+            raise ValueError(f"arm kind: no Python workload kind {kind!r}")
+        if arm.get("slowdown", 0.0) > 0:
+            workload.run = slowed(workload.run, arm["slowdown"])
+        workload.run(1)  # warm-up, and any compilation this shape needs
+        return workload
