@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 from seqpack_paths import PERF_DIR, read_distributions
 
@@ -52,6 +51,7 @@ class Point:
     ratios: list[Ratio]  # the ones the rounds go on for, until each is precise enough
     control: Arm  # measured twice: the A/A control
     budget_s: float
+    sample_s: float  # how long one arm's sample lasts (calibrated in units)
 
     @property
     def name(self) -> str:
@@ -67,7 +67,11 @@ class Point:
 
     def arm_spec(self, arm: Arm, slowdown: float = 0.0) -> dict:
         """What a worker builds for this arm (perf/lib/workloads.h, ArmSpec)."""
-        return {"kind": self.kind, "what": self.what, "mode": arm.mode.removesuffix(AA_SUFFIX),
+        mode = arm.mode.removesuffix(AA_SUFFIX).split("+")[0]  # "packed+20%": the gate's slowed packed arm
+        what = self.what
+        if self.kind == "primitive":  # a primitive point's arms are the primitives: the mode names one
+            what, mode = mode, "-"
+        return {"kind": self.kind, "what": what, "mode": mode,
                 "distribution": self.distribution, "batch": self.batch, "encoder_steps": self.encoder_steps,
                 "decoder_steps": self.decoder_steps, "slowdown": slowdown}
 
@@ -105,13 +109,14 @@ def points(settings: dict) -> list[Point]:
     the Python worker keeps one model's compiled graphs at a time)."""
     distributions = [d["name"] for d in read_distributions()]
     te, td = settings["encoder_steps"], settings["decoder_steps"]
-    budget = settings["budget_s"]
+    budget, sample = settings["budget_s"], settings["sample_s"]
     out = []
 
     def add(kind, what, batches, arms, ratios, control):
         for batch in batches:
             for d in distributions:
-                out.append(Point(kind, what, d, batch, te, td, list(arms), list(ratios), control, budget[kind]))
+                out.append(Point(kind, what, d, batch, te, td, list(arms), list(ratios), control, budget[kind],
+                                 sample[kind]))
 
     for model in settings.get("step_models", []):
         compiled_batches = settings.get("python_compiled", {}).get(model, [])
@@ -132,18 +137,44 @@ def points(settings: dict) -> list[Point]:
         ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("packed_random")),
                   Ratio(cpp("packed_random"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("padded_grouped"))]
         add("grouping", model, settings.get("grouping_batch_sizes", []), arms, ratios, cpp("padded_random"))
+    add_primitives(out, settings, distributions)
     return out
 
 
-# The primitives' comparisons: Google Benchmark programs (C++) and the Python worker's primitives,
-# measured in rounds (run_matrix.py). (numerator, denominator) by benchmark name prefix; the
-# distribution, B and T are those of the benchmark.
+# C++ primitives (perf/lib/primitives.cpp) measured at each primitive point, and the original's
+# Python ones (reference/seqpack_reference/perf/workloads.py).
+CPP_PRIMITIVES = ("align_explicit", "align_auto", "pack", "align_then_pack", "align_pack_fused", "unpack", "create_mask",
+                  "get_attention_mask", "loss_mse", "loss_mae", "loss_huber", "loss_mape", "loss_smape", "loss_quantile",
+                  "collate", "collate_auto")
+PYTHON_PRIMITIVES = ("align_auto", "collate")
 PRIMITIVE_RATIOS = [
-    (("cpp", "align_auto"), ("python", "align_auto")),          # one gather against the original's loop
-    (("cpp", "collate"), ("python", "collate")),                # seqpack's collate against the original's
-    (("cpp", "align_pack_fused"), ("cpp", "align_then_pack")),  # one gather against two and a copy
-    (("cpp", "collate"), ("cpp", "collate_auto")),              # explicit source against the original's guess
+    Ratio(cpp("align_auto"), python("align_auto")),          # one gather against the original's row loop
+    Ratio(cpp("collate"), python("collate")),                # seqpack's collate against the original's
+    Ratio(cpp("align_pack_fused"), cpp("align_then_pack")),  # one gather against two and a copy
+    Ratio(cpp("collate"), cpp("collate_auto")),              # the explicit source against the original's guess
 ]
+
+
+def add_primitives(out: list[Point], settings: dict, distributions: list[str]):
+    """A point per distribution, B and T: every primitive of both sides, the four ratios."""
+    arms = [cpp(p) for p in CPP_PRIMITIVES] + [python(p) for p in PYTHON_PRIMITIVES]
+    for batch in settings.get("primitive_batch_sizes", []):
+        for steps in settings.get("primitive_steps", []):
+            for d in distributions:
+                out.append(Point("primitive", "ops", d, batch, steps, 0, arms, list(PRIMITIVE_RATIOS),
+                                 cpp("align_explicit"), settings["budget_s"]["primitive"],
+                                 settings["sample_s"]["primitive"]))
+
+
+def gate_points(settings: dict) -> list[Point]:
+    """The regression gate's measured ratios: the C++ step's packed paths over padded and C++ over
+    Python (padded, eager), TransformerLSTM at the gate's B, every distribution."""
+    arms = [cpp(p) for p in STEP_PATHS] + [python("padded_eager")]
+    ratios = over_padded([cpp(p) for p in STEP_PATHS], cpp("padded")) + [Ratio(cpp("padded"), python("padded_eager"))]
+    return [Point("step", settings["model"], d["name"], settings["batch"], settings["encoder_steps"],
+                  settings["decoder_steps"], arms, ratios, cpp("padded"), settings["budget_s"]["step"],
+                  settings["sample_s"]["step"])
+            for d in read_distributions()]
 
 
 def load_profile(name: str) -> dict:

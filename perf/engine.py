@@ -40,8 +40,9 @@ class Worker:
 
     def start(self):
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=open(self.log, "a"), text=True, bufsize=1)
+        with open(self.log, "a") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
 
     def call(self, request: dict, timeout_s: float) -> dict:
         if self.process is None or self.process.poll() is not None:
@@ -62,7 +63,7 @@ class Worker:
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
-            self.process = None
+            self.stop()
             raise WorkerError(f"the {self.side} worker died with exit status {code} (log: {self.log})")
         reply = json.loads(line)
         if not reply.get("ok"):
@@ -73,6 +74,8 @@ class Worker:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            self.process.stdin.close()
+            self.process.stdout.close()
             self.process = None
 
 
@@ -127,7 +130,6 @@ class PointResult:
 
 @dataclasses.dataclass
 class EngineSettings:
-    sample_s: float = 0.3
     min_rounds: int = 5
     max_rounds: int = 60
     target_half_width_pct: float = 5.0
@@ -160,25 +162,31 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     """Prepares, calibrates and measures the point's arms in rounds. `slowdowns` (test-only, the
     gate's power check) slows an arm, by label, by a known fraction."""
     started = time.monotonic()
-    arms = {}
     all_arms = point.arms + [point.control_twin]
-    for index, arm in enumerate(all_arms):
-        result = arms[arm.label] = ArmResult(arm)
+    arms = {arm.label: ArmResult(arm) for arm in all_arms}
+    arm_id = lambda arm: f"{point.name}|{arm.label}"  # noqa: E731
+
+    def prepare(arm: Arm):
+        reply = workers[arm.side].call({"op": "prepare", "id": arm_id(arm),
+                                        "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
+                                        "timeout_s": settings.prepare_timeout_s}, settings.prepare_timeout_s + 60)
+        result = arms[arm.label]
+        result.prepare_s += reply["prepare_s"]
+        result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]
+        result.steps_per_unit = reply["steps_per_unit"]
+
+    def run(arm: Arm, units: int) -> dict:
+        return workers[arm.side].call({"op": "run", "id": arm_id(arm), "units": units},
+                                      max(60.0, 50 * point.sample_s))
+
+    for arm in all_arms:
         try:
-            reply = workers[arm.side].call({"op": "prepare", "id": f"{point.name}|{arm.label}",
-                                            "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
-                                            "timeout_s": settings.prepare_timeout_s},
-                                           settings.prepare_timeout_s + 60)
-            result.prepare_s, result.fill_ratio = reply["prepare_s"], reply["fill_ratio"]
-            result.samples, result.timesteps = reply["samples"], reply["timesteps"]
-            result.steps_per_unit = reply["steps_per_unit"]
-            # Calibration: one more unit, timed; the sample is as many units as fill sample_s.
-            seconds = workers[arm.side].call({"op": "run", "id": f"{point.name}|{arm.label}", "units": 1},
-                                             settings.prepare_timeout_s)["seconds"]
-            result.units = max(1, math.ceil(settings.sample_s / max(seconds, 1e-9)))
+            prepare(arm)
+            # Calibration: one more unit, timed; a sample is as many units as fill sample_s.
+            arms[arm.label].units = max(1, math.ceil(point.sample_s / max(run(arm, 1)["seconds"], 1e-9)))
         except WorkerError as error:
-            result.status = f"error: {error}"
-            say(f"    {arm.label}: {result.status}")
+            arms[arm.label].status = f"error: {error}"
+            say(f"    {arm.label}: {arms[arm.label].status}")
     live = [a for a in all_arms if arms[a.label].status == "ok"]
     rounds, stopped, ratios = 0, "max rounds", {}
     rounds_started = time.monotonic()
@@ -189,13 +197,20 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         for arm in order:
             result = arms[arm.label]
             try:
-                reply = workers[arm.side].call({"op": "run", "id": f"{point.name}|{arm.label}", "units": result.units},
-                                               max(60.0, 50 * settings.sample_s))
+                reply = run(arm, result.units)
                 result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
                 result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
             except WorkerError as error:
                 result.status = f"error: {error}"
-        # An arm that failed mid-way is dropped with its rounds: ratios pair complete rounds only.
+                if "died" in str(error) or "no answer" in str(error):
+                    # The restarted worker holds none of this side's arms: build them again.
+                    for other in live:
+                        if other.side == arm.side and other != arm and arms[other.label].status == "ok":
+                            try:
+                                prepare(other)
+                            except WorkerError as again:
+                                arms[other.label].status = f"error: {again}"
+        # An arm that failed is dropped; the others have one sample per round, paired by round.
         live = [a for a in live if arms[a.label].status == "ok"]
         rounds += 1
         ratios = _ratio_intervals(point, arms)
@@ -212,9 +227,9 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                 stopped = "budget"
                 break
     for arm in all_arms:
-        if arms[arm.label].status == "ok" or arms[arm.label].units:
+        if arms[arm.label].status == "ok":
             try:
-                workers[arm.side].call({"op": "release", "id": f"{point.name}|{arm.label}"}, 60)
+                workers[arm.side].call({"op": "release", "id": arm_id(arm)}, 60)
             except WorkerError:
                 pass
     ratios = _ratio_intervals(point, arms)

@@ -3,6 +3,8 @@ exits 1 on a change beyond its margin.
 
     python perf/gate.py check  [--only instructions|ratios] [--build build/release]
     python perf/gate.py update [--only instructions|ratios] [--build build/release]
+    python perf/gate.py record --out FILE [--rounds N]      # rounds for characterise, slowed arms included
+    python perf/gate.py characterise FILE [FILE ...]        # false-alarm rate and power from recorded rounds
 
 Two kinds of gate:
 - instructions: valgrind's callgrind counts the instructions of each primitive and of one training
@@ -10,20 +12,21 @@ Two kinds of gate:
   thread). Deterministic, so the margins are tight and the gate is two-sided: an improvement fails
   too, asking for the baseline to be updated so that the next regression is measured from it.
 - ratios: packed / padded, segmented / padded and stepwise / padded it/s of the C++ TransformerLSTM
-  step for each length distribution (packed by PyTorch's LSTM or by seqpack's segmented or stepwise
-  one), and C++ / Python (padded, eager), measured side by side in one run: 9 rounds, each running
-  the C++ program and then the Python harness once. Times on a shared machine are noisy (the
-  interquartile range of a ratio's repetitions reached ~50% of their median here), so only a
-  regression fails, and only when it is beyond the margin, significant in a Mann-Whitney U test
-  (two-sided, as Google Benchmark's compare.py) after Holm's correction for testing every ratio at
-  once (family-wise ALPHA), and seen again in a second, independent set of rounds. An improvement is
-  reported, not failed.
+  step for each length distribution, and C++ / Python (padded, eager): 20 ratios, each measured in
+  8 paired, interleaved rounds (engine.py; profile "gate"). A ratio fails when its fall from the
+  baseline is beyond the margin with confidence: a one-sided Welch t-test on the per-round log-ratios
+  of baseline and now, against a fall of exactly the margin, significant after Holm's correction over
+  all 20 ratios (family-wise ALPHA). An improvement is reported, not failed. The margin and the
+  number of rounds were chosen by measuring the gate's false-alarm rate and its power against a
+  slowdown injected into the packed step (characterise; the README gives the figures).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -31,20 +34,26 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scipy.stats import mannwhitneyu
+from scipy.stats import t as student_t
 
-from run_matrix import commit, device_description  # the same stamp as the reports
+import comparisons
+import engine
+import machine
+from run_matrix import commit
+from seqpack_paths import ROOT
+from stats import holm_significant
 
-ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "perf" / "baselines"
 ALPHA = 0.05
-REPETITIONS = 9
 # Margins, in percent. Instruction counts repeat exactly run to run, but a rebuild that moves code
 # shifts a small workload's count by up to ~1.2% (seen on create_mask after an unrelated change);
 # 2% stays above that and below an extra copy of the data.
 INSTRUCTION_MARGIN = {"default": 2.0}
-RATIO_MARGIN = 20.0  # a shared 2-core machine: a ratio's median moved by up to 27% between baselines
-GATE_MODEL, GATE_BATCH = "transformer_lstm", 16
+# A ratio's fall that fails, measured on the baseline's own CPU model, and on another one (a ratio
+# such as packed / padded depends on the CPU: its vector units, its caches).
+RATIO_MARGIN = 10.0
+OTHER_CPU_RATIO_MARGIN = 25.0
+SLOWDOWNS = (0.1, 0.2, 0.5)  # injected into the packed step by characterise: +10%, +20%, +50% time
 
 
 def margin_for(name: str) -> float:
@@ -75,49 +84,51 @@ def instruction_counts(build: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _cpp_round(build: Path, tmp: Path) -> dict[tuple[str, str], float]:
-    """(path, distribution) -> it/s, C++ padded and packed, one repetition each."""
-    out = tmp / "steps.json"
-    subprocess.run([str(build / "perf" / "training_step_bench"), f"--benchmark_out={out}",
-                    "--benchmark_out_format=json", f"--benchmark_filter=step/{GATE_MODEL}/cpp/.*/{GATE_BATCH}/",
-                    "--benchmark_format=json"], check=True, capture_output=True,
-                   env=dict(os.environ, SEQPACK_PROFILE="gate"))
-    rates = {}
-    for entry in json.loads(out.read_text())["benchmarks"]:
-        if entry.get("run_type") == "iteration":
-            _, _, _, path, distribution, *_ = entry["run_name"].split("/")
-            rates[path, distribution] = entry["items_per_second"]
-    return rates
+def gate_settings() -> dict:
+    return comparisons.load_profile("gate")
 
 
-def _python_round(python: str, tmp: Path) -> dict[str, float]:
-    """distribution -> it/s, Python padded eager, one repetition each."""
-    out = tmp / "python.json"
-    subprocess.run([python, "-m", "seqpack_reference.perf.harness", "--profile", "gate", "--out", str(out),
-                    "--filter", f"step/{GATE_MODEL}/python/padded_eager/"], cwd=ROOT / "reference", check=True,
-                   capture_output=True)
-    return {r["distribution"]: r["rates"][0] for r in json.loads(out.read_text())["records"] if r["status"] == "ok"}
+def cpu_model() -> str:
+    return machine.describe().split(",")[0]
 
 
-def ratio_samples(build: Path, python: str) -> dict[str, list[float]]:
-    """Each gated ratio as REPETITIONS samples. A repetition is one round: the C++ program, then the
-    Python harness, back to back, so that each ratio's two sides see the same machine state (run
-    one after the other as wholes, C++/Python moved by up to 30% between runs here)."""
-    ratios: dict[str, list[float]] = {}
+def ratio_name(ratio: comparisons.Ratio, distribution: str) -> str:
+    """cpp packed / cpp padded bimodal -> "packed/padded bimodal"; C++ over Python -> "C++/Python padded ..." """
+    if ratio.denominator.side == "python":
+        return f"C++/Python {ratio.numerator.mode} {distribution}"
+    return f"{ratio.numerator.mode}/{ratio.denominator.mode} {distribution}"
+
+
+def measure_rounds(build: Path, python: str, rounds: int, slowdowns=(), seed=None) -> dict[str, list[float]]:
+    """Per-round log-ratios of every gated ratio (and, with slowdowns, of the packed step slowed by
+    each fraction over padded, named "packed+20%/padded <distribution>")."""
+    settings = gate_settings()
+    engine_settings = engine.EngineSettings.from_profile(settings)
+    engine_settings.min_rounds = engine_settings.max_rounds = rounds
+    rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
+    points = comparisons.gate_points(settings)
+    slowed = {f"cpp packed+{round(100 * s)}%": s for s in slowdowns}
+    out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_index in range(REPETITIONS):
-            print(f"gate: measuring ratios, round {round_index + 1}/{REPETITIONS}", file=sys.stderr, flush=True)
-            cpp, py = _cpp_round(build, Path(tmp)), _python_round(python, Path(tmp))
-            for (path, distribution), padded in sorted(cpp.items()):
-                if path != "padded":
-                    continue
-                for packed_path in ("packed", "segmented", "stepwise"):
-                    if (packed_path, distribution) in cpp:
-                        ratios.setdefault(f"{packed_path}/padded {distribution}", []).append(
-                            cpp[packed_path, distribution] / padded)
-                if distribution in py:
-                    ratios.setdefault(f"C++/Python padded {distribution}", []).append(padded / py[distribution])
-    return ratios
+        workers = engine.Workers(build, python, Path(tmp), "gate")
+        try:
+            for index, point in enumerate(points, 1):
+                print(f"gate: measuring {point.name} ({index}/{len(points)}, {rounds} rounds)", file=sys.stderr,
+                      flush=True)
+                extra = [comparisons.Arm("cpp", label.split(" ", 1)[1]) for label in slowed]
+                point.arms += extra
+                point.ratios += [comparisons.Ratio(a, comparisons.cpp("padded")) for a in extra]
+                result = engine.measure(point, workers, engine_settings, rng, say=lambda text: None,
+                                        slowdowns={label: s for label, s in slowed.items()})
+                for ratio in point.ratios:
+                    num, den = result.arms[ratio.numerator.label], result.arms[ratio.denominator.label]
+                    if num.status != "ok" or den.status != "ok":
+                        raise SystemExit(f"gate: {ratio.label} at {point.name} failed: {num.status}; {den.status}")
+                    out[ratio_name(ratio, point.distribution)] = [
+                        math.log(b / a) for a, b in zip(num.seconds_per_step, den.seconds_per_step)]
+        finally:
+            workers.close()
+    return out
 
 
 # ------------------------------------------------------------------ comparing
@@ -127,19 +138,6 @@ def verdict(change_pct: float, margin: float, significant: bool = True) -> str:
     if not significant or abs(change_pct) <= margin:
         return "ok"
     return "REGRESSION" if change_pct > 0 else "IMPROVED (update the baseline)"
-
-
-def holm_significant(p_values: dict[str, float], alpha: float = ALPHA) -> set[str]:
-    """The names whose p-value stays below alpha under Holm's step-down correction, which keeps the
-    chance of any false alarm among all of them at alpha (20 independent ratios at p < 0.05 each
-    would raise one in up to 64% of the runs of an unchanged build)."""
-    significant = set()
-    ordered = sorted(p_values.items(), key=lambda item: item[1])
-    for rank, (name, p) in enumerate(ordered):
-        if p >= alpha / (len(ordered) - rank):
-            break
-        significant.add(name)
-    return significant
 
 
 def compare_instructions(baseline: dict, now: dict[str, int]) -> list[list[str]]:
@@ -155,26 +153,37 @@ def compare_instructions(baseline: dict, now: dict[str, int]) -> list[list[str]]
     return rows
 
 
-def compare_ratios(baseline: dict, now: dict[str, list[float]]) -> list[list[str]]:
-    """One row per ratio. A lower ratio is the regression for every gated ratio (packed/padded,
-    segmented/padded, stepwise/padded, C++/Python: all it/s over it/s). Improvements are noted,
-    never failed: one noisy run cannot be trusted to move a baseline."""
-    margin = baseline["margin_pct"]
-    rows, changes, p_values = {}, {}, {}
-    for name in sorted(set(baseline["ratios"]) | set(now)):
-        base, value = baseline["ratios"].get(name), now.get(name)
+def ratio_test(base: list[float], now: list[float], margin_pct: float) -> tuple[float, float, float, float]:
+    """(change %, its 95% interval low and high %, one-sided p of a fall beyond the margin), from the
+    per-round log-ratios of baseline and now: Welch's t on the difference of their means, against a
+    fall of exactly the margin."""
+    d = statistics.fmean(now) - statistics.fmean(base)
+    vb, vn = statistics.variance(base) / len(base), statistics.variance(now) / len(now)
+    se = math.sqrt(vb + vn) or 1e-12
+    df = (vb + vn) ** 2 / ((vb ** 2 / (len(base) - 1)) + (vn ** 2 / (len(now) - 1)) or 1e-24)
+    half = student_t.ppf(0.975, df) * se
+    p_fall = student_t.cdf((d - math.log(1 - margin_pct / 100)) / se, df)
+    to_pct = lambda x: 100 * (math.exp(x) - 1)  # noqa: E731
+    return to_pct(d), to_pct(d - half), to_pct(d + half), p_fall
+
+
+def compare_ratios(baseline: dict, now: dict[str, list[float]], margin_pct: float) -> list[list[str]]:
+    """One row per ratio. A lower ratio is the regression for every gated ratio (all are it/s over
+    it/s with the path that should not get slower on top). An improvement beyond the margin (its
+    whole interval above it) is noted, never failed: the baseline may be updated if it holds."""
+    rows, tests = {}, {}
+    for name in sorted(set(baseline["log_ratios"]) | set(now)):
+        base, value = baseline["log_ratios"].get(name), now.get(name)
         if not base or not value:
             rows[name] = [name, "—", "—", "—", "—", "MISSING (update the baseline)"]
             continue
-        b, v = statistics.median(base), statistics.median(value)
-        changes[name] = 100.0 * (v - b) / b
-        p_values[name] = mannwhitneyu(base, value, alternative="two-sided").pvalue
-        rows[name] = [name, f"{b:.3f}", f"{v:.3f}", f"{changes[name]:+.1f}% (p={p_values[name]:.3f})", f"±{margin:.0f}%"]
-    significant = holm_significant(p_values)
-    for name, change in changes.items():
-        word = verdict(-change, margin, name in significant)
-        rows[name].append("improved (not failed; update the baseline if it holds)" if word.startswith("IMPROVED")
-                          else word)
+        tests[name] = change, low, high, p = ratio_test(base, value, margin_pct)
+        rows[name] = [name, f"{math.exp(statistics.fmean(base)):.3f}", f"{math.exp(statistics.fmean(value)):.3f}",
+                      f"{change:+.1f}% [{low:+.1f}, {high:+.1f}] (p={p:.4f})", f"-{margin_pct:.0f}%"]
+    significant = holm_significant({name: t[3] for name, t in tests.items()}, ALPHA)
+    for name, (change, low, high, p) in tests.items():
+        rows[name].append("REGRESSION" if name in significant else
+                          "improved (not failed; update the baseline if it holds)" if low > margin_pct else "ok")
     return [rows[name] for name in sorted(rows)]
 
 
@@ -183,53 +192,112 @@ def failing(rows: list[list[str]]) -> set[str]:
 
 
 def print_table(title: str, rows: list[list[str]]) -> None:
-    header = ["what", "baseline", "now", "change", "margin", "verdict"]
+    header = ["what", "baseline", "now", "change [95% interval] (p of a fall beyond the margin)", "fails below",
+              "verdict"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print(f"\n{title}")
     for r in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
 
 
+def ratio_baseline() -> dict:
+    """The baseline measured on this CPU model if there is one, else the first on record (compared
+    with the wider margin); {} when none."""
+    path = BASELINES / "ratios.json"
+    if not path.exists():
+        return {}
+    records = json.loads(path.read_text())["baselines"]
+    return records.get(cpu_model()) or next(iter(records.values()), {})
+
+
+# ------------------------------------------------------------------ characterising
+
+def gate_fails(baseline: dict[str, list[float]], now: dict[str, list[float]], margin_pct: float) -> set[str]:
+    return failing(compare_ratios({"log_ratios": baseline}, now, margin_pct))
+
+
+def characterise(recordings: list[dict], rounds: int, margin_pct: float) -> dict:
+    """False alarms and power of the gate from recorded rounds. Each recording (gate.py record, one
+    run of many rounds) is cut into blocks of `rounds` consecutive rounds; a simulated gate run takes
+    one block as the baseline and another (of the same recording or another) as the check, as a real
+    run compares a fresh set of rounds with one measured at another time. Unchanged: the gated
+    ratios as recorded. Slowed: each packed/padded ratio replaced by the packed+X%/padded one."""
+    blocks = []
+    for rec in recordings:
+        total = min(len(v) for v in rec["log_ratios"].values())
+        blocks += [{k: v[i:i + rounds] for k, v in rec["log_ratios"].items()} for i in range(0, total - rounds + 1, rounds)]
+    gated = sorted(k for k in blocks[0] if "+" not in k)
+    runs = [(a, b) for i, a in enumerate(blocks) for j, b in enumerate(blocks) if i != j]  # both orders
+    out = {"rounds": rounds, "margin_pct": margin_pct, "blocks": len(blocks), "runs": len(runs)}
+    out["false_alarms"] = sum(bool(gate_fails({k: a[k] for k in gated}, {k: b[k] for k in gated}, margin_pct))
+                              for a, b in runs)
+    for slowdown in SLOWDOWNS:
+        tag = f"+{round(100 * slowdown)}%"
+        caught = 0
+        for a, b in runs:
+            slowed = {k: (b[k.replace("packed/", f"packed{tag}/")] if k.startswith("packed/") else b[k]) for k in gated}
+            caught += bool(gate_fails({k: a[k] for k in gated}, slowed, margin_pct))
+        out[f"caught{tag}"] = caught
+    return out
+
+
 # ------------------------------------------------------------------ commands
 
 def check(kind: str, baseline: dict, measure) -> set[str]:
-    """The names that fail against the baseline, printing the tables. measure() gives one fresh set
-    of measurements; a flagged ratio is measured again and fails only if it fails twice: a busy spell
-    on a shared machine can shift a whole set of rounds, but seldom lasts through both."""
-    compare = compare_instructions if kind == "instructions" else compare_ratios
-    rows = compare(baseline, measure())
-    print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline['machine']})", rows)
-    flagged = failing(rows)
-    if flagged and kind == "ratios":
-        print(f"\ngate: {len(flagged)} ratio(s) flagged; measuring {REPETITIONS} fresh rounds to confirm",
-              file=sys.stderr, flush=True)
-        again = compare(baseline, measure())
-        print_table(f"{kind}, confirmation rounds (only the flagged ratios can fail)", again)
-        flagged &= failing(again)
-    return flagged
+    """The names that fail against the baseline, printing the table."""
+    if kind == "instructions":
+        rows = compare_instructions(baseline, measure())
+    else:
+        same_cpu = baseline["cpu"] == cpu_model()
+        margin = baseline.get("margin_pct", RATIO_MARGIN) if same_cpu else OTHER_CPU_RATIO_MARGIN
+        if not same_cpu:
+            print(f"gate: no ratio baseline for {cpu_model()}; comparing with {baseline['cpu']}'s at the wider "
+                  f"margin of {margin:.0f}%", file=sys.stderr)
+        rows = compare_ratios(baseline, measure(), margin)
+    print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline.get('machine', baseline.get('cpu'))})", rows)
+    return failing(rows)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["check", "update"])
+    parser.add_argument("command", choices=["check", "update", "record", "characterise"])
+    parser.add_argument("files", nargs="*", type=Path, help="characterise: recordings made by record")
     parser.add_argument("--only", choices=["instructions", "ratios"])
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "release")
+    parser.add_argument("--out", type=Path, help="record: where to write the rounds")
+    parser.add_argument("--rounds", type=int, help="record: how many rounds (default 4 gate runs' worth)")
     args = parser.parse_args(argv)
+    rounds = engine.EngineSettings.from_profile(gate_settings()).min_rounds
+    if args.command == "record":
+        recorded = measure_rounds(args.build, sys.executable, args.rounds or 4 * rounds, SLOWDOWNS)
+        args.out.write_text(json.dumps({"cpu": cpu_model(), "commit": commit(), "log_ratios": recorded}) + "\n")
+        print(f"gate: wrote {args.out}")
+        return 0
+    if args.command == "characterise":
+        recordings = [json.loads(f.read_text()) for f in args.files]
+        for n in sorted({rounds, 6, 8, 12}):
+            for margin in (5.0, 10.0, 15.0):
+                print(json.dumps(characterise(recordings, n, margin)))
+        return 0
     kinds = [args.only] if args.only else ["instructions", "ratios"]
-    stamp = {"machine": device_description(), "commit": commit(), "torch": _torch_version()}
+    stamp = {"machine": machine.describe(), "cpu": cpu_model(), "commit": commit(), "torch": _torch_version()}
     failed = False
     for kind in kinds:
         path = BASELINES / f"{kind}.json"
         measure = (lambda: instruction_counts(args.build)) if kind == "instructions" \
-            else (lambda: ratio_samples(args.build, sys.executable))
+            else (lambda: measure_rounds(args.build, sys.executable, rounds))
         if args.command == "check":
-            if not path.exists():
+            baseline = ratio_baseline() if kind == "ratios" else (json.loads(path.read_text()) if path.exists() else {})
+            if not baseline:
                 raise SystemExit(f"gate: no baseline {path}; make one with: python perf/gate.py update --only {kind}")
-            failed |= bool(check(kind, json.loads(path.read_text()), measure))
+            failed |= bool(check(kind, baseline, measure))
             continue
         now = measure()
-        record = {**stamp, "counts": now, "margins": {n: margin_for(n) for n in now}} if kind == "instructions" \
-            else {**stamp, "repetitions": REPETITIONS, "margin_pct": RATIO_MARGIN, "ratios": now}
+        if kind == "instructions":
+            record = {**stamp, "counts": now, "margins": {n: margin_for(n) for n in now}}
+        else:
+            record = json.loads(path.read_text()) if path.exists() else {"baselines": {}}
+            record["baselines"][cpu_model()] = {**stamp, "rounds": rounds, "log_ratios": now}
         BASELINES.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"gate: wrote {path.relative_to(ROOT)} ({len(now)} entries; {stamp['machine']}, commit {stamp['commit']})")

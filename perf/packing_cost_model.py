@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import stats  # perf/ is on sys.path: this file runs as a script, or is imported by report.py
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "reference"))
 from seqpack_reference import packing_policy, sequence  # noqa: E402
@@ -35,24 +37,31 @@ ENCODER_SEED = 1  # training_step_bench draws the encoder lengths with seed 1
 
 
 def points(results_csv: Path) -> list[dict]:
-    """One point per model x distribution x B x T measured on both C++ paths."""
+    """One point per model x distribution x B x T measured on both C++ paths. Reads both schemas of
+    results.csv: the old one (arm rows only, no `row` column) and run_matrix.py's (arm and ratio
+    rows). A point carries "interval", its paired `cpp packed / cpp padded` ratio (stats.Interval),
+    or None where the CSV has none (the old schema); the A/A control's arm is no path, so it is left out."""
     distributions = {d["name"]: d for d in read_distributions(ROOT / "perf" / "distributions.csv")}
-    rows = {}
+    arms, intervals = {}, {}
     for r in csv.DictReader(open(results_csv)):
-        if r["kind"] == "step" and r["side"] == "cpp" and r["status"] == "ok" and float(r["median_it_s"]) > 0:
-            rows[(r["what"], r["distribution"], int(r["batch"]), int(r["steps"]), r["mode"])] = r
+        if r["kind"] != "step" or r["side"] != "cpp" or r["status"] != "ok":
+            continue
+        key = (r["what"], r["distribution"], int(r["batch"]), int(r["steps"]))
+        if r.get("row", "arm") == "arm" and r["mode"] in PATHS and float(r["median_it_s"]) > 0:
+            arms[key, r["mode"]] = r
+        elif r.get("row") == "ratio" and (r["mode"], r["base_side"], r["base_mode"]) == ("packed", "cpp", "padded"):
+            intervals[key] = stats.Interval(float(r["ratio"]), float(r["ratio_low"]), float(r["ratio_high"]),
+                                            int(r["rounds"]))
     out = []
-    for (model, dist, batch, steps, mode), r in rows.items():
-        other = rows.get((model, dist, batch, steps, "packed"))
+    for (key, mode), r in arms.items():
+        model, dist, batch, steps = key
+        other = arms.get((key, "packed"))
         if mode != "padded" or other is None or dist not in distributions:
             continue
         lengths = batch_lengths(distributions[dist], batch, steps, ENCODER_SEED)
-        point = {"model": model, "distribution": dist, "batch": batch, "steps": steps, "lengths": lengths,
-                 "x": packing_policy.features(batch, steps, lengths)}
-        for path, row in (("padded", r), ("packed", other)):
-            point[path] = 1.0 / float(row["median_it_s"])       # seconds per step
-            point[path + "_spread"] = float(row["spread_pct"]) / 100.0
-        out.append(point)
+        out.append({"model": model, "distribution": dist, "batch": batch, "steps": steps, "lengths": lengths,
+                    "x": packing_policy.features(batch, steps, lengths), "interval": intervals.get(key),
+                    "padded": 1.0 / float(r["median_it_s"]), "packed": 1.0 / float(other["median_it_s"])})
     return out
 
 
@@ -78,34 +87,40 @@ def cost_model(pts: list[dict], source: Path) -> dict:
 
 # ---------------------------------------------------------------- evaluation
 
-def within_noise(p: dict) -> bool:
-    """The two medians lie within each other's spread: their ranges (median +- half the spread,
-    in it/s) overlap, so the measurement cannot say which path is faster."""
-    padded, packed = 1 / p["padded"], 1 / p["packed"]
-    return abs(padded - packed) <= (padded * p["padded_spread"] + packed * p["packed_spread"]) / 2
+def judge(p: dict, pack: bool) -> str | None:
+    """A pick against the point's paired interval of packed / padded it/s: "right" when the chosen
+    path is significantly faster, "wrong" when significantly slower, "undecidable" when the interval
+    covers 1; None without an interval."""
+    interval = p["interval"]
+    if interval is None:
+        return None
+    if interval.verdict == "no difference detected":
+        return "undecidable"
+    return "right" if (interval.verdict == "faster") == pack else "wrong"
 
 
 def score(pts: list[dict], picks: list[bool]) -> dict:
-    """picks[i]: pack point i. Share of faster picks, the same counting picks within noise as
-    right, and the time lost against always picking the faster path (over the whole matrix)."""
-    right = noisy_right = 0
+    """picks[i]: pack point i. The picks judged by the intervals, and the time lost against always
+    picking the path with the higher median it/s (over the whole matrix; medians, so drift is in it)."""
+    verdicts = [judge(p, pack) for p, pack in zip(pts, picks)]
+    counts = {v: verdicts.count(v) for v in ("right", "wrong", "undecidable")}
     lost = best = worst_loss = 0.0
     for p, pack in zip(pts, picks):
         chosen, fastest = p["packed" if pack else "padded"], min(p["padded"], p["packed"])
-        right += chosen == fastest
-        noisy_right += chosen == fastest or within_noise(p)
         lost, best = lost + chosen - fastest, best + fastest
         worst_loss = max(worst_loss, chosen / fastest - 1)
-    n = len(pts)
-    return {"n": n, "right": right, "right_pct": 100 * right / n, "noise_right_pct": 100 * noisy_right / n,
-            "lost_pct": 100 * lost / best, "worst_pct": 100 * worst_loss}
+    return {"n": len(pts), "judged": sum(counts.values()), **counts, "lost_pct": 100 * lost / best,
+            "worst_pct": 100 * worst_loss}
 
 
-def calibrated_picks(pts: list[dict], fitted_for) -> list[bool]:
-    """fitted_for(point) -> the fitted coefficients used to predict that point."""
+def calibrated_picks(pts: list[dict], fitted_for) -> list[bool] | None:
+    """fitted_for(point) -> the fitted coefficients used to predict that point; None when a point's
+    model has no fit (a leave-out fit of a model measured at one point only)."""
     picks = []
     for p in pts:
-        coefficients = fitted_for(p)[p["model"]]
+        coefficients = fitted_for(p).get(p["model"])
+        if coefficients is None:
+            return None
         predict = {path: float(np.dot(coefficients[path], p["x"])) for path in PATHS}
         picks.append(predict["packed"] < predict["padded"])
     return picks
@@ -115,38 +130,50 @@ def evaluations(pts: list[dict], committed: dict | None) -> list[tuple[str, dict
     same_point = lambda p, q: (p["model"], p["distribution"], p["batch"], p["steps"]) == \
         (q["model"], q["distribution"], q["batch"], q["steps"])  # noqa: E731
     refit = fit(pts)
-    out = [("calibrated, leave-one-out (each point predicted by a fit without it)",
-            score(pts, calibrated_picks(pts, lambda p: fit([q for q in pts if not same_point(p, q)])))),
-           ("calibrated, leave-one-distribution-out (a fit without the point's distribution)",
-            score(pts, calibrated_picks(pts, lambda p: fit([q for q in pts if q["distribution"] != p["distribution"]])))),
-           ("calibrated, in-sample (fitted on these points)", score(pts, calibrated_picks(pts, lambda p: refit)))]
+    policies = [("calibrated, leave-one-out (each point predicted by a fit without it)",
+                 calibrated_picks(pts, lambda p: fit([q for q in pts if not same_point(p, q)]))),
+                ("calibrated, leave-one-distribution-out (a fit without the point's distribution)",
+                 calibrated_picks(pts, lambda p: fit([q for q in pts if q["distribution"] != p["distribution"]]))),
+                ("calibrated, in-sample (fitted on these points)", calibrated_picks(pts, lambda p: refit))]
     if committed is not None:
-        out.append((f"calibrated, the committed cost model (fitted on {committed['source']})",
-                    score(pts, calibrated_picks(pts, lambda p: committed["models"]))))
-    out += [("the original's rule (should_use_packing)",
-             score(pts, [sequence.should_use_packing(torch.tensor(p["lengths"])) for p in pts])),
-            ("always padded", score(pts, [False] * len(pts))), ("always packed", score(pts, [True] * len(pts)))]
-    return out
+        policies.append((f"calibrated, the committed cost model (fitted on {committed['source']})",
+                         calibrated_picks(pts, lambda p: committed["models"])))
+    policies += [("the original's rule (should_use_packing)",
+                  [sequence.should_use_packing(torch.tensor(p["lengths"])) for p in pts]),
+                 ("always padded", [False] * len(pts)), ("always packed", [True] * len(pts))]
+    return [(name, score(pts, picks)) for name, picks in policies if picks is not None]
+
+
+def count_cell(count: int, judged: int) -> str:
+    return f"{count}/{judged} ({100 * count / judged:.0f}%)" if judged else "—"
 
 
 def section(results_csv: Path) -> list[str]:
-    """The report's section: how often each policy picks the faster C++ path."""
+    """The report's section: each policy's picks judged by the paired intervals."""
     pts = points(results_csv)
     if not pts:
         return []
     committed = packing_policy.load() if OUT.exists() else None
-    noisy = sum(within_noise(p) for p in pts)
+    without = sum(p["interval"] is None for p in pts)
     lines = ["## Packing policy: calibrated against the original's rule", "",
              f"{len(pts)} points (model x distribution x B x T, C++ training step). The calibrated policy "
              "(`packing = calibrated`) packs iff its cost model predicts a faster packed step; the original's rule "
-             "packs any batch of 8 or more with unequal lengths. right = picks the path with the higher median "
-             f"it/s; within noise = also counting a pick as right when the two medians lie within their spreads "
-             f"({noisy} of {len(pts)} points here); time lost = step time above always picking the faster path, "
-             "summed over the points (worst = the largest loss at one point).", "",
-             "| policy | right | right or within noise | time lost | worst point |", "|---|---|---|---|---|"]
+             "packs any batch of 8 or more with unequal lengths. Each pick is judged by the point's 95% interval of "
+             "`cpp packed / cpp padded` (paired rounds): right = the chosen path is significantly faster (the "
+             "interval excludes 1 on its side), wrong = significantly slower, undecidable = the interval covers 1; "
+             "not significantly slower = right + undecidable. Time lost = step time above always picking the path "
+             "with the higher median it/s, summed over the points (worst = the largest loss at one point); it comes "
+             "from medians, so it carries some of the machine's drift.", ""]
+    if without:
+        lines += [f"{without} of {len(pts)} points have no interval (a results.csv of the old schema, or a ratio "
+                  "not measured): they count in time lost only.", ""]
+    lines += ["| policy | right | wrong | undecidable | not significantly slower | time lost | worst point |",
+              "|---|---|---|---|---|---|---|"]
     for name, s in evaluations(pts, committed):
-        lines.append(f"| {name} | {s['right']}/{s['n']} ({s['right_pct']:.1f}%) | {s['noise_right_pct']:.1f}% | "
-                     f"{s['lost_pct']:.1f}% | {s['worst_pct']:.0f}% |")
+        lines.append(f"| {name} | {count_cell(s['right'], s['judged'])} | {count_cell(s['wrong'], s['judged'])} | "
+                     f"{count_cell(s['undecidable'], s['judged'])} | "
+                     f"{count_cell(s['right'] + s['undecidable'], s['judged'])} | {s['lost_pct']:.1f}% | "
+                     f"{s['worst_pct']:.0f}% |")
     return lines + [""]
 
 

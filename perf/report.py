@@ -1,318 +1,524 @@
-"""Writes a performance report from a results table (perf/run_matrix.py's results.csv).
+"""Writes a run's performance report from what perf/run_matrix.py wrote in REPORT_DIR: results.csv
+(arm rows and ratio rows), machine.json and rounds.json.
 
-    python perf/report.py REPORT_DIR        # reads REPORT_DIR/results.csv, writes report.md + *.png
+    python perf/report.py REPORT_DIR        # writes REPORT_DIR/report.md and a ratios_<model>.png per model
+
+Every comparison in the report is a ratio row: a 95% interval from paired, interleaved rounds and its
+verdict. An arm's own it/s carries the machine's drift across the run, so the report shows it for
+scale and never compares two arms' it/s (except the primitives' share of a step, marked as such).
+A section whose kind of point the run did not measure is left out.
 """
 from __future__ import annotations
 
 import csv
+import json
+import statistics
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator  # noqa: E402
 
 import packing_cost_model  # noqa: E402  (perf/ is on sys.path: this file runs as a script)
+from comparisons import AA_SUFFIX, Ratio, cpp, python  # noqa: E402
 
-MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
-# The original's write-up (one GPU, TransformerLSTM, batch 64).
+KINDS = ("step", "lstm_step", "forward", "grouping", "primitive")
+NUMBERS = ("median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "fill_ratio",
+           "peak_memory_mib", "warmup_s")
+# The original's write-up (one GPU, TransformerLSTM, batch 64), it/s.
 ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
-SERIES = [("cpp", "padded"), ("cpp", "packed"), ("cpp", "segmented"), ("cpp", "stepwise"), ("python", "padded_eager"), ("python", "padded_compile"),
-          ("python", "packed_eager"), ("python", "packed_compile"), ("python", "packed_compile_disable")]
+HEADLINE_ARMS = [python("padded_compile"), python("packed_eager"), python("packed_compile_disable"), cpp("padded"),
+                 cpp("packed")]
+HEADLINE_RATIOS = [Ratio(cpp("padded"), python("padded_compile")).label, Ratio(cpp("packed"), cpp("padded")).label,
+                   Ratio(python("packed_compile_disable"), python("packed_eager")).label,
+                   Ratio(python("packed_eager"), python("padded_compile")).label,
+                   Ratio(python("packed_compile_disable"), python("padded_compile")).label]
+FORWARD_ARMS = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
+OWN_RUNS = ("packed", "segmented", "stepwise")
+LSTM_GOAL, LSTM_GOAL_BATCH = 1.1, 32  # the LSTM step's efficiency goal, from this batch size up
+NAMES = {"cpp": "C++", "python": "Python", "padded_compile": "padded + compile", "packed_compile": "packed + compile",
+         "packed_compile_disable": "packed + compiler.disable", "padded_eager": "padded eager",
+         "packed_eager": "packed eager"}
 
 
-def load(path: Path):
-    rows = list(csv.DictReader(open(path)))
+class Point(NamedTuple):
+    kind: str
+    what: str
+    distribution: str
+    batch: int
+    steps: int
+
+    @property
+    def name(self) -> str:
+        """As rounds.json names it (comparisons.Point.name)."""
+        return "/".join(map(str, self))
+
+
+def point_of(row: dict) -> Point:
+    return Point(row["kind"], row["what"], row["distribution"], row["batch"], row["steps"])
+
+
+def label_of(row: dict) -> str:
+    return f"{row['side']} {row['mode']} / {row['base_side']} {row['base_mode']}"
+
+
+def is_control(row: dict) -> bool:
+    return row["mode"].endswith(AA_SUFFIX)
+
+
+class Results:
+    """results.csv, indexed: arms by (point, side, mode), ratios by (point, label)."""
+
+    def __init__(self, rows: list[dict]):
+        self.arm_rows = [r for r in rows if r["row"] == "arm"]
+        self.ratio_rows = [r for r in rows if r["row"] == "ratio"]
+        self._arms = {(point_of(r), r["side"], r["mode"]): r for r in self.arm_rows}
+        self._ratios = {(point_of(r), label_of(r)): r for r in self.ratio_rows}
+        order = list(dict.fromkeys(r["distribution"] for r in rows))
+        # Tables read distribution by distribution, then by B.
+        self._points = sorted(dict.fromkeys(map(point_of, rows)), key=lambda p: (
+            KINDS.index(p.kind), p.what, order.index(p.distribution), p.batch, p.steps))
+
+    def arm(self, point: Point, arm) -> dict | None:
+        return self._arms.get((point, arm.side, arm.mode))
+
+    def ratio(self, point: Point, label: str) -> dict | None:
+        return self._ratios.get((point, label))
+
+    def points(self, kind: str, what: str | None = None, batch: int | None = None) -> list[Point]:
+        return [p for p in self._points if p.kind == kind and what in (None, p.what) and batch in (None, p.batch)]
+
+    def whats(self, kind: str) -> list[str]:
+        return list(dict.fromkeys(p.what for p in self.points(kind)))
+
+    def labels(self, points: list[Point], control: bool = True) -> list[str]:
+        """The ratio labels measured at these points, in the run's order, the A/A control's last."""
+        wanted = set(points)
+        rows = [r for r in self.ratio_rows if point_of(r) in wanted and (control or not is_control(r))]
+        return sorted(dict.fromkeys(map(label_of, rows)), key=lambda label: AA_SUFFIX in label)
+
+
+def load(path: Path) -> Results:
+    reader = csv.DictReader(open(path))
+    if "row" not in (reader.fieldnames or []):
+        raise SystemExit(f"{path} has no `row` column: a results table of the old schema (before run_matrix.py's "
+                         "arm and ratio rows), which this report cannot read")
+    rows = list(reader)
     for r in rows:
-        for key in ("median_it_s", "spread_pct", "fill_ratio", "peak_memory_mib", "warmup_s"):
-            r[key] = float(r[key] or 0)
-        r["batch"], r["steps"] = int(r["batch"]), int(r["steps"])
-    return rows
+        for key in NUMBERS:
+            r[key] = float(r[key]) if r.get(key) else None
+        r["batch"], r["steps"], r["rounds"] = int(r["batch"]), int(r["steps"]), int(r["rounds"] or 0)
+    return Results(rows)
 
 
-def index(rows):
-    """(kind, what, side, mode, distribution, batch, steps) -> row"""
-    return {(r["kind"], r["what"], r["side"], r["mode"], r["distribution"], r["batch"], r["steps"]): r for r in rows}
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def fmt(value, digits=2):
-    return "—" if value is None else f"{value:.{digits}f}"
+# ---------------------------------------------------------------- cells and tables
+
+def bound(value: float) -> str:
+    """2 decimals; 3 where 2 would show a bound that excludes 1 as 1.00 (and the verdict would look wrong)."""
+    text = f"{value:.2f}"
+    return f"{value:.3f}" if text == "1.00" and value != 1.0 else text
 
 
-def rate(table, *key):
-    row = table.get(key)
-    return row["median_it_s"] if row and row["status"] == "ok" and row["median_it_s"] > 0 else None
+def interval(estimate: float, low: float, high: float) -> str:
+    return f"{estimate:.2f} [{bound(low)}, {bound(high)}]"
 
 
-def ratio(a, b):
-    return a / b if a and b else None
+def ratio_cell(row: dict | None, verdict: bool = True) -> str:
+    """`1.23 [1.18, 1.29] faster`; "—" when the run has no such ratio, "not measured" when an arm failed."""
+    if row is None:
+        return "—"
+    if row["status"] != "ok":
+        return "not measured"
+    text = interval(row["ratio"], row["ratio_low"], row["ratio_high"])
+    return f"{text} {row['verdict']}" if verdict else text
 
 
-def plot_steps(rows, out: Path, model, distributions, batches):
-    fig, axes = plt.subplots(1, len(distributions), figsize=(4 * len(distributions), 3.6), sharey=True, squeeze=False)
-    table = index(rows)
-    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
+def rate_cell(row: dict | None) -> str:
+    """An arm's median it/s, for scale only."""
+    if row is None:
+        return "—"
+    if row["status"] != "ok":
+        return "failed"
+    return f"{row['median_it_s']:.2f}" if row["median_it_s"] < 100 else f"{row['median_it_s']:.0f}"
+
+
+def fill(res: Results, point: Point, arm=cpp("padded")) -> float | None:
+    row = res.arm(point, arm)
+    return row["fill_ratio"] if row and row["fill_ratio"] else None
+
+
+def number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def table(header: list[str], body: list[list[str]]) -> list[str]:
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
+            ["| " + " | ".join(cells) + " |" for cells in body] + [""])
+
+
+WHERE = [("distribution", lambda p: p.distribution), ("B", lambda p: str(p.batch))]
+MODEL = [("model", lambda p: p.what)]
+
+
+def point_table(points: list[Point], columns: list[tuple[str, callable]]) -> list[str]:
+    """A row per point, a cell per column: (header, point -> text)."""
+    return table([h for h, _ in columns], [[cell(p) for _, cell in columns] for p in points])
+
+
+def ratio_columns(res: Results, labels: list[str]) -> list[tuple[str, callable]]:
+    return [(label, lambda p, label=label: ratio_cell(res.ratio(p, label))) for label in labels]
+
+
+def arm_columns(res: Results, arms: list) -> list[tuple[str, callable]]:
+    return [(f"{arm.label} (it/s)", lambda p, arm=arm: rate_cell(res.arm(p, arm))) for arm in arms]
+
+
+def arm_name(side: str, mode: str) -> str:
+    return f"{NAMES.get(side, side)} {NAMES.get(mode, mode)}"
+
+
+# ---------------------------------------------------------------- sections
+
+def header(name: str, machine: dict, res: Results) -> list[str]:
+    threads = ", ".join(f"{side} {n}" for side, n in machine.get("threads", {}).items()) or "?"
+    steps = sorted({p.steps for kind in KINDS[:4] for p in res.points(kind)})
+    lines = [f"# seqpack performance report: {name}", "",
+             f"Machine: {machine.get('device', '?')}, governor {machine.get('governor', '?')}. torch "
+             f"{machine.get('torch', '?')}, commit {machine.get('commit', '?')}, "
+             f"profile {machine.get('profile', '?')}, threads {threads}.", "",
+             "Training step = forward, the model's default loss through calc_loss, backward, Adam. Models at the "
+             f"original's default sizes, float32, CPU, encoder T = {', '.join(map(str, steps)) or '—'}.", "",
+             "How to read it: every ratio is a 95% interval from paired, interleaved rounds (t interval on per-round "
+             "log ratios); verdicts only where the interval excludes 1; it/s of single arms include the machine's "
+             "drift and are not compared across arms. A ratio is numerator it/s / denominator it/s: above 1, the "
+             "numerator is faster. Cells read `estimate [low, high] verdict`.", ""]
+    if machine.get("warnings"):
+        lines += ["**Warning: the machine was shared** during this run: " + "; ".join(machine["warnings"]) +
+                  ". The paired rounds cancel much of other work from the ratios (their intervals widen instead), "
+                  "but not from the it/s.", ""]
+    return lines
+
+
+def noise_floor(res: Results) -> list[str]:
+    """The A/A control (one arm measured as if it were two) shows how often an interval misses a true
+    ratio of 1, and how small a difference the run could resolve."""
+    controls = [r for r in res.ratio_rows if is_control(r) and r["status"] == "ok"]
+    if not controls:
+        return []
+    misses = [r for r in controls if not r["ratio_low"] <= 1.0 <= r["ratio_high"]]
+    covered = len(controls) - len(misses)
+    widest = max(controls, key=lambda r: r["half_width_pct"])
+    median = statistics.median(r["half_width_pct"] for r in controls)
+    lines = ["## Noise floor: the A/A control", "",
+             f"At each point one arm is measured twice, as two arms. Its interval covered 1.0 at {covered} of "
+             f"{len(controls)} points ({100 * covered / len(controls):.0f}%; about 95% is expected, so 1 miss in 20 "
+             "is chance, many more mean rounds that are not independent). A/A half-width: median "
+             f"±{median:.1f}%, widest ±{widest['half_width_pct']:.1f}% "
+             f"({point_of(widest).name}): differences smaller than these are below what the run resolves.", ""]
+    if misses:
+        lines += ["Points where the A/A interval did not cover 1:", ""]
+        lines += table(["point", "A/A ratio"], [[point_of(r).name, ratio_cell(r)] for r in misses])
+    return lines
+
+
+STOPPED = {"budget": "budget spent", "max rounds": "max rounds reached", "target": "target met at the stop"}
+
+
+def short_reason(row: dict, rounds: dict) -> str:
+    if row["status"] != "ok":
+        return "not measured (an arm failed)"
+    stopped = rounds.get("points", {}).get(point_of(row).name, {}).get("stopped")
+    return STOPPED.get(stopped, stopped or "not recorded")
+
+
+def precision(res: Results, machine: dict, rounds: dict) -> list[str]:
+    """Which requested ratios (the A/A control aside) reached the target half-width, and why others did not."""
+    target = machine.get("engine", {}).get("target_half_width_pct", 5.0)
+    requested = [r for r in res.ratio_rows if not is_control(r)]
+    if not requested:
+        return []
+    short = [r for r in requested if r["status"] != "ok" or r["half_width_pct"] > target]
+    short.sort(key=lambda r: -(r["half_width_pct"] or float("inf")))
+    reached = len(requested) - len(short)
+    lines = ["## Precision", "",
+             f"{reached} of {len(requested)} requested ratios ({100 * reached / len(requested):.0f}%) reached a "
+             f"half-width of ±{target:g}% or less. A point's rounds go on until its widest ratio does, or its time "
+             "budget is spent; a wide interval still supports its verdict, it only resolves less.", ""]
+    if short:
+        lines += table(["point", "ratio", "half-width", "rounds", "why it stopped"],
+                       [[point_of(r).name, label_of(r),
+                         f"±{r['half_width_pct']:.1f}%" if r["status"] == "ok" else "—", str(r["rounds"] or "—"),
+                         short_reason(r, rounds)] for r in short])
+    return lines
+
+
+def headline(res: Results) -> list[str]:
+    """The original's three figures beside ours, then the ratios that decide between its options."""
+    points = res.points("step", "transformer_lstm", 64)
+    if not points:
+        return []
+    original = ["the original (one GPU, its write-up)", "64"] + [
+        str(ORIGINAL_HEADLINE.get(arm.mode, "—")) if arm.side == "python" else "—" for arm in HEADLINE_ARMS]
+    arms = point_table(points, WHERE + arm_columns(res, HEADLINE_ARMS))
+    return (["## Headline: TransformerLSTM, batch 64", "",
+             "Median it/s over the rounds, for scale only: they carry the machine's drift, and the original's are "
+             "from one GPU. The comparisons are the ratios below.", ""] +
+            arms[:2] + ["| " + " | ".join(original) + " |"] + arms[2:] +  # the original's row under the header
+            point_table(points, WHERE + ratio_columns(res, [label for label in HEADLINE_RATIOS
+                                                    if any(res.ratio(p, label) for p in points)])))
+
+
+def plot_ratios(res: Results, out: Path, model: str, points: list[Point], labels: list[str]) -> str:
+    """Each ratio against B with its 95% interval, one panel per distribution (ratios, not it/s: an
+    arm's it/s carries the machine's drift, a paired ratio does not)."""
+    distributions = list(dict.fromkeys(p.distribution for p in points))
+    batches = sorted({p.batch for p in points})
+    fig, axes = plt.subplots(1, len(distributions), figsize=(max(8.0, 3.3 * len(distributions)), 4.2), sharey=True,
+                             squeeze=False)
+    handles = {}
     for ax, d in zip(axes[0], distributions):
-        for side, mode in SERIES:
-            ys = [rate(table, "step", model, side, mode, d, b, steps) for b in batches]
-            if any(ys):
-                ax.plot(batches, [y or float("nan") for y in ys], marker="o", label=f"{side} {mode}")
-        ax.set_title(d, fontsize=10)
+        for i, label in enumerate(labels):
+            rows = [r for p in points if p.distribution == d and (r := res.ratio(p, label)) and r["status"] == "ok"]
+            if not rows:
+                continue
+            shift = 2 ** (0.04 * (i - len(labels) / 2))  # side by side, so the bars do not hide each other
+            ys = [r["ratio"] for r in rows]
+            handles[label] = ax.errorbar([r["batch"] * shift for r in rows], ys, capsize=2, lw=1, marker="o", ms=3,
+                                         yerr=[[y - r["ratio_low"] for y, r in zip(ys, rows)],
+                                               [r["ratio_high"] - y for y, r in zip(ys, rows)]],
+                                         color=plt.cm.tab20(i % 20))
+        ax.axhline(1.0, color="grey", lw=0.8)
         ax.set_xscale("log", base=2)
+        ax.set_yscale("log", base=2)  # a ratio and its inverse lie equally far from 1
+        ax.set_xticks(batches, [str(b) for b in batches])
+        ax.set_xlim(batches[0] / 1.6, batches[-1] * 1.6)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 1.25, 1.5, 2, 3, 4, 5, 6, 7, 8)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_locator(NullLocator())
+        ax.set_title(d, fontsize=10)
         ax.set_xlabel("batch size")
-    axes[0][0].set_ylabel("training steps / s")
-    axes[0][-1].legend(fontsize=7)
-    fig.suptitle(f"{model}: it/s against batch size")
-    fig.tight_layout()
-    name = f"steps_{model}.png"
+    axes[0][0].set_ylabel("ratio of it/s, 95% interval")
+    rows_of_legend = (len(handles) + 2) // 3
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.suptitle(f"{model}: training-step ratios against batch size (above 1: numerator faster)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.045 * rows_of_legend, 1, 1))
+    name = f"ratios_{model}.png"
     fig.savefig(out / name, dpi=90)
     plt.close(fig)
     return name
 
 
-def plot_speedups(rows, out: Path, distributions, batches):
-    table = index(rows)
-    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), squeeze=False)
-    panels = [("packed / padded, C++", lambda m, d, b: ratio(rate(table, "step", m, "cpp", "packed", d, b, steps),
-                                                             rate(table, "step", m, "cpp", "padded", d, b, steps))),
-              ("C++ / Python (padded, eager)", lambda m, d, b: ratio(
-                  rate(table, "step", m, "cpp", "padded", d, b, steps),
-                  rate(table, "step", m, "python", "padded_eager", d, b, steps))),
-              ("compiled / eager, Python padded", lambda m, d, b: ratio(
-                  rate(table, "step", m, "python", "padded_compile", d, b, steps),
-                  rate(table, "step", m, "python", "padded_eager", d, b, steps)))]
-    for ax, (title, f) in zip(axes[0], panels):
-        for m in MODELS:
-            for b in batches:
-                ys = [f(m, d, b) for d in distributions]
-                if any(ys):
-                    ax.plot(range(len(distributions)), [y or float("nan") for y in ys], marker="o", label=f"{m} B={b}")
-        ax.axhline(1.0, color="grey", lw=0.8)
-        ax.set_xticks(range(len(distributions)), distributions, rotation=30, fontsize=8)
-        ax.set_title(title, fontsize=10)
-    axes[0][0].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(out / "speedups.png", dpi=90)
-    plt.close(fig)
-    return "speedups.png"
-
-
-def batching_section(rows, table):
-    """Collate against the original's, and what length-grouped batches do to padding and it/s."""
+def per_model(res: Results, out: Path) -> list[str]:
+    """Every ratio of every training-step point, per model, and a plot of the requested ones."""
     lines = []
-    collates = [r for r in rows if r["what"] == "collate" and r["side"] == "python" and r["status"] == "ok"]
-    if collates:
-        lines += ["## Collate", "",
-                  "Windows right-aligned as the original's data set makes them (with masks and lengths), collated "
-                  "into a left-aligned batch: seqpack (explicit source; and `collate_auto`, the original's guess) "
-                  "against the original's Python collate (default_collate, then its row-by-row alignment).", "",
-                  "| distribution | B | T | C++ (calls/s) | C++ auto | Python original | C++ / Python |",
-                  "|---|---|---|---|---|---|---|"]
-        for r in collates:
-            key = (r["distribution"], r["batch"], r["steps"])
-            cpp = rate(table, "primitive", "collate", "cpp", "-", *key)
-            cpp_auto = rate(table, "primitive", "collate_auto", "cpp", "-", *key)
-            lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {fmt(cpp, 0)} | {fmt(cpp_auto, 0)} | "
-                         f"{fmt(r['median_it_s'], 0)} | {fmt(ratio(cpp, r['median_it_s']), 1)}x |")
-        lines.append("")
-    grouping = [r for r in rows if r["kind"] == "grouping" and r["status"] == "ok"]
-    if grouping:
-        lines += ["## Length-grouped batches", "",
-                  "One epoch over a data set of windows (lengths drawn from each distribution), cut into random "
-                  "batches or into length-grouped ones (buckets of 16 batches sorted by encoder length: the whole data set "
-                  "when it holds 16 batches or fewer), each batch "
-                  "collated to its own longest lengths. it/s = training steps per second over the epoch; fill = "
-                  "real encoder steps / padded encoder steps.", "",
-                  "| model | distribution | B | fill random | fill grouped | padded it/s random | grouped | gain | "
-                  "packed it/s random | grouped | gain |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-        seen = dict.fromkeys((r["what"], r["distribution"], r["batch"], r["steps"]) for r in grouping)
-        for model, d, b, steps in seen:
-            get = lambda mode: table.get(("grouping", model, "cpp", mode, d, b, steps))  # noqa: E731
-            it = lambda mode: rate(table, "grouping", model, "cpp", mode, d, b, steps)  # noqa: E731
-            fill = lambda mode: get(mode)["fill_ratio"] if get(mode) else None  # noqa: E731
-            lines.append(f"| {model} | {d} | {b} | {fmt(fill('padded_random'))} | {fmt(fill('padded_grouped'))} | "
-                         f"{fmt(it('padded_random'))} | {fmt(it('padded_grouped'))} | "
-                         f"{fmt(ratio(it('padded_grouped'), it('padded_random')))}x | {fmt(it('packed_random'))} | "
-                         f"{fmt(it('packed_grouped'))} | {fmt(ratio(it('packed_grouped'), it('packed_random')))}x |")
-        lines.append("")
+    for model in res.whats("step"):
+        points = res.points("step", model)
+        plot = plot_ratios(res, out, model, points, res.labels(points, control=False))
+        lines += [f"## {model}: training step", "", f"![ratios against batch size]({plot})", "",
+                  "Fill = the encoder's real steps / padded steps. The last column is the A/A control.", ""]
+        lines += point_table(points, WHERE + [("fill", lambda p: number(fill(res, p)))] +
+                             ratio_columns(res, res.labels(points)))
     return lines
 
 
-def varlen_section(rows, table):
-    """Fused align-and-pack against align then pack, and how close each packed step comes to doing
-    only the real steps' work: packed step time / (fill ratio x padded step time), goal <= 1.1."""
-    lines = []
-    fused = [r for r in rows if r["kind"] == "primitive" and r["what"] == "align_pack_fused" and r["status"] == "ok"]
-    if fused:
-        lines += ["## Fused align-and-pack", "",
-                  "A right-aligned encoder packed for an LSTM: `pack_encoder_sequences` gathers each row from where it "
-                  "is straight into packed order, against aligning it to the left and then packing it (two gathers, "
-                  "an aligned copy between). Goal: at least 1.5x.", "",
-                  "| distribution | B | T | align then pack (calls/s) | fused | speed-up |", "|---|---|---|---|---|---|"]
-        for r in fused:
-            two_pass = rate(table, "primitive", "align_then_pack", "cpp", "-", r["distribution"], r["batch"], r["steps"])
-            lines.append(f"| {r['distribution']} | {r['batch']} | {r['steps']} | {fmt(two_pass, 0)} | "
-                         f"{fmt(r['median_it_s'], 0)} | {fmt(ratio(r['median_it_s'], two_pass))}x |")
-        lines.append("")
-    lines += efficiency_table(
-        rows, table, "step", "## Packed step efficiency",
-        "Whole training step of each model (forward, loss, backward, Adam), C++: packed step time / (fill ratio x "
-        "padded step time); 1.0 means the packed step costs exactly the real steps' share of the padded one. Only "
-        "the LSTMs run packed: attention, gating, heads and loss run padded whatever the path, so this cannot reach "
-        "the fill ratio. Packed = PyTorch's packed LSTM (the original's way); segmented = seqpack's segmented LSTM "
-        "(one fused LSTM call per run of steps with the same live rows); stepwise = seqpack's stepwise LSTM (its own "
-        "time loop and backward over the pack's shrinking slices). Fill = the encoder's real steps / padded steps.")
-    lines += efficiency_table(
-        rows, table, "lstm_step", "## LSTM training step efficiency",
-        "The LSTM alone (the family's 2-layer, hidden 128 LSTM at the encoder's T: forward, a loss over the valid "
-        "steps, backward), C++: packed time / (fill ratio x padded time), as above. This is where packing saves "
-        "work. Goal for B >= 32: at most 1.1.")
-    return lines
+def efficiency(row: dict | None, fill_ratio: float | None) -> tuple[float, float, float] | None:
+    """packed time / (fill x padded time) = 1 / (ratio x fill): (estimate, low, high). The fill is
+    exact (the lengths are drawn, not measured), so the ratio's interval carries over, inverted."""
+    if row is None or row["status"] != "ok" or not fill_ratio:
+        return None
+    return 1 / (row["ratio"] * fill_ratio), 1 / (row["ratio_high"] * fill_ratio), 1 / (row["ratio_low"] * fill_ratio)
 
 
-OWN_RUNS = ["packed", "segmented", "stepwise"]
+def goal(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return "—"
+    _, low, high = value
+    return "met" if high <= LSTM_GOAL else "not met" if low > LSTM_GOAL else "undecided"
 
 
-def efficiency_table(rows, table, kind, title, text):
-    """Packed time / (fill x padded time) of each packed run, per model, distribution and B."""
-    points = [r for r in rows if r["kind"] == kind and r["side"] == "cpp" and r["mode"] == "padded"]
+EFFICIENCY_TEXT = {
+    "step": ("## Packed step efficiency",
+             "Whole training step of each model (forward, loss, backward, Adam), C++: packed step time / (fill ratio "
+             "x padded step time); 1.0 means the packed step costs exactly the real steps' share of the padded one. "
+             "Only the LSTMs run packed: attention, gating, heads and loss run padded whatever the path, so the step "
+             "time cannot fall to the fill ratio's share (the efficiency stays above 1). Packed = PyTorch's packed "
+             "LSTM (the original's way); segmented = seqpack's segmented LSTM (one fused LSTM call per run of steps "
+             "with the same live rows); stepwise = seqpack's stepwise LSTM (its own time loop and backward over the "
+             "pack's shrinking slices). Fill = the encoder's real steps / padded steps. Each cell is 1 / (ratio x "
+             "fill) from the paired ratio `cpp <path> / cpp padded`, with its 95% interval."),
+    "lstm_step": ("## LSTM training step efficiency",
+                  "The LSTM alone (the family's 2-layer, hidden 128 LSTM at the encoder's T: forward, a loss over the "
+                  "valid steps, backward), C++: packed time / (fill ratio x padded time), as above. This is where "
+                  f"packing saves work. Goal for B >= {LSTM_GOAL_BATCH}: at most {LSTM_GOAL}; per path, met = the "
+                  f"interval lies entirely at or below {LSTM_GOAL}, not met = entirely above, undecided = it "
+                  "straddles."),
+}
+
+
+def efficiency_section(res: Results, kind: str) -> list[str]:
+    points = res.points(kind)
     if not points:
         return []
-    lines = [title, "", text, "",
-             "| model | distribution | B | fill | " + " | ".join(OWN_RUNS) + " | best speed-up over PyTorch packed |",
-             "|---|---|---|---|" + "---|" * len(OWN_RUNS) + "---|"]
-    for r in points:
-        padded, fill = r["median_it_s"], r["fill_ratio"]
-        rates = {run: rate(table, kind, r["what"], "cpp", run, r["distribution"], r["batch"], r["steps"])
-                 for run in OWN_RUNS}
-        cells = [fmt(padded / (fill * rates[run]) if rates[run] and fill else None) for run in OWN_RUNS]
-        best = max((rates[run] for run in OWN_RUNS[1:] if rates[run]), default=None)
-        lines.append(f"| {r['what']} | {r['distribution']} | {r['batch']} | {fill:.2f} | " + " | ".join(cells) +
-                     f" | {fmt(ratio(best, rates['packed']))}x |")
-    return lines + [""]
+    values = {(p, run): efficiency(res.ratio(p, Ratio(cpp(run), cpp("padded")).label), fill(res, p))
+              for p in points for run in OWN_RUNS}
+    columns = MODEL + WHERE + [("fill", lambda p: number(fill(res, p)))]
+    columns += [(run, lambda p, run=run: interval(*values[p, run]) if values[p, run] else "—") for run in OWN_RUNS]
+    if kind == "lstm_step":
+        columns.append((f"goal <= {LSTM_GOAL}", lambda p: "; ".join(
+            f"{run} {goal(values[p, run])}" for run in OWN_RUNS) if p.batch >= LSTM_GOAL_BATCH else "—"))
+    title, text = EFFICIENCY_TEXT[kind]
+    return [title, "", text, ""] + point_table(points, columns)
 
 
-FORWARD_SERIES = [("cpp", "padded"), ("cpp", "packed"), ("cpp", "compiled"), ("python", "padded_eager"),
-                  ("python", "padded_compile")]
+def forward(res: Results) -> list[str]:
+    """Inference forward: eager C++ padded and packed, the AOTInductor package in C++, Python eager and compiled."""
+    lines = []
+    for model in res.whats("forward"):
+        points = res.points("forward", model)
+        lines += [f"## Inference forward: {model}, AOTInductor-compiled C++", "",
+                  "One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the "
+                  "padded forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor "
+                  "into a .pt2 package (`seqpack_reference.compiled.export --perf`), run in C++ by "
+                  "AOTIModelPackageLoader; the eager C++ models load the same weights. Ratios first, then each arm's "
+                  "median forwards/s for scale.", ""]
+        lines += point_table(points, WHERE + ratio_columns(res, res.labels(points)))
+        lines += point_table(points, WHERE + arm_columns(res, FORWARD_ARMS))
+    return lines
 
 
-def forward_section(rows, table):
-    """Inference forward: eager C++ padded and packed, the AOTInductor package in C++, and Python's
-    padded forward, eager and torch.compile'd."""
-    forward = [r for r in rows if r["kind"] == "forward"]
-    if not forward:
+def grouping(res: Results) -> list[str]:
+    """What length-grouped batches do to padding and to the step."""
+    lines = []
+    for model in res.whats("grouping"):
+        points = res.points("grouping", model)
+        lines += [f"## Length-grouped batches: {model}", "",
+                  "One epoch over a data set of windows (lengths drawn from each distribution), cut into random "
+                  "batches or into length-grouped ones (buckets of batches sorted by encoder length), each batch "
+                  "collated to its own longest lengths; C++ training steps. Fill = real encoder steps / padded "
+                  "encoder steps over the epoch.", ""]
+        lines += point_table(points, WHERE + [("fill random", lambda p: number(fill(res, p, cpp("padded_random")))),
+                                      ("fill grouped", lambda p: number(fill(res, p, cpp("padded_grouped"))))] +
+                             ratio_columns(res, res.labels(points)))
+    return lines
+
+
+PRIMITIVE_TEXT = ("Every primitive of both sides is an arm of its point, measured in the same rounds as any other "
+                  "point. `cpp align_auto / python align_auto`: "
+                  "seqpack's one gather against the original's row-by-row alignment loop; `cpp collate / python "
+                  "collate`: seqpack's collate against the original's (default_collate, then its row-by-row "
+                  "alignment); `cpp align_pack_fused / cpp align_then_pack`: a right-aligned encoder packed for an "
+                  "LSTM in one gather against aligning it and then packing it (two gathers and a copy; goal: at least "
+                  "1.5x); `cpp collate / cpp collate_auto`: the explicit source against the original's guess.")
+
+
+def primitives(res: Results) -> list[str]:
+    rows = [r for r in res.ratio_rows if r["kind"] == "primitive"]
+    if not rows:
         return []
-    lines = ["## Inference forward: AOTInductor-compiled C++", "",
-             "One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the padded "
-             "forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor into a .pt2 "
-             "package (`seqpack_reference.compiled.export --perf`), run in C++ by AOTIModelPackageLoader; the eager "
-             "C++ models load the same weights. forwards/s, median ±spread; last column: compiled / eager padded, "
-             "both C++.", "",
-             "| model | distribution | B | " + " | ".join(f"{s} {m}" for s, m in FORWARD_SERIES) + " | compiled / padded |",
-             "|---|---|---|" + "---|" * (len(FORWARD_SERIES) + 1)]
-    for what, d, b, steps in dict.fromkeys((r["what"], r["distribution"], r["batch"], r["steps"]) for r in forward):
-        cells = []
-        for side, mode in FORWARD_SERIES:
-            row = table.get(("forward", what, side, mode, d, b, steps))
-            cells.append("—" if row is None else "failed" if row["status"] != "ok"
-                         else f"{row['median_it_s']:.1f} ±{row['spread_pct']:.0f}%")
-        speedup = ratio(rate(table, "forward", what, "cpp", "compiled", d, b, steps),
-                        rate(table, "forward", what, "cpp", "padded", d, b, steps))
-        lines.append(f"| {what} | {d} | {b} | " + " | ".join(cells) + f" | {fmt(speedup)} |")
+    order = res.points("primitive")
+    rows.sort(key=lambda r: (label_of(r), order.index(point_of(r))))
+    return (["## Primitives", "", PRIMITIVE_TEXT, ""] +
+            table(["ratio", "distribution", "B", "T", "ratio [95% interval]", "verdict"],
+                  [[label_of(r), r["distribution"], str(r["batch"]), str(r["steps"]), ratio_cell(r, verdict=False),
+                    r["verdict"] if r["status"] == "ok" else "not measured"] for r in rows]) +
+            primitive_share(res))
+
+
+def primitive_share(res: Results) -> list[str]:
+    """Each C++ primitive's cost as a share of one C++ TransformerLSTM padded step, at uniform_half and
+    the largest B <= 64 where both were measured. From medians of arms measured apart (not paired)."""
+    body = []
+    for what in sorted({r["mode"] for r in res.arm_rows if r["kind"] == "primitive" and r["side"] == "cpp"
+                        and not is_control(r)}):
+        for step in reversed([p for p in res.points("step", "transformer_lstm") if p.distribution == "uniform_half"
+                              and p.batch <= 64]):
+            prim = res.arm(step._replace(kind="primitive", what="ops"), cpp(what))
+            padded = res.arm(step, cpp("padded"))
+            if prim and padded and prim["status"] == padded["status"] == "ok":
+                body.append([what, str(step.batch), f"{1e6 / prim['median_it_s']:.1f}",
+                             f"{100 * padded['median_it_s'] / prim['median_it_s']:.2g}%"])
+                break
+    if not body:
+        return []
+    return (["Cost of each C++ primitive as a share of one C++ TransformerLSTM padded training step (uniform_half, "
+             "T as the step's). Computed from the medians of arms of different points (measured minutes apart), "
+             "not from paired rounds: the machine's drift between them is in these figures, so read them as orders "
+             "of magnitude.", ""] +
+            table(["primitive", "B", "µs per call", "share of the step"], body))
+
+
+def failures(res: Results) -> list[str]:
+    failed = {}
+    for r in res.arm_rows:
+        if r["status"] != "ok":
+            failed.setdefault((r["what"], r["side"], r["mode"], r["status"]), []).append(point_of(r))
+    if not failed:
+        return []
+    return (["## Arms that failed", ""] +
+            [f"- {what} {side} {mode} ({len(points)} point{'s' * (len(points) > 1)}): {status}"
+             for (what, side, mode, status), points in failed.items()] + [""])
+
+
+def verdict_clause(rows: list[dict], where: str) -> str:
+    """What the intervals of one ratio say across distributions: "faster at 3 of 5 distributions
+    (1.10-1.35x), no difference detected at 2"."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    parts = []
+    for verdict in ("faster", "slower"):
+        values = sorted(r["ratio"] for r in ok if r["verdict"] == verdict)
+        if values:
+            span = f"{values[0]:.2f}x" if len(values) == 1 else f"{values[0]:.2f}-{values[-1]:.2f}x"
+            parts.append(f"{verdict} at {len(values)} of {len(ok)}{'' if parts else ' distributions'} ({span})")
+    none = sum(r["verdict"] == "no difference detected" for r in ok)
+    if none == len(ok) and ok:
+        parts.append(f"no difference detected at any of the {len(ok)} distributions")
+    elif none:
+        parts.append(f"no difference detected at {none}")
+    if len(ok) < len(rows):
+        parts.append(f"not measured at {len(rows) - len(ok)}")
+    return f"{where}: " + ", ".join(parts)
+
+
+def conclusions(res: Results) -> list[str]:
+    """One line per ratio and kind of point, a clause per B (and T): only differences whose interval
+    excludes 1 count, the rest is said to be no difference detected."""
+    groups = {}
+    for r in res.ratio_rows:
+        if not is_control(r):
+            key = (r["kind"], r["what"] if r["kind"] != "primitive" else "", r["side"], r["mode"], r["base_side"],
+                   r["base_mode"])
+            groups.setdefault(key, {}).setdefault((r["batch"], r["steps"]), []).append(r)
+    if not groups:
+        return []
+    lines = ["## Conclusions", "",
+             "From the ratios' intervals only; a verdict counts where its interval excludes 1.", ""]
+    for (kind, what, side, mode, base_side, base_mode), by_size in sorted(groups.items(),
+                                                                         key=lambda g: KINDS.index(g[0][0])):
+        show_t = len({t for _, t in by_size}) > 1
+        clauses = [verdict_clause(rows, f"B = {b}" + (f", T = {t}" if show_t else ""))
+                   for (b, t), rows in sorted(by_size.items())]
+        subject = f"{arm_name(side, mode)} against {arm_name(base_side, base_mode)}"
+        lines.append(f"- {kind}{' ' + what if what else ''}: {subject}: " + "; ".join(clauses) + ".")
     return lines + [""]
 
 
 def main(report_dir: str) -> int:
     out = Path(report_dir)
-    rows = load(out / "results.csv")
-    table = index(rows)
-    distributions = list(dict.fromkeys(r["distribution"] for r in rows if r["kind"] == "step"))
-    batches = sorted({r["batch"] for r in rows if r["kind"] == "step"})
-    steps = next((r["steps"] for r in rows if r["kind"] == "step"), 0)
-    machine = (out / "machine.txt").read_text().strip().splitlines() if (out / "machine.txt").exists() else ["?"]
-    first = rows[0] if rows else {}
-    lines = [f"# seqpack performance report: {out.name}", "",
-             f"Machine: {machine[0]}. torch {first.get('torch', '?')}, commit {first.get('commit', '?')}. "
-             f"{machine[1] if len(machine) > 1 else ''}.", "",
-             "Training step = forward, the model's default loss through calc_loss, backward, Adam. Models at the "
-             f"original's default sizes, float32, encoder T = {steps}, CPU. Every figure is the median of the "
-             "repetitions; spread = (max - min) / median. Ratios compare figures measured in the same run.", ""]
-
-    # The headline: the original's three figures beside ours.
-    if distributions:
-        lines += ["## Headline: TransformerLSTM, batch 64", "",
-                  "| distribution | padded + compile (it/s) | packed eager | packed + compiler.disable | "
-                  "C++ padded | C++ packed |", "|---|---|---|---|---|---|",
-                  f"| the original (one GPU, its write-up) | {ORIGINAL_HEADLINE['padded_compile']} | "
-                  f"{ORIGINAL_HEADLINE['packed_eager']} | {ORIGINAL_HEADLINE['packed_compile_disable']} | — | — |"]
-        for d in distributions:
-            get = lambda side, mode: rate(table, "step", "transformer_lstm", side, mode, d, 64, steps)  # noqa: E731
-            lines.append(f"| seqpack, {d} (this CPU) | {fmt(get('python', 'padded_compile'))} | "
-                         f"{fmt(get('python', 'packed_eager'))} | {fmt(get('python', 'packed_compile_disable'))} | "
-                         f"{fmt(get('cpp', 'padded'))} | {fmt(get('cpp', 'packed'))} |")
-        lines.append("")
-
-    for m in MODELS if distributions else []:  # a run of the batching program alone has no step rows
-        lines += [f"## {m}", "", f"![it/s against batch size]({plot_steps(rows, out, m, distributions, batches)})", "",
-                  "| distribution | B | fill | " + " | ".join(f"{s} {md}" for s, md in SERIES) + " |",
-                  "|---|---|---|" + "---|" * len(SERIES)]
-        for d in distributions:
-            for b in batches:
-                cells = []
-                for side, mode in SERIES:
-                    row = table.get(("step", m, side, mode, d, b, steps))
-                    if row is None:
-                        cells.append("—")
-                    elif row["status"] != "ok":
-                        cells.append("failed")
-                    else:
-                        cells.append(f"{row['median_it_s']:.2f} ±{row['spread_pct']:.0f}%")
-                fill = next((r["fill_ratio"] for r in rows if r["kind"] == "step" and r["what"] == m
-                             and r["distribution"] == d and r["batch"] == b), 0)
-                lines.append(f"| {d} | {b} | {fill:.2f} | " + " | ".join(cells) + " |")
-        lines.append("")
-    failures = [r for r in rows if r["status"] != "ok"]
-    if failures:
-        lines += ["### Modes that failed", ""]
-        seen = set()
-        for r in failures:
-            key = (r["what"], r["mode"], r["status"])
-            if key not in seen:
-                seen.add(key)
-                lines.append(f"- {r['what']} {r['mode']}: {r['status']}")
-        lines.append("")
-
-    if distributions:
-        lines += ["## Speed-ups", "", f"![speed-ups]({plot_speedups(rows, out, distributions, batches)})", ""]
-
-    # Primitives: C++ against the original's row-by-row alignment, and as a share of a training step.
-    prim = [r for r in rows if r["kind"] == "primitive" and r["status"] == "ok"]
-    if prim:
-        lines += ["## Primitives", "",
-                  "Alignment (auto source, left to right): seqpack's one gather against the original's row-by-row "
-                  "loop (Python).", "", "| distribution | B | T | C++ (calls/s) | Python row-by-row | speed-up |",
-                  "|---|---|---|---|---|---|"]
-        for r in prim:
-            if r["mode"] == "python_rowwise":
-                cpp = rate(table, "primitive", "align_auto", "cpp", "-", r["distribution"], r["batch"], r["steps"])
-                lines.append(f"| {r['distribution']} | {r['batch']} | {r['steps']} | {fmt(cpp, 0)} | "
-                             f"{fmt(r['median_it_s'], 1)} | {fmt(ratio(cpp, r['median_it_s']), 0)}x |")
-        step_b = max(b for b in batches if b <= 64) if batches else 0
-        step_rate = rate(table, "step", "transformer_lstm", "cpp", "padded", "uniform_half", step_b, steps)
-        lines += ["", f"Cost of each C++ primitive as a share of one C++ TransformerLSTM padded training step "
-                      f"(uniform_half, B = {step_b}, T = {steps}):", "", "| primitive | µs per call | share of the step |",
-                  "|---|---|---|"]
-        for what in dict.fromkeys(r["what"] for r in prim if r["side"] == "cpp"):
-            per_call = rate(table, "primitive", what, "cpp", "-", "uniform_half", step_b, steps)
-            if per_call and step_rate:
-                lines.append(f"| {what} | {1e6 / per_call:.1f} | {100 * step_rate / per_call:.2f}% |")
-        lines.append("")
-    lines += varlen_section(rows, table)
-    lines += packing_cost_model.section(out / "results.csv")
-    lines += forward_section(rows, table)
-    lines += batching_section(rows, table)
+    res = load(out / "results.csv")
+    machine, rounds = read_json(out / "machine.json"), read_json(out / "rounds.json")
+    lines = (header(out.name, machine, res) + noise_floor(res) + precision(res, machine, rounds) + headline(res) +
+             per_model(res, out) + efficiency_section(res, "step") + efficiency_section(res, "lstm_step") +
+             forward(res) + grouping(res) + primitives(res) + packing_cost_model.section(out / "results.csv") +
+             failures(res) + conclusions(res))
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}")
     return 0

@@ -1,6 +1,5 @@
-"""Runs the benchmark matrix of a profile and writes its results: every point's arms in paired,
-interleaved rounds (engine.py, over the C++ and Python workers), then the primitives (Google
-Benchmark programs and the Python worker's primitives, in rounds too).
+"""Runs the benchmark matrix of a profile and writes its results: every point's arms (comparisons.py)
+in paired, interleaved rounds (engine.py, over the C++ and the Python worker).
 
     python perf/run_matrix.py --profile quick|full --build build/release --out reports/<name>
         [--only step lstm_step forward grouping primitive] [--filter TEXT]
@@ -16,12 +15,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import comparisons
@@ -44,13 +40,17 @@ def commit() -> str:
     return result.stdout.strip() + ("+changes" if dirty else "")
 
 
-def export_packages(python: str, models: list[str]) -> str:
+def export_packages(python: str, models: list[str], log: Path) -> str:
     """The AOTInductor packages the forward points run (exported once, then cached): their folder."""
     print(f"[setup] exporting the compiled packages of {models} (cached after the first time)", file=sys.stderr,
           flush=True)
-    result = subprocess.run([python, "-m", "seqpack_reference.compiled.export", "--cases",
-                             str(ROOT / "conformance" / "cases"), "--perf", *models], cwd=ROOT / "reference",
-                            check=True, stdout=subprocess.PIPE, text=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as errors:
+        result = subprocess.run([python, "-m", "seqpack_reference.compiled.export", "--cases",
+                                 str(ROOT / "conformance" / "cases"), "--perf", *models], cwd=ROOT / "reference",
+                                stdout=subprocess.PIPE, stderr=errors, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"exporting the compiled packages failed (log: {log})")
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -84,100 +84,6 @@ def point_rows(result: engine.PointResult) -> list[dict]:
     return rows
 
 
-# ------------------------------------------------------------------ primitives
-
-def _program_round(program: Path, profile: str) -> dict[str, float]:
-    """One pass of a Google Benchmark program (every benchmark once, in random order): name -> s/call."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.json"
-        subprocess.run([str(program), f"--benchmark_out={out}", "--benchmark_out_format=json",
-                        "--benchmark_repetitions=1", "--benchmark_format=json"], check=True,
-                       stdout=subprocess.DEVNULL, env={**os.environ, "SEQPACK_PROFILE": profile})
-        return {e["run_name"].rsplit("/min_time", 1)[0]: 1.0 / e["items_per_second"]
-                for e in json.loads(out.read_text())["benchmarks"] if e.get("run_type") == "iteration"}
-
-
-def primitive_rounds(build: Path, profile: str, settings: dict, workers: engine.Workers, rng, say) -> list[dict]:
-    """Rounds over the primitives: each round runs each Google Benchmark program once and each Python
-    primitive once, in random order; a ratio pairs its two sides' samples of the same round."""
-    rounds_settings = settings["primitive_rounds"]
-    distributions = [d["name"] for d in comparisons.read_distributions()]
-    python_arms = {}
-    for what, batches, steps in (("align_auto", "primitive_batch_sizes", "primitive_steps"),
-                                 ("collate", "collate_batch_sizes", "collate_steps")):
-        for d in distributions:
-            for b in settings[batches]:
-                for t in settings[steps]:
-                    python_arms[f"primitive/{what}/python/{d}/{b}/{t}"] = {
-                        "kind": "primitive", "what": what, "mode": "-", "distribution": d, "batch": b,
-                        "encoder_steps": t, "decoder_steps": 0}
-    units, info = {}, {}
-    for name, spec in python_arms.items():
-        reply = workers["python"].call({"op": "prepare", "id": name, "arm": spec}, 600)
-        seconds = workers["python"].call({"op": "run", "id": name, "units": 1}, 600)["seconds"]
-        units[name] = max(1, round(settings["primitive_min_time_s"] / max(seconds, 1e-9)))
-        info[name] = reply
-    series: dict[str, list[float]] = {}
-    tasks = [("program", "primitives_bench"), ("program", "batching_bench"), ("python", None)]
-    started, count, stopped = time.monotonic(), 0, "max rounds"
-    ratios = {}
-    while count < rounds_settings["max_rounds"]:
-        round_started = time.monotonic()
-        rng.shuffle(tasks)
-        for task, program in tasks:
-            if task == "program":
-                for name, seconds in _program_round(build / "perf" / program, profile).items():
-                    series.setdefault(name, []).append(seconds)
-            else:
-                for name in python_arms:
-                    reply = workers["python"].call({"op": "run", "id": name, "units": units[name]}, 600)
-                    series.setdefault(name, []).append(reply["seconds"] / units[name])
-        count += 1
-        ratios = _primitive_ratios(series)
-        wide = max((i.half_width_pct if i else float("inf") for i in ratios.values()), default=0.0)
-        spent, last = time.monotonic() - started, time.monotonic() - round_started
-        say(f"[primitives] round {count}: widest ratio interval ±{wide:.1f}% "
-            f"(target ±{rounds_settings['target_half_width_pct']:g}%), {spent:.0f} s of {rounds_settings['budget_s']}")
-        if count >= rounds_settings["min_rounds"]:
-            if wide <= rounds_settings["target_half_width_pct"]:
-                stopped = "target"
-                break
-            if spent + last > rounds_settings["budget_s"]:
-                stopped = "budget"
-                break
-    say(f"[primitives] {count} rounds ({stopped})")
-    for name in python_arms:
-        workers["python"].call({"op": "release", "id": name}, 60)
-    rows = []
-    for name, seconds in series.items():
-        _, what, side, d, b, t = name.split("/")
-        rate = stats.rate_interval(seconds)
-        median = 1.0 / sorted(seconds)[len(seconds) // 2]
-        rows.append({"row": "arm", "kind": "primitive", "what": what, "side": side, "mode": "-", "distribution": d,
-                     "batch": int(b), "steps": int(t), "status": "ok", "median_it_s": median, "it_s_low": rate.low if rate else "",
-                     "it_s_high": rate.high if rate else "", "rounds": len(seconds),
-                     "units_per_sample": units.get(name, ""), "fill_ratio": info.get(name, {}).get("fill_ratio", ""),
-                     "samples_per_s": median * int(b), "warmup_s": info.get(name, {}).get("prepare_s", "")})
-    for (num, den), interval in ratios.items():
-        _, what, side, d, b, t = num.split("/")
-        _, base_what, base_side, *_ = den.split("/")
-        ratio = comparisons.Ratio(comparisons.Arm(side, what), comparisons.Arm(base_side, base_what))
-        rows.append(ratio_row("primitive", what, d, int(b), int(t), ratio, interval))
-    return rows
-
-
-def _primitive_ratios(series: dict[str, list[float]]) -> dict[tuple[str, str], stats.Interval | None]:
-    out = {}
-    for name in series:
-        _, what, side, d, b, t = name.split("/")
-        for (num_side, num_what), (den_side, den_what) in comparisons.PRIMITIVE_RATIOS:
-            if (side, what) == (num_side, num_what):
-                base = f"primitive/{den_what}/{den_side}/{d}/{b}/{t}"
-                if base in series:
-                    out[name, base] = stats.ratio_interval(series[name], series[base])
-    return out
-
-
 # ------------------------------------------------------------------ main
 
 def main(argv=None) -> int:
@@ -198,10 +104,22 @@ def main(argv=None) -> int:
     print(f"[setup] {len(points)} points; checking the machine", file=sys.stderr, flush=True)
     before = machine.snapshot()
     forward_models = sorted({p.what for p in points if p.kind == "forward"})
-    extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, forward_models)} if forward_models else {}
+    extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, forward_models, args.out / "logs" / "export.log")} \
+        if forward_models else {}
     workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env)
     progress = engine.Progress(points)
     rows, rounds = [], {}
+    device = machine.describe()
+
+    def write_results():  # after every point, so that an interrupted run keeps what it measured
+        torch_version = workers.info("python")["torch"]
+        with open(args.out / "results.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({**row, "device": device, "torch": torch_version, "commit": revision})
+        (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
+
     try:
         for point in points:
             progress.start(point)
@@ -210,20 +128,12 @@ def main(argv=None) -> int:
             rows += point_rows(result)
             rounds[point.name] = {"stopped": result.stopped, "arms": {label: a.seconds_per_step
                                                                       for label, a in result.arms.items()}}
-        if "primitive" in args.only and settings.get("primitive_rounds") and not args.filter:
-            rows += primitive_rounds(args.build, args.profile, settings, workers, rng, progress.say)
+            write_results()
         threads = {side: workers.info(side)["threads"] for side in ("cpp", "python")}
         torch_version = workers.info("python")["torch"]
     finally:
         workers.close()
     after = machine.snapshot()
-    device = machine.describe()
-    with open(args.out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "device": device, "torch": torch_version, "commit": revision})
-    (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
     (args.out / "machine.json").write_text(json.dumps(
         {**machine.record(threads), "profile": args.profile, "commit": revision, "torch": torch_version,
          "engine": settings.get("engine", {}), "before": before, "after": after,

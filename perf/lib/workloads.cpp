@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "bench_support.h"
+#include "primitives.h"
 #include "seqpack/collate.h"
 #include "seqpack/compiled_model.h"
 #include "seqpack/errors.h"
@@ -193,6 +194,20 @@ Workload grouping(const ArmSpec& arm) {
   return w;
 }
 
+// One call of a primitive on a batch drawn with seed 0 (as primitives_bench draws it).
+Workload primitive(const ArmSpec& arm) {
+  const auto lengths = batch_lengths(distribution_named(arm.distribution), arm.batch, arm.encoder_steps);
+  auto call = make_primitive(arm.what, lengths, arm.encoder_steps);
+  Workload w;
+  w.run = [call](int64_t units) {
+    for (int64_t i = 0; i < units; ++i) call();
+  };
+  w.fill_ratio = fill_ratio(lengths, arm.encoder_steps);
+  w.samples = arm.batch;
+  w.timesteps = sum(lengths);
+  return w;
+}
+
 // Runs each unit, then spins `slowdown` times the unit's own time: a slower code path of a known size.
 std::function<void(int64_t)> slowed(std::function<void(int64_t)> run, double slowdown) {
   return [run = std::move(run), slowdown](int64_t units) {
@@ -232,6 +247,7 @@ Workload make_workload(const ArmSpec& arm) {
                : arm.kind == "lstm_step" ? lstm_step(arm)
                : arm.kind == "forward"   ? forward(arm)
                : arm.kind == "grouping"  ? grouping(arm)
+               : arm.kind == "primitive" ? primitive(arm)
                                          : (reject("arm kind", "no workload kind \"{}\"", arm.kind), Workload{});
   if (arm.slowdown > 0.0) w.run = slowed(std::move(w.run), arm.slowdown);
   w.run(1);  // warm-up: first-touch allocations, oneDNN primitives, every shape of an epoch once

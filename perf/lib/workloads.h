@@ -12,10 +12,11 @@ namespace seqpack::perf {
 
 // One arm: what to run and where in the matrix. The JSON fields have the same names.
 struct ArmSpec {
-  std::string kind;          // step | lstm_step | forward | grouping
-  std::string what;          // the model ("transformer_lstm", ...); "lstm" for lstm_step
+  std::string kind;          // step | lstm_step | forward | grouping | primitive
+  std::string what;          // the model ("transformer_lstm", ...); "lstm" for lstm_step; the primitive
   std::string mode;          // step, lstm_step: padded | packed | segmented | stepwise | auto | calibrated;
-                             // forward: padded | packed | compiled; grouping: <padded|packed>_<random|grouped>
+                             // forward: padded | packed | compiled; grouping: <padded|packed>_<random|grouped>;
+                             // primitive: "-"
   std::string distribution;  // a name in perf/distributions.csv
   int64_t batch = 0;
   int64_t encoder_steps = 0, decoder_steps = 0;

@@ -33,6 +33,7 @@ nlohmann::json answer(std::map<std::string, Workload>& arms, const nlohmann::jso
     return {{"ok", true}, {"side", "cpp"}, {"threads", at::get_num_threads()}, {"pid", ::getpid()},
             {"torch", TORCH_VERSION}};
   }
+  if (op != "prepare" && op != "run" && op != "release") return {{"ok", false}, {"error", "no op \"" + op + "\""}};
   const auto id = request.at("id").get<std::string>();
   if (op == "prepare") {
     const auto start = Clock::now();
@@ -54,11 +55,8 @@ nlohmann::json answer(std::map<std::string, Workload>& arms, const nlohmann::jso
     const auto seconds = seconds_since(start);
     return {{"ok", true}, {"seconds", seconds}, {"peak_memory_mib", peak_memory_mib()}};
   }
-  if (op == "release") {
-    arms.erase(arm);
-    return {{"ok", true}};
-  }
-  return {{"ok", false}, {"error", "no op \"" + op + "\""}};
+  arms.erase(arm);  // release
+  return {{"ok", true}};
 }
 
 int serve() {

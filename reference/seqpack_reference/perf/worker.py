@@ -57,6 +57,8 @@ class Worker:
         if op == "info":
             return {"ok": True, "side": "python", "threads": torch.get_num_threads(), "pid": os.getpid(),
                     "torch": torch.__version__}
+        if op not in ("prepare", "run", "release"):
+            return {"ok": False, "error": f"no op {op!r}"}
         arm_id = request["id"]
         if op == "prepare":
             arm = request["arm"]
@@ -83,10 +85,8 @@ class Worker:
             start = time.perf_counter()
             self.arms[arm_id].run(units)
             return {"ok": True, "seconds": time.perf_counter() - start, "peak_memory_mib": peak_memory_mib()}
-        if op == "release":
-            del self.arms[arm_id]
-            return {"ok": True}
-        return {"ok": False, "error": f"no op {op!r}"}
+        del self.arms[arm_id]  # release
+        return {"ok": True}
 
 
 def main() -> int:

@@ -1,0 +1,47 @@
+"""A worker that speaks the engine's protocol (perf/worker/perf_worker.cpp) without running anything:
+it answers "run" with made-up seconds, so that the engine's rounds, ratios and stopping can be
+tested exactly. Seconds per unit by arm mode (MODES), times a log-normal noise of sd NOISE; a mode
+"broken" fails to prepare, "dies" kills the worker on its first run. Every run is logged to
+$FAKE_WORKER_LOG as "<id>" lines, in the order they came."""
+import json
+import math
+import os
+import random
+import sys
+
+MODES = {"padded": 0.010, "packed": 0.005, "slow": 0.020}
+NOISE = 0.02
+
+
+def main():
+    rng = random.Random(int(os.environ.get("FAKE_WORKER_SEED", "0")))
+    arms, log = {}, open(os.environ["FAKE_WORKER_LOG"], "a")
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "info":
+            reply = {"ok": True, "side": "fake", "threads": 1, "pid": os.getpid(), "torch": "none"}
+        elif op == "prepare":
+            mode = request["arm"]["mode"]
+            if mode == "broken":
+                reply = {"ok": False, "error": "arm mode: broken on purpose"}
+            else:
+                arms[request["id"]] = mode
+                reply = {"ok": True, "prepare_s": 0.5, "fill_ratio": 0.5, "samples": 8, "timesteps": 100,
+                         "steps_per_unit": 1}
+        elif op == "run":
+            mode = arms[request["id"]]
+            if mode == "dies":
+                sys.exit(9)
+            log.write(request["id"] + "\n")
+            log.flush()
+            seconds = request["units"] * MODES[mode] * math.exp(rng.gauss(0, NOISE))
+            reply = {"ok": True, "seconds": seconds, "peak_memory_mib": 1.0}
+        else:
+            arms.pop(request["id"], None)
+            reply = {"ok": True}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    main()
