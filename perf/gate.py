@@ -191,9 +191,12 @@ def failing(rows: list[list[str]]) -> set[str]:
     return {r[0] for r in rows if r[-1] == "REGRESSION" or r[-1].startswith(("IMPROVED", "MISSING"))}
 
 
-def print_table(title: str, rows: list[list[str]]) -> None:
-    header = ["what", "baseline", "now", "change [95% interval] (p of a fall beyond the margin)", "fails below",
-              "verdict"]
+RATIO_HEADER = ["what", "baseline", "now", "change [95% interval] (p of a fall beyond the margin)", "fails below",
+                "verdict"]
+INSTRUCTION_HEADER = ["what", "baseline", "now", "change", "margin", "verdict"]
+
+
+def print_table(title: str, rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print(f"\n{title}")
     for r in [header, ["-" * w for w in widths], *rows]:
@@ -254,7 +257,8 @@ def check(kind: str, baseline: dict, measure) -> set[str]:
             print(f"gate: no ratio baseline for {cpu_model()}; comparing with {baseline['cpu']}'s at the wider "
                   f"margin of {margin:.0f}%", file=sys.stderr)
         rows = compare_ratios(baseline, measure(), margin)
-    print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline.get('machine', baseline.get('cpu'))})", rows)
+    print_table(f"{kind} (baseline: commit {baseline['commit']}, {baseline.get('machine', baseline.get('cpu'))})", rows,
+                INSTRUCTION_HEADER if kind == "instructions" else RATIO_HEADER)
     return failing(rows)
 
 
