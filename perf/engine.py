@@ -164,7 +164,9 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     started = time.monotonic()
     all_arms = point.arms + [point.control_twin]
     arms = {arm.label: ArmResult(arm) for arm in all_arms}
-    arm_id = lambda arm: f"{point.name}|{arm.label}"  # noqa: E731
+    twin = point.control_twin
+    # The A/A twin is the control arm itself, run a second time in each round at its own place.
+    arm_id = lambda arm: f"{point.name}|{(point.control if arm == twin else arm).label}"  # noqa: E731
 
     def prepare(arm: Arm):
         reply = workers[arm.side].call({"op": "prepare", "id": arm_id(arm),
@@ -179,7 +181,7 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         return workers[arm.side].call({"op": "run", "id": arm_id(arm), "units": units},
                                       max(60.0, 50 * point.sample_s))
 
-    for arm in all_arms:
+    for arm in point.arms:
         try:
             prepare(arm)
             # Calibration: one more unit, timed; a sample is as many units as fill sample_s.
@@ -187,6 +189,10 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         except WorkerError as error:
             arms[arm.label].status = f"error: {error}"
             say(f"    {arm.label}: {arms[arm.label].status}")
+    control, twin_result = arms[point.control.label], arms[twin.label]
+    twin_result.status, twin_result.units, twin_result.fill_ratio = control.status, control.units, control.fill_ratio
+    twin_result.samples, twin_result.timesteps = control.samples, control.timesteps
+    twin_result.steps_per_unit = control.steps_per_unit
     live = [a for a in all_arms if arms[a.label].status == "ok"]
     rounds, stopped, ratios = 0, "max rounds", {}
     rounds_started = time.monotonic()
@@ -226,7 +232,7 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
             if spent + last > point.budget_s:
                 stopped = "budget"
                 break
-    for arm in all_arms:
+    for arm in point.arms:
         if arms[arm.label].status == "ok":
             try:
                 workers[arm.side].call({"op": "release", "id": arm_id(arm)}, 60)

@@ -282,6 +282,14 @@ def main(argv=None) -> int:
         for n in sorted({rounds, 6, 8, 12}):
             for margin in (5.0, 10.0, 15.0):
                 print(json.dumps(characterise(recordings, n, margin)))
+        baseline = ratio_baseline()
+        if baseline.get("cpu") == recordings[0]["cpu"]:  # each block of `rounds` checked against the committed one
+            gated = sorted(baseline["log_ratios"])
+            blocks = [{k: rec["log_ratios"][k][i:i + rounds] for k in gated} for rec in recordings
+                      for i in range(0, min(map(len, rec["log_ratios"].values())) - rounds + 1, rounds)]
+            fails = sum(bool(gate_fails(baseline["log_ratios"], b, RATIO_MARGIN)) for b in blocks)
+            print(json.dumps({"against_committed_baseline": baseline["commit"], "rounds": rounds,
+                              "margin_pct": RATIO_MARGIN, "checks": len(blocks), "false_alarms": fails}))
         return 0
     kinds = [args.only] if args.only else ["instructions", "ratios"]
     stamp = {"machine": machine.describe(), "cpu": cpu_model(), "commit": commit(), "torch": _torch_version()}

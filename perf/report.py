@@ -379,36 +379,41 @@ def efficiency_section(res: Results, kind: str) -> list[str]:
     return [title, "", text, ""] + point_table(points, columns)
 
 
+def model_sections(res: Results, kind: str, heading: str, text: str, tables) -> list[str]:
+    """A section per model measured at points of `kind`: heading, text, then each of tables(points)."""
+    lines = []
+    for model in res.whats(kind):
+        points = res.points(kind, model)
+        lines += [heading.format(model=model), "", text, ""]
+        for columns in tables(points):
+            lines += point_table(points, columns)
+    return lines
+
+
+FORWARD_TEXT = ("One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the "
+                "padded forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor "
+                "into a .pt2 package (`seqpack_reference.compiled.export --perf`), run in C++ by "
+                "AOTIModelPackageLoader; the eager C++ models load the same weights. Ratios first, then each arm's "
+                "median forwards/s for scale.")
+GROUPING_TEXT = ("One epoch over a data set of windows (lengths drawn from each distribution), cut into random "
+                 "batches or into length-grouped ones (buckets of batches sorted by encoder length), each batch "
+                 "collated to its own longest lengths; C++ training steps. Fill = real encoder steps / padded "
+                 "encoder steps over the epoch.")
+
+
 def forward(res: Results) -> list[str]:
     """Inference forward: eager C++ padded and packed, the AOTInductor package in C++, Python eager and compiled."""
-    lines = []
-    for model in res.whats("forward"):
-        points = res.points("forward", model)
-        lines += [f"## Inference forward: {model}, AOTInductor-compiled C++", "",
-                  "One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the "
-                  "padded forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor "
-                  "into a .pt2 package (`seqpack_reference.compiled.export --perf`), run in C++ by "
-                  "AOTIModelPackageLoader; the eager C++ models load the same weights. Ratios first, then each arm's "
-                  "median forwards/s for scale.", ""]
-        lines += point_table(points, WHERE + ratio_columns(res, res.labels(points)))
-        lines += point_table(points, WHERE + arm_columns(res, FORWARD_ARMS))
-    return lines
+    return model_sections(res, "forward", "## Inference forward: {model}, AOTInductor-compiled C++", FORWARD_TEXT,
+                     lambda points: [WHERE + ratio_columns(res, res.labels(points)),
+                                     WHERE + arm_columns(res, FORWARD_ARMS)])
 
 
 def grouping(res: Results) -> list[str]:
     """What length-grouped batches do to padding and to the step."""
-    lines = []
-    for model in res.whats("grouping"):
-        points = res.points("grouping", model)
-        lines += [f"## Length-grouped batches: {model}", "",
-                  "One epoch over a data set of windows (lengths drawn from each distribution), cut into random "
-                  "batches or into length-grouped ones (buckets of batches sorted by encoder length), each batch "
-                  "collated to its own longest lengths; C++ training steps. Fill = real encoder steps / padded "
-                  "encoder steps over the epoch.", ""]
-        lines += point_table(points, WHERE + [("fill random", lambda p: number(fill(res, p, cpp("padded_random")))),
-                                      ("fill grouped", lambda p: number(fill(res, p, cpp("padded_grouped"))))] +
-                             ratio_columns(res, res.labels(points)))
-    return lines
+    fills = [("fill random", lambda p: number(fill(res, p, cpp("padded_random")))),
+             ("fill grouped", lambda p: number(fill(res, p, cpp("padded_grouped"))))]
+    return model_sections(res, "grouping", "## Length-grouped batches: {model}", GROUPING_TEXT,
+                     lambda points: [WHERE + fills + ratio_columns(res, res.labels(points))])
 
 
 PRIMITIVE_TEXT = ("Every primitive of both sides is an arm of its point, measured in the same rounds as any other "

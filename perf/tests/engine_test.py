@@ -85,10 +85,12 @@ class Engine(unittest.TestCase):
     def test_every_round_runs_every_arm_once_in_changing_orders(self):
         result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=8)
         runs = self.log.read_text().splitlines()
-        arms = len(result.arms)
-        calibration, rounds = runs[:arms], [runs[i:i + arms] for i in range(arms, len(runs), arms)]
+        built, arms = len(result.point.arms), len(result.arms)  # the A/A twin runs the control's instance
+        calibration = runs[:built]
+        rounds = [runs[i:i + arms] for i in range(built, len(runs), arms)]
+        control = next(r for r in calibration if r.endswith("|cpp padded"))
         self.assertEqual(len(rounds), 8)
-        self.assertTrue(all(sorted(r) == sorted(calibration) for r in rounds))
+        self.assertTrue(all(sorted(r) == sorted(calibration + [control]) for r in rounds))
         self.assertGreater(len({tuple(r) for r in rounds}), 1)  # shuffled, not a fixed order
 
     def test_a_sample_is_calibrated_units_not_one(self):
