@@ -134,8 +134,10 @@ def points(settings: dict) -> list[Point]:
         add("forward", model, settings.get("forward_batch_sizes", []), arms, ratios, cpp("padded"))
     for model in settings.get("grouping_models", []):
         arms = [cpp(f"{p}_{cut}") for p in ("padded", "packed") for cut in ("random", "grouped")]
-        ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("packed_random")),
-                  Ratio(cpp("packed_random"), cpp("padded_random")), Ratio(cpp("packed_grouped"), cpp("padded_grouped"))]
+        ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")),
+                  Ratio(cpp("packed_grouped"), cpp("packed_random")),
+                  Ratio(cpp("packed_random"), cpp("padded_random")),
+                  Ratio(cpp("packed_grouped"), cpp("padded_grouped"))]
         add("grouping", model, settings.get("grouping_batch_sizes", []), arms, ratios, cpp("padded_random"))
     add_primitives(out, settings, distributions)
     return out
@@ -143,9 +145,9 @@ def points(settings: dict) -> list[Point]:
 
 # C++ primitives (perf/lib/primitives.cpp) measured at each primitive point, and the original's
 # Python ones (reference/seqpack_reference/perf/workloads.py).
-CPP_PRIMITIVES = ("align_explicit", "align_auto", "pack", "align_then_pack", "align_pack_fused", "unpack", "create_mask",
-                  "get_attention_mask", "loss_mse", "loss_mae", "loss_huber", "loss_mape", "loss_smape", "loss_quantile",
-                  "collate", "collate_auto")
+CPP_PRIMITIVES = ("align_explicit", "align_auto", "pack", "align_then_pack", "align_pack_fused", "unpack",
+                  "create_mask", "get_attention_mask", "loss_mse", "loss_mae", "loss_huber", "loss_mape", "loss_smape",
+                  "loss_quantile", "collate", "collate_auto")
 PYTHON_PRIMITIVES = ("align_auto", "collate")
 PRIMITIVE_RATIOS = [
     Ratio(cpp("align_auto"), python("align_auto")),          # one gather against the original's row loop

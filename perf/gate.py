@@ -228,7 +228,8 @@ def characterise(recordings: list[dict], rounds: int, margin_pct: float) -> dict
     blocks = []
     for rec in recordings:
         total = min(len(v) for v in rec["log_ratios"].values())
-        blocks += [{k: v[i:i + rounds] for k, v in rec["log_ratios"].items()} for i in range(0, total - rounds + 1, rounds)]
+        blocks += [{k: v[i:i + rounds] for k, v in rec["log_ratios"].items()}
+                   for i in range(0, total - rounds + 1, rounds)]
     gated = sorted(k for k in blocks[0] if "+" not in k)
     runs = [(a, b) for i, a in enumerate(blocks) for j, b in enumerate(blocks) if i != j]  # both orders
     out = {"rounds": rounds, "margin_pct": margin_pct, "blocks": len(blocks), "runs": len(runs)}
@@ -282,6 +283,13 @@ def main(argv=None) -> int:
         for n in sorted({rounds, 6, 8, 12}):
             for margin in (5.0, 10.0, 15.0):
                 print(json.dumps(characterise(recordings, n, margin)))
+        for slowdown in SLOWDOWNS:  # what the switch did: packed / packed+X%, every round of every recording
+            tag = f"+{round(100 * slowdown)}%"
+            logs = [plain - slowed for rec in recordings for name, values in rec["log_ratios"].items()
+                    if name.startswith("packed/") for plain, slowed in
+                    zip(values, rec["log_ratios"][name.replace("packed/", f"packed{tag}/")])]
+            print(json.dumps({"slowdown": tag, "measured_time_ratio": round(math.exp(statistics.fmean(logs)), 4),
+                              "rounds": len(logs)}))
         baseline = ratio_baseline()
         if baseline.get("cpu") == recordings[0]["cpu"]:  # each block of `rounds` checked against the committed one
             gated = sorted(baseline["log_ratios"])

@@ -78,5 +78,6 @@ def shared_warnings(before: dict, after: dict) -> list[str]:
         warnings.append(f"the 1-minute load average was {before['load_average'][0]:.2f} on {cpus} CPUs before the run")
     for moment, snap in (("before", before), ("after", after)):
         for p in snap["busy_processes"]:
-            warnings.append(f"{p['command']} (pid {p['pid']}) used {100 * p['cpu_share']:.0f}% of a CPU {moment} the run")
+            share = 100 * p["cpu_share"]
+            warnings.append(f"{p['command']} (pid {p['pid']}) used {share:.0f}% of a CPU {moment} the run")
     return warnings

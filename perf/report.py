@@ -218,8 +218,8 @@ def noise_floor(res: Results) -> list[str]:
     widest = max(controls, key=lambda r: r["half_width_pct"])
     median = statistics.median(r["half_width_pct"] for r in controls)
     lines = ["## Noise floor: the A/A control", "",
-             f"At each point one arm is measured twice, as two arms. Its interval covered 1.0 at {covered} of "
-             f"{len(controls)} points ({100 * covered / len(controls):.0f}%; about 95% is expected, so 1 miss in 20 "
+             "At each point one arm is measured twice, as if it were two arms. Its interval covered 1.0 at "
+             f"{covered} of {len(controls)} points ({100 * covered / len(controls):.0f}%; about 95% is expected, so 1 miss in 20 "
              "is chance, many more mean rounds that are not independent). A/A half-width: median "
              f"±{median:.1f}%, widest ±{widest['half_width_pct']:.1f}% "
              f"({point_of(widest).name}): differences smaller than these are below what the run resolves.", ""]

@@ -104,8 +104,8 @@ def main(argv=None) -> int:
     print(f"[setup] {len(points)} points; checking the machine", file=sys.stderr, flush=True)
     before = machine.snapshot()
     forward_models = sorted({p.what for p in points if p.kind == "forward"})
-    extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, forward_models, args.out / "logs" / "export.log")} \
-        if forward_models else {}
+    export_log = args.out / "logs" / "export.log"
+    extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, forward_models, export_log)} if forward_models else {}
     workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env)
     progress = engine.Progress(points)
     rows, rounds = [], {}

@@ -35,7 +35,7 @@ set -e
   "$report/conformance.md"
 [ "$status" = 0 ] || echo "seqpack: some conformance tests failed; ctest's log is build/release/conformance.log" >&2
 
-echo "seqpack: running the $profile benchmark matrix (a line per point; the quick profile takes about 15 minutes)"
+echo "seqpack: running the $profile benchmark matrix (a line per point; the quick profile takes about 11 minutes)"
 "$SEQPACK_PYTHON" perf/run_matrix.py --profile "$profile" --build build/release --out "$report"
 "$SEQPACK_PYTHON" perf/report.py "$report"
 exit "$status"

@@ -117,7 +117,8 @@ const std::vector<std::string>& primitive_names() {
   return names;
 }
 
-std::function<at::Tensor()> make_primitive(const std::string& name, const std::vector<int64_t>& lengths, int64_t steps) {
+std::function<at::Tensor()> make_primitive(const std::string& name, const std::vector<int64_t>& lengths,
+                                           int64_t steps) {
   for (const auto& [known, make] : makers()) {
     if (known == name) return make(lengths, steps);
   }

@@ -135,7 +135,9 @@ Workload forward(const ArmSpec& arm) {
       for (int64_t i = 0; i < units; ++i) compiled->forward(inputs);
     };
   } else {
-    if (arm.mode != "padded" && arm.mode != "packed") reject("arm mode", "forward runs padded, packed or compiled, not \"{}\"", arm.mode);
+    if (arm.mode != "padded" && arm.mode != "packed") {
+      reject("arm mode", "forward runs padded, packed or compiled, not \"{}\"", arm.mode);
+    }
     auto model = benchmark_model(arm.what, arm.mode == "packed" ? Packing::Always : Packing::Never);
     models::load_state_dict(*model, read_safetensors(weights.string()).tensors);
     model->eval();
@@ -177,13 +179,15 @@ Workload grouping(const ArmSpec& arm) {
     std::vector<Sample> chosen;
     for (int64_t k = 0; k < members.numel(); ++k) chosen.push_back(samples[members[k].item<int64_t>()]);
     const auto b = collate(chosen, CollateOptions().encoder_alignment(Alignment::Left).sample_alignment(Source::Right));
-    inputs->push_back({b.encoder_input, b.decoder_input, b.encoder_lengths->reshape({-1}), b.decoder_lengths->reshape({-1})});
+    inputs->push_back({b.encoder_input, b.decoder_input, b.encoder_lengths->reshape({-1}),
+                       b.decoder_lengths->reshape({-1})});
     targets->push_back(b.target);
     w.samples += members.numel();
     w.timesteps += b.encoder_lengths->sum().item<int64_t>() + b.decoder_lengths->sum().item<int64_t>();
   }
   torch::manual_seed(0);
-  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, path == "packed" ? Packing::Always : Packing::Never));
+  const auto packing = path == "packed" ? Packing::Always : Packing::Never;
+  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, packing));
   w.run = [step, inputs, targets](int64_t units) {
     for (int64_t i = 0; i < units; ++i) {
       for (size_t j = 0; j < inputs->size(); ++j) (*step)((*inputs)[j], (*targets)[j]);
