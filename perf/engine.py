@@ -37,16 +37,22 @@ class Worker:
     def __init__(self, side: str, argv: list[str], cwd: Path, env: dict, log: Path):
         self.side, self.argv, self.cwd, self.env, self.log = side, argv, cwd, env, log
         self.process = None
+        self.generation = 0  # counts starts: arms built before a restart are gone
+
+    def ensure_started(self):
+        if self.process is None or self.process.poll() is not None:
+            self.stop()
+            self.start()
 
     def start(self):
+        self.generation += 1
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
                                             stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
 
     def call(self, request: dict, timeout_s: float) -> dict:
-        if self.process is None or self.process.poll() is not None:
-            self.start()
+        self.ensure_started()
         try:
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
@@ -59,13 +65,17 @@ class Worker:
         selector.close()
         if not ready:
             self.stop()
-            raise WorkerError(f"the {self.side} worker gave no answer within {timeout_s:.0f} s (restarted)")
+            raise WorkerError(f"the {self.side} worker gave no answer within {timeout_s:.0f} s (stopped)")
         line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
             self.stop()
             raise WorkerError(f"the {self.side} worker died with exit status {code} (log: {self.log})")
-        reply = json.loads(line)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            self.stop()  # out of step with its requests: start afresh
+            raise WorkerError(f"the {self.side} worker answered {line[:80]!r}, not a JSON line (stopped)")
         if not reply.get("ok"):
             raise WorkerError(reply.get("error", "failed"))
         return reply
@@ -74,8 +84,11 @@ class Worker:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
-            self.process.stdin.close()
-            self.process.stdout.close()
+            for pipe in (self.process.stdin, self.process.stdout):
+                try:
+                    pipe.close()
+                except OSError:  # a line still buffered for a dead process
+                    pass
             self.process = None
 
 
@@ -125,7 +138,7 @@ class PointResult:
     control: stats.Interval | None
     rounds: int
     elapsed_s: float
-    stopped: str  # "target" | "budget" | "max rounds"
+    stopped: str  # "target" | "budget" | "max rounds" | "no ratios"
 
 
 @dataclasses.dataclass
@@ -168,24 +181,35 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     # The A/A twin is the control arm itself, run a second time in each round at its own place.
     arm_id = lambda arm: f"{point.name}|{(point.control if arm == twin else arm).label}"  # noqa: E731
 
+    built: dict[str, int] = {}  # arm id -> the worker generation it was built in
+    unit_s: dict[str, float] = {}
+
     def prepare(arm: Arm):
-        reply = workers[arm.side].call({"op": "prepare", "id": arm_id(arm),
-                                        "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
-                                        "timeout_s": settings.prepare_timeout_s}, settings.prepare_timeout_s + 60)
+        worker = workers[arm.side]
+        worker.ensure_started()
+        reply = worker.call({"op": "prepare", "id": arm_id(arm),
+                             "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
+                             "timeout_s": settings.prepare_timeout_s}, settings.prepare_timeout_s + 60)
+        built[arm_id(arm)] = worker.generation
         result = arms[arm.label]
         result.prepare_s += reply["prepare_s"]
         result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]
         result.steps_per_unit = reply["steps_per_unit"]
 
     def run(arm: Arm, units: int) -> dict:
-        return workers[arm.side].call({"op": "run", "id": arm_id(arm), "units": units},
-                                      max(60.0, 50 * point.sample_s))
+        worker = workers[arm.side]
+        worker.ensure_started()
+        if built.get(arm_id(arm)) != worker.generation:  # the worker was restarted: build the arm again
+            prepare(arm)
+        expected = units * unit_s.get(arm_id(arm), point.sample_s)
+        return worker.call({"op": "run", "id": arm_id(arm), "units": units}, max(60.0, 20 * expected))
 
     for arm in point.arms:
         try:
             prepare(arm)
             # Calibration: one more unit, timed; a sample is as many units as fill sample_s.
-            arms[arm.label].units = max(1, math.ceil(point.sample_s / max(run(arm, 1)["seconds"], 1e-9)))
+            unit_s[arm_id(arm)] = max(run(arm, 1)["seconds"], 1e-9)
+            arms[arm.label].units = max(1, math.ceil(point.sample_s / unit_s[arm_id(arm)]))
         except WorkerError as error:
             arms[arm.label].status = f"error: {error}"
             say(f"    {arm.label}: {arms[arm.label].status}")
@@ -202,24 +226,23 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         rng.shuffle(order)
         for arm in order:
             result = arms[arm.label]
+            if result.status != "ok":  # its instance failed earlier in this round (the A/A twin's control)
+                continue
             try:
                 reply = run(arm, result.units)
                 result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
                 result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
             except WorkerError as error:
                 result.status = f"error: {error}"
-                if "died" in str(error) or "no answer" in str(error):
-                    # The restarted worker holds none of this side's arms: build them again.
-                    for other in live:
-                        if other.side == arm.side and other != arm and arms[other.label].status == "ok":
-                            try:
-                                prepare(other)
-                            except WorkerError as again:
-                                arms[other.label].status = f"error: {again}"
-        # An arm that failed is dropped; the others have one sample per round, paired by round.
+                if arm in (point.control, twin):  # one instance: both fail
+                    arms[point.control.label].status = arms[twin.label].status = result.status
+        # A failed arm is dropped; the others have one sample per round, paired by round.
         live = [a for a in live if arms[a.label].status == "ok"]
         rounds += 1
         ratios = _ratio_intervals(point, arms)
+        if not any(r.label in ratios for r in point.ratios):
+            stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
+            break
         spent, last = time.monotonic() - rounds_started, time.monotonic() - round_started
         wide = widest(point, ratios)
         if rounds % 5 == 0:
@@ -232,12 +255,12 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
             if spent + last > point.budget_s:
                 stopped = "budget"
                 break
-    for arm in point.arms:
-        if arms[arm.label].status == "ok":
-            try:
-                workers[arm.side].call({"op": "release", "id": arm_id(arm)}, 60)
-            except WorkerError:
-                pass
+    for arm_key in built:  # every instance built, failed or not: a run holds many points
+        side = next(a.side for a in point.arms if arm_id(a) == arm_key)
+        try:
+            workers[side].call({"op": "release", "id": arm_key}, 60)
+        except WorkerError:
+            pass
     ratios = _ratio_intervals(point, arms)
     return PointResult(point, arms, ratios, ratios.get(point.control_ratio.label), rounds,
                        time.monotonic() - started, stopped)

@@ -133,9 +133,9 @@ def measure_rounds(build: Path, python: str, rounds: int, slowdowns=(), seed=Non
 
 # ------------------------------------------------------------------ comparing
 
-def verdict(change_pct: float, margin: float, significant: bool = True) -> str:
-    """A change in percent, positive meaning worse."""
-    if not significant or abs(change_pct) <= margin:
+def verdict(change_pct: float, margin: float) -> str:
+    """An instruction count's change in percent, positive meaning worse."""
+    if abs(change_pct) <= margin:
         return "ok"
     return "REGRESSION" if change_pct > 0 else "IMPROVED (update the baseline)"
 
@@ -219,17 +219,23 @@ def gate_fails(baseline: dict[str, list[float]], now: dict[str, list[float]], ma
     return failing(compare_ratios({"log_ratios": baseline}, now, margin_pct))
 
 
+def blocks_of(recordings: list[dict], rounds: int) -> list[dict[str, list[float]]]:
+    """Each recording cut into blocks of `rounds` consecutive rounds (a leftover shorter block dropped)."""
+    blocks = []
+    for rec in recordings:
+        total = min(len(v) for v in rec["log_ratios"].values())
+        blocks += [{k: v[i:i + rounds] for k, v in rec["log_ratios"].items()}
+                   for i in range(0, total - rounds + 1, rounds)]
+    return blocks
+
+
 def characterise(recordings: list[dict], rounds: int, margin_pct: float) -> dict:
     """False alarms and power of the gate from recorded rounds. Each recording (gate.py record, one
     run of many rounds) is cut into blocks of `rounds` consecutive rounds; a simulated gate run takes
     one block as the baseline and another (of the same recording or another) as the check, as a real
     run compares a fresh set of rounds with one measured at another time. Unchanged: the gated
     ratios as recorded. Slowed: each packed/padded ratio replaced by the packed+X%/padded one."""
-    blocks = []
-    for rec in recordings:
-        total = min(len(v) for v in rec["log_ratios"].values())
-        blocks += [{k: v[i:i + rounds] for k, v in rec["log_ratios"].items()}
-                   for i in range(0, total - rounds + 1, rounds)]
+    blocks = blocks_of(recordings, rounds)
     gated = sorted(k for k in blocks[0] if "+" not in k)
     runs = [(a, b) for i, a in enumerate(blocks) for j, b in enumerate(blocks) if i != j]  # both orders
     out = {"rounds": rounds, "margin_pct": margin_pct, "blocks": len(blocks), "runs": len(runs)}
@@ -292,9 +298,8 @@ def main(argv=None) -> int:
                               "rounds": len(logs)}))
         baseline = ratio_baseline()
         if baseline.get("cpu") == recordings[0]["cpu"]:  # each block of `rounds` checked against the committed one
-            gated = sorted(baseline["log_ratios"])
-            blocks = [{k: rec["log_ratios"][k][i:i + rounds] for k in gated} for rec in recordings
-                      for i in range(0, min(map(len, rec["log_ratios"].values())) - rounds + 1, rounds)]
+            gated = set(baseline["log_ratios"])
+            blocks = [{k: v for k, v in b.items() if k in gated} for b in blocks_of(recordings, rounds)]
             fails = sum(bool(gate_fails(baseline["log_ratios"], b, RATIO_MARGIN)) for b in blocks)
             print(json.dumps({"against_committed_baseline": baseline["commit"], "rounds": rounds,
                               "margin_pct": RATIO_MARGIN, "checks": len(blocks), "false_alarms": fails}))

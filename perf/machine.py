@@ -44,9 +44,9 @@ def _cpu_times() -> dict[int, tuple[str, float]]:
     return out
 
 
-def busy_processes(window_s: float = 1.0, exclude: set[int] | None = None) -> list[dict]:
-    """Processes that used more than BUSY_SHARE of a CPU over the window, busiest first."""
-    exclude = (exclude or set()) | {os.getpid()}
+def busy_processes(window_s: float = 1.0) -> list[dict]:
+    """Processes (not this one) that used more than BUSY_SHARE of a CPU over the window, busiest first."""
+    exclude = {os.getpid()}
     before = _cpu_times()
     time.sleep(window_s)
     after = _cpu_times()
@@ -60,9 +60,9 @@ def busy_processes(window_s: float = 1.0, exclude: set[int] | None = None) -> li
     return sorted(busy, key=lambda p: -p["cpu_share"])
 
 
-def snapshot(exclude: set[int] | None = None) -> dict:
+def snapshot() -> dict:
     return {"time": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": list(os.getloadavg()),
-            "busy_processes": busy_processes(exclude=exclude)}
+            "busy_processes": busy_processes()}
 
 
 def record(threads: dict[str, int]) -> dict:

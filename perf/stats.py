@@ -42,12 +42,6 @@ class Interval:
     def covers(self, value: float) -> bool:
         return self.low <= value <= self.high
 
-    def scaled(self, factor: float) -> "Interval":
-        return Interval(self.estimate * factor, self.low * factor, self.high * factor, self.rounds)
-
-    def inverted(self) -> "Interval":
-        return Interval(1 / self.estimate, 1 / self.high, 1 / self.low, self.rounds)
-
 
 def log_interval(logs: list[float], confidence: float = CONFIDENCE) -> Interval | None:
     """exp of the t interval on the mean of `logs`; None with fewer than 2 values."""

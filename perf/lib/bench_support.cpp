@@ -94,8 +94,7 @@ void set_counters(benchmark::State& state, const std::vector<int64_t>& lengths, 
 
 benchmark::internal::Benchmark* with_profile(benchmark::internal::Benchmark* bench, const std::string& kind) {
   const auto min_time = profile().settings.at(kind + "_min_time_s").get<double>();
-  // No Repetitions() here: run_matrix.py runs the program once per round (--benchmark_repetitions=1),
-  // pairing each round's benchmarks with the other side's samples of the same round.
+  // Repetitions come from the command line (--benchmark_repetitions): the program stands alone.
   return bench->MinTime(min_time)->Unit(benchmark::kMillisecond);
 }
 

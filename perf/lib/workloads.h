@@ -27,8 +27,9 @@ struct ArmSpec {
 
 ArmSpec arm_from_json(const nlohmann::json& arm);
 
-// A built arm. run(k) runs k units (a training step, a forward, or an epoch) and returns nothing;
-// the caller times it. units_per_run counts training steps per unit (an epoch holds several).
+// A built arm. run(k) runs k units (a training step, a forward, an epoch or a primitive's call) and
+// returns nothing; the caller times it. steps_per_unit counts training steps per unit (an epoch holds
+// several).
 struct Workload {
   std::function<void(int64_t)> run;
   double fill_ratio = 0.0;

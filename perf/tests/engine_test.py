@@ -107,7 +107,18 @@ class Engine(unittest.TestCase):
     def test_a_worker_that_dies_fails_its_arm_not_the_run(self):
         result = self.measure(self.point(["padded", "packed", "dies"]))
         self.assertIn("died", result.arms["cpp dies"].status)
+        # The restarted worker builds the side's other arms again; their ratios are whole.
         self.assertEqual(result.arms["cpp packed"].status, "ok")
+        self.assertAlmostEqual(result.ratios["cpp packed / cpp padded"].estimate, 2.0, delta=0.1)
+        self.assertAlmostEqual(result.control.estimate, 1.0, delta=0.05)
+        self.assertEqual(len(result.arms["cpp packed"].seconds_per_step), result.rounds)
+
+    def test_a_failed_control_stops_the_rounds(self):
+        point = self.point(["broken", "packed"])
+        point.control = Arm("cpp", "broken")
+        point.ratios = [Ratio(Arm("cpp", "packed"), Arm("cpp", "broken"))]
+        result = self.measure(point)
+        self.assertEqual(result.stopped, "no ratios")
 
 
 class Declarations(unittest.TestCase):

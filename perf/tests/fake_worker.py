@@ -29,6 +29,8 @@ def main():
                 arms[request["id"]] = mode
                 reply = {"ok": True, "prepare_s": 0.5, "fill_ratio": 0.5, "samples": 8, "timesteps": 100,
                          "steps_per_unit": 1}
+        elif op == "run" and request["id"] not in arms:  # as the real workers answer
+            reply = {"ok": False, "error": f"no prepared arm {request['id']!r}"}
         elif op == "run":
             mode = arms[request["id"]]
             if mode == "dies":

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <string>
@@ -60,6 +61,10 @@ nlohmann::json answer(std::map<std::string, Workload>& arms, const nlohmann::jso
 }
 
 int serve() {
+  // The protocol gets its own descriptor; fd 1 (anything a library prints) goes to the log, so that
+  // nothing else can land between the replies.
+  FILE* out = ::fdopen(::dup(1), "w");
+  if (out == nullptr || ::dup2(2, 1) < 0) return 1;
   std::map<std::string, Workload> arms;
   std::string line;
   while (std::getline(std::cin, line)) {
@@ -69,7 +74,8 @@ int serve() {
     } catch (const std::exception& error) {
       reply = {{"ok", false}, {"error", error.what()}};
     }
-    std::cout << reply.dump() << std::endl;  // endl flushes: the coordinator waits for this line
+    std::fputs((reply.dump() + "\n").c_str(), out);
+    std::fflush(out);  // the coordinator waits for this line
   }
   return 0;
 }

@@ -91,8 +91,11 @@ class Worker:
 
 def main() -> int:
     worker = Worker()
-    out = sys.stdout
-    sys.stdout = sys.stderr  # anything the libraries print goes to the log, not into the protocol
+    # The protocol gets its own descriptor; fd 1 (Python's prints, C code's, subprocesses') goes to
+    # the log, so that nothing else can land between the replies.
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     for line in sys.stdin:
         try:
             reply = worker.answer(json.loads(line))
