@@ -41,8 +41,8 @@ class Ratio:
 
 @dataclasses.dataclass
 class Point:
-    kind: str  # step | lstm_step | forward | grouping
-    what: str  # the model, or "lstm"
+    kind: str  # step | lstm_step | forward | grouping | primitive
+    what: str  # the model, "lstm", or "ops" (a primitive point: its arms' modes name the primitives)
     distribution: str
     batch: int
     encoder_steps: int

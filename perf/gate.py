@@ -41,7 +41,7 @@ import engine
 import machine
 from run_matrix import commit
 from seqpack_paths import ROOT
-from stats import holm_significant
+from stats import holm_significant, log_ratios
 
 BASELINES = ROOT / "perf" / "baselines"
 ALPHA = 0.05
@@ -124,8 +124,8 @@ def measure_rounds(build: Path, python: str, rounds: int, slowdowns=(), seed=Non
                     num, den = result.arms[ratio.numerator.label], result.arms[ratio.denominator.label]
                     if num.status != "ok" or den.status != "ok":
                         raise SystemExit(f"gate: {ratio.label} at {point.name} failed: {num.status}; {den.status}")
-                    out[ratio_name(ratio, point.distribution)] = [
-                        math.log(b / a) for a, b in zip(num.seconds_per_step, den.seconds_per_step)]
+                    out[ratio_name(ratio, point.distribution)] = log_ratios(num.seconds_per_step,
+                                                                            den.seconds_per_step)
         finally:
             workers.close()
     return out

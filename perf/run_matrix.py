@@ -4,7 +4,8 @@ in paired, interleaved rounds (engine.py, over the C++ and the Python worker).
     python perf/run_matrix.py --profile quick|full --build build/release --out reports/<name>
         [--only step lstm_step forward grouping primitive] [--filter TEXT]
 
-Writes <out>/results.csv: one row per arm (median it/s over the rounds with its 95% interval,
+Writes <out>/results.csv: one row per arm (median it/s over the rounds; it_s_low / it_s_high, the 95%
+interval of their geometric mean,
 rounds, units per sample, preparation time, fill, memory) and one per ratio (estimate, 95%
 interval, half-width, verdict); <out>/rounds.json, every round's seconds per step of every arm (what
 the ratios are computed from); <out>/machine.json, the machine and its load before and after.
@@ -105,7 +106,9 @@ def main(argv=None) -> int:
     before = machine.snapshot()
     forward_models = sorted({p.what for p in points if p.kind == "forward"})
     export_log = args.out / "logs" / "export.log"
-    extra_env = {"SEQPACK_AOTI_DIR": export_packages(sys.executable, forward_models, export_log)} if forward_models else {}
+    extra_env = {}
+    if forward_models:
+        extra_env["SEQPACK_AOTI_DIR"] = export_packages(sys.executable, forward_models, export_log)
     workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env)
     progress = engine.Progress(points)
     rows, rounds = [], {}

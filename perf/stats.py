@@ -53,11 +53,15 @@ def log_interval(logs: list[float], confidence: float = CONFIDENCE) -> Interval 
     return Interval(math.exp(mean), math.exp(mean - half), math.exp(mean + half), n)
 
 
+def log_ratios(numerator_seconds: list[float], denominator_seconds: list[float]) -> list[float]:
+    """ln of the speed ratio numerator / denominator in each round, from per-round seconds per step
+    of each, paired by round (round i of one with round i of the other)."""
+    return [math.log(b / a) for a, b in zip(numerator_seconds, denominator_seconds) if a > 0 and b > 0]
+
+
 def ratio_interval(numerator_seconds: list[float], denominator_seconds: list[float]) -> Interval | None:
-    """The speed ratio numerator / denominator from per-round seconds per step of each, paired by
-    round (round i of one with round i of the other)."""
-    pairs = [(a, b) for a, b in zip(numerator_seconds, denominator_seconds) if a > 0 and b > 0]
-    return log_interval([math.log(b / a) for a, b in pairs])
+    """The speed ratio numerator / denominator, paired by round."""
+    return log_interval(log_ratios(numerator_seconds, denominator_seconds))
 
 
 def rate_interval(seconds: list[float]) -> Interval | None:
