@@ -16,6 +16,7 @@ STEP_PATHS = ("padded", "packed", "segmented", "stepwise")  # C++: padded, PyTor
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
 AA_SUFFIX = " (A/A)"
+KINDS = ("step", "lstm_step", "forward", "grouping", "primitive")  # the kinds of point, in measuring order
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,7 +33,7 @@ from seqpack_reference.perf.distributions import batch_lengths, read_distributio
 SOURCE = ROOT / "reports" / "2026-11-25-full-cpu" / "results.csv"
 OUT = ROOT / "perf" / "packing_cost_model.json"
 PATHS = ("padded", "packed")
-ENCODER_SEED = 1  # training_step_bench draws the encoder lengths with seed 1
+ENCODER_SEED = 1  # the step workloads (perf/lib/workloads.cpp) draw the encoder lengths with seed 1
 
 
 def points(results_csv: Path) -> list[dict]:

@@ -24,9 +24,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator  # noqa: E402
 
 import packing_cost_model  # noqa: E402  (perf/ is on sys.path: this file runs as a script)
+import comparisons  # noqa: E402
 from comparisons import AA_SUFFIX, Ratio, cpp, python  # noqa: E402
 
-KINDS = ("step", "lstm_step", "forward", "grouping", "primitive")
+KINDS = comparisons.KINDS
 NUMBERS = ("median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "fill_ratio",
            "peak_memory_mib", "warmup_s")
 # The original's write-up (one GPU, TransformerLSTM, batch 64), it/s.
@@ -38,7 +39,7 @@ HEADLINE_RATIOS = [Ratio(cpp("padded"), python("padded_compile")).label, Ratio(c
                    Ratio(python("packed_eager"), python("padded_compile")).label,
                    Ratio(python("packed_compile_disable"), python("padded_compile")).label]
 FORWARD_ARMS = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
-OWN_RUNS = ("packed", "segmented", "stepwise")
+OWN_RUNS = comparisons.STEP_PATHS[1:]  # the packed runs, each against padded
 LSTM_GOAL, LSTM_GOAL_BATCH = 1.1, 32  # the LSTM step's efficiency goal, from this batch size up
 NAMES = {"cpp": "C++", "python": "Python", "padded_compile": "padded + compile", "packed_compile": "packed + compile",
          "packed_compile_disable": "packed + compiler.disable", "padded_eager": "padded eager",

@@ -27,7 +27,7 @@ import machine
 import stats
 from seqpack_paths import ROOT
 
-KINDS = ("step", "lstm_step", "forward", "grouping", "primitive")
+KINDS = comparisons.KINDS
 FIELDS = ["row", "kind", "what", "side", "mode", "base_side", "base_mode", "distribution", "batch", "steps", "status",
           "median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "verdict",
           "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_memory_mib",
