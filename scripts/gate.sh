@@ -2,7 +2,7 @@
 # The regression gate: sets up, builds (release), then compares instruction counts (callgrind) and
 # measured ratios (paired rounds) with the committed baselines in perf/baselines/. Exit 1 on an
 # instruction count beyond its margin either way, or on a ratio whose fall beyond its margin is
-# significant (see perf/gate.py; its error rates are in the README); the tables say which.
+# significant (see perf/gate.py; its error rates are in docs/measurement.md); the tables say which.
 #   scripts/gate.sh [--only instructions|ratios]            check
 #   scripts/gate.sh --update [--only instructions|ratios]   re-measure and rewrite the baselines
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
