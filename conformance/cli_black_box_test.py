@@ -12,33 +12,14 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
 from seqpack_reference.cases import model_cases, tft_cases  # noqa: E402
-from seqpack_reference.models import MODELS  # noqa: E402
+from seqpack_reference.golden import case_differences, differences  # noqa: E402
+from seqpack_reference.models import SPECS, small_params  # noqa: E402
 
 PER_OP = 4
-
-
-def unpacked(parts):
-    packed = PackedSequence(parts["data"], parts["batch_sizes"], parts.get("sorted_indices"),
-                            parts.get("unsorted_indices"))
-    return pad_packed_sequence(packed, batch_first=True)[0]
-
-
-def same(meta, want, got):
-    if want.keys() != got.keys():
-        return False
-    if meta["compare"] == "packed_by_meaning":
-        return torch.equal(want["batch_sizes"], got["batch_sizes"]) and torch.equal(unpacked(want), unpacked(got))
-    # As the C++ runner compares: floats within the case's tolerance with NaN equal to NaN (the
-    # nonfinite cases expect NaN), everything else exactly.
-    return all(torch.allclose(want[k], got[k], rtol=meta["rtol"], atol=meta["atol"], equal_nan=True)
-               if want[k].is_floating_point() and want[k].dtype == got[k].dtype else torch.equal(want[k], got[k])
-               for k in want)
 
 
 def run(binary, *args):
@@ -49,13 +30,11 @@ def exported_weights_load_in_pytorch(binary, tmp):
     """`seqpack init` writes a state_dict that PyTorch's model loads strictly, and with it seqpack
     and PyTorch compute the same output."""
     failures = []
-    for op, model_class in MODELS.items():
-        params = {"num_past_features": 3, "num_future_features": 2, "dropout": 0.0}
-        if op in ("model.tft", "model.pftft", "model.xtft"):
-            params.update(d_model=8, d_hidden_continuous=4, num_heads=2)
-            if op == "model.tft":
-                params.update(ctxt_seq_len=7, tgt_seq_len=5)
-            inputs = tft_cases.model_inputs("cli/" + op, op, params, with_static=op != "model.xtft")
+    for spec in SPECS:
+        op = spec.op
+        params = small_params(spec, tft_cases.TE, tft_cases.TD)
+        if spec.family == "tft":
+            inputs = tft_cases.model_inputs("cli/" + op, spec, params, with_static=spec.static_covariates is not None)
         else:
             params["packing"] = "always"
             inputs = model_cases.model_inputs("cli/" + op, 1)
@@ -65,7 +44,7 @@ def exported_weights_load_in_pytorch(binary, tmp):
         if result.returncode != 0:
             failures.append(f"init {op}: exit {result.returncode}: {result.stderr.strip()}")
             continue
-        model = model_class(**params).double().eval()
+        model = spec.model_class(**params).double().eval()
         try:
             model.load_state_dict(load_file(str(weights)), strict=True)
         except RuntimeError as error:
@@ -76,9 +55,14 @@ def exported_weights_load_in_pytorch(binary, tmp):
         save_file(inputs, str(inputs_file))
         result = run(binary, "eval", op, "--in", str(inputs_file), "--params", json.dumps(params),
                      "--weights", str(weights), "--out", str(out))
-        want = model(**inputs).detach()
-        if result.returncode != 0 or not torch.allclose(load_file(str(out))["output"], want, rtol=1e-10, atol=1e-10):
-            failures.append(f"init {op}: seqpack's output with its exported weights differs from PyTorch's")
+        if result.returncode != 0:
+            failures.append(f"init {op}: eval with the exported weights: exit {result.returncode}: "
+                            f"{result.stderr.strip()}")
+            continue
+        found = differences({"output": model(**inputs).detach()}, load_file(str(out)), rtol=1e-10, atol=1e-10)
+        if found:
+            failures.append(f"init {op}: seqpack's output with its exported weights differs from PyTorch's: "
+                            + "; ".join(found))
     return failures
 
 
@@ -107,8 +91,10 @@ def main(binary, root):
                                     f"{len(lines)} lines, output {'written' if out.exists() else 'absent'}")
             elif result.returncode != 0:
                 failures.append(f"{name}: exit {result.returncode}: {result.stderr.strip()}")
-            elif not same(meta, load_file(str(folder / "expected.safetensors")), load_file(str(out))):
-                failures.append(f"{name}: outputs differ from expected.safetensors")
+            else:
+                found = case_differences(meta, load_file(str(folder / "expected.safetensors")), load_file(str(out)))
+                if found:
+                    failures.append(f"{name}: differs from expected.safetensors: {'; '.join(found)}")
         failures += exported_weights_load_in_pytorch(binary, Path(tmp))
         usage = [("no op", ["eval"]), ("unknown op", ["eval", "no_such_op", "--in", "x", "--out", "y"]),
                  ("unknown flag", ["eval", "create_mask", "--frobnicate"])]
@@ -118,7 +104,7 @@ def main(binary, root):
                 failures.append(f"usage error ({label}): want exit 2, got {result.returncode}")
     for failure in failures:
         print("FAIL", failure)
-    print(f"cli black-box: {len(chosen) + 3 + len(MODELS) - len(failures)} ok, {len(failures)} failed")
+    print(f"cli black-box: {len(chosen) + 3 + len(SPECS) - len(failures)} ok, {len(failures)} failed")
     return 1 if failures else 0
 
 

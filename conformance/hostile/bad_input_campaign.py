@@ -46,6 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "reference"))
+from seqpack_reference.models import SPECS  # noqa: E402  (the models' descriptors: ops, inputs, params)
+
 QUICK_SIZE = 300
 BASES_PER_OP = 2
 # Parsing a file happens before an op looks at it, so each container-level mutation (and each
@@ -64,19 +67,17 @@ SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|run
 SEQUENCE_OPS = {"align_encoder_sequences", "validate_encoder_alignment", "pack_encoder_sequences",
                 "pack_decoder_sequences"}
 LOSS_OPS = {"loss.mse", "loss.mae", "loss.huber", "loss.mape", "loss.smape", "loss.quantile", "calc_loss"}
-BACKWARD_OPS = LOSS_OPS | {"model.attention_lstm", "model.encoder_decoder_lstm", "model.transformer_lstm",
-                           "model.tft", "model.pftft", "model.xtft"}
+MODEL_OPS = {spec.op for spec in SPECS}
+BACKWARD_OPS = LOSS_OPS | MODEL_OPS
 # Tensors an op may go without (removing one is then not certainly wrong).
 OPTIONAL_TENSORS = {
     "should_use_packing": {"lengths"}, "validate_encoder_alignment": {"lengths"}, "calc_loss": {"decoder_lengths"},
     **{op: {"mask", "weights"} for op in LOSS_OPS - {"calc_loss"}},
     "collate": {"encoder_lengths", "decoder_lengths", "encoder_mask", "decoder_mask"},
-    **{f"model.{m}": {"encoder_lengths", "decoder_lengths", "static_covariates", "target"}
-       for m in ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm", "tft", "pftft", "xtft")},
+    **{spec.op: spec.optional_inputs | {"target"} for spec in SPECS},
 }
 # Ops whose lengths must hold one value per row of another input.
-BATCH_LINKED = SEQUENCE_OPS | {"get_attention_mask", "calc_loss", "collate"} | {op for op in BACKWARD_OPS
-                                                                               if op.startswith("model.")}
+BATCH_LINKED = SEQUENCE_OPS | {"get_attention_mask", "calc_loss", "collate"} | MODEL_OPS
 # The axis of time in a sequence tensor, and the lengths it must hold.
 TIME_LINK = {"sequences": "lengths", "encoder_input": "lengths", "past_sequence": "encoder_lengths",
              "past_covariates": "encoder_lengths", "future_sequence": "decoder_lengths",
@@ -86,9 +87,7 @@ REQUIRED_PARAMS = {
     "create_mask": {"size"}, "get_attention_mask": {"max_encoder_length", "max_decoder_length"},
     "packing_policy": {"model", "steps"}, "validate_encoder_alignment": {"expected_alignment"},
     "length_grouped_batches": {"batch_size"}, "calc_loss": {"criterion"},
-    "model.tft": {"num_past_features", "num_future_features", "ctxt_seq_len", "tgt_seq_len"},
-    **{f"model.{m}": {"num_past_features", "num_future_features"}
-       for m in ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm", "pftft", "xtft")},
+    **{spec.op: spec.required_params for spec in SPECS},
 }
 # Params that each op is also given mutated when its goldens leave them out (value: a legal one).
 EXTRA_PARAMS = {
@@ -104,9 +103,8 @@ EXTRA_PARAMS = {
     "get_attention_mask": {"causal_attention": True},
     "length_grouped_batches": {"bucket_batches": 16, "seed": 0, "shuffle": True},
     "collate": {"sample_alignment": "right"},
-    **{f"model.{m}": {"dropout": 0.0, "packing": "never"}
-       for m in ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm")},
-    **{f"model.{m}": {"dropout": 0.0, "num_heads": 1} for m in ("tft", "pftft", "xtft")},
+    **{spec.op: {"dropout": 0.0, **({"packing": "never"} if spec.family == "lstm" else {"num_heads": 1})}
+       for spec in SPECS},
 }
 # Sizes: negative is wrong; 2^62 is wrong unless the op can take it without allocating it.
 SIZE_KEYS = {"size", "max_length", "max_encoder_length", "max_decoder_length", "total_length", "steps", "batch_size",

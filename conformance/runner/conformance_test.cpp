@@ -53,11 +53,7 @@ TEST_P(Golden, MatchesPyTorch) {
   EXPECT_TRUE(why.empty()) << why;
 }
 
-std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) {
-  std::string name = info.param.name;
-  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
-  return name;
-}
+std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) { return test_name_of(info.param.name); }
 
 // SEQPACK_CASE_FAMILY=<folder> runs one family (ctest runs one family per test).
 std::vector<GoldenCase> chosen_cases() {

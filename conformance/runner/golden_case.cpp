@@ -5,7 +5,9 @@
 #include <torch/nn/utils/rnn.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <stdexcept>
 
 namespace seqpack::conformance {
 namespace {
@@ -46,6 +48,13 @@ std::string compare_packs(const TensorMap& want, const TensorMap& got) {
 
 }  // namespace
 
+GoldenCase read_case(const std::filesystem::path& root, const std::string& name) {
+  const auto folder = root / name;
+  std::ifstream in(folder / "case.json");
+  if (!in) throw std::runtime_error("no case.json in " + folder.string());
+  return {name, folder, nlohmann::json::parse(in)};
+}
+
 std::vector<GoldenCase> discover_cases(const std::filesystem::path& root, const std::string& family) {
   std::vector<GoldenCase> cases;
   const auto start = family.empty() ? root : root / family;
@@ -74,6 +83,12 @@ std::string mismatch(const GoldenCase& golden, const TensorMap& expected, const 
     if (auto why = compare_tensor(name, tensor, actual.at(name), rtol, atol); !why.empty()) return why;
   }
   return "";
+}
+
+std::string test_name_of(const std::string& case_name) {
+  std::string name = case_name;
+  std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+  return name;
 }
 
 }  // namespace seqpack::conformance

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 
 @dataclasses.dataclass
@@ -64,8 +65,58 @@ def write_case(root: Path, case: Case) -> None:
         _save(case.weights, folder / "weights.safetensors")
 
 
+def _short(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _unpacked(parts: dict[str, torch.Tensor]) -> torch.Tensor:
+    packed = PackedSequence(parts["data"], parts["batch_sizes"], parts.get("sorted_indices"),
+                            parts.get("unsorted_indices"))
+    return pad_packed_sequence(packed, batch_first=True)[0]
+
+
+def _tensor_difference(name: str, want: torch.Tensor, got: torch.Tensor, rtol: float, atol: float) -> str | None:
+    if want.dtype != got.dtype:
+        return f"{name}: dtype {_short(want.dtype)} expected, got {_short(got.dtype)}"
+    if want.shape != got.shape:
+        return f"{name}: shape {list(want.shape)} expected, got {list(got.shape)}"
+    if want.is_floating_point() or want.is_complex():
+        if torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+            return None
+        largest = (got.double() - want.double()).abs().nan_to_num(1e300).max().item() if want.numel() else 0.0
+        return f"{name}: values differ (max |diff| {largest:.3g}, rtol {rtol}, atol {atol})"
+    return None if torch.equal(got, want) else f"{name}: values differ"
+
+
+def differences(want: dict[str, torch.Tensor], got: dict[str, torch.Tensor], rtol: float = 0.0, atol: float = 0.0,
+                compare: str = "exact") -> list[str]:
+    """Why `got` differs from `want`, one line per difference (empty: they agree). The one golden
+    comparison on the Python side, the twin of conformance/runner/golden_case.cpp's mismatch: the
+    same tensor names; each tensor of the same dtype and shape; floats within rtol/atol with NaN
+    equal to NaN (the nonfinite cases expect NaN), everything else exactly. compare
+    "packed_by_meaning" (packs of tied lengths, whose rows may come in any stable order) compares
+    batch_sizes and the padded batch the pack unpacks to, exactly."""
+    if want.keys() != got.keys():
+        return [f"tensor names differ: expected {sorted(want)}, got {sorted(got)}"]
+    if compare == "packed_by_meaning":
+        why = (_tensor_difference("batch_sizes", want["batch_sizes"], got["batch_sizes"], 0.0, 0.0)
+               or _tensor_difference("data (unpacked)", _unpacked(want), _unpacked(got), 0.0, 0.0))
+        return [why] if why else []
+    if compare != "exact":
+        raise ValueError(f"compare must be 'exact' or 'packed_by_meaning', got {compare!r}")
+    found = (_tensor_difference(name, want[name], got[name], rtol, atol) for name in sorted(want))
+    return [why for why in found if why is not None]
+
+
+def case_differences(meta: dict, want: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> list[str]:
+    """differences() under a case's own comparison and tolerances (its case.json, as `meta`)."""
+    return differences(want, got, meta["rtol"], meta["atol"], meta["compare"])
+
+
 def compare_case_folders(committed: Path, fresh: Path) -> list[str]:
-    """Differences between a committed case folder and a freshly generated one (empty: equal)."""
+    """Differences between a committed case folder and a freshly generated one (empty: equal).
+    Inputs and weights are compared tensor by tensor under the case's tolerances, the expected
+    outputs under its comparison too."""
     problems = []
     meta = json.loads((committed / "case.json").read_text())
     if meta != json.loads((fresh / "case.json").read_text()):
@@ -77,17 +128,7 @@ def compare_case_folders(committed: Path, fresh: Path) -> list[str]:
             continue
         if not a.exists() or a.read_bytes() == b.read_bytes():
             continue
-        old, new = load_file(str(a)), load_file(str(b))
-        if old.keys() != new.keys():
-            problems.append(f"{name}: tensor names differ ({sorted(old)} vs {sorted(new)})")
-            continue
-        for key in old:
-            x, y = old[key], new[key]
-            if x.dtype != y.dtype or x.shape != y.shape:
-                problems.append(f"{name}:{key}: dtype or shape differs")
-            elif x.is_floating_point():
-                if not torch.allclose(x, y, rtol=meta["rtol"], atol=meta["atol"], equal_nan=True):
-                    problems.append(f"{name}:{key}: values differ beyond rtol={meta['rtol']} atol={meta['atol']}")
-            elif not torch.equal(x, y):
-                problems.append(f"{name}:{key}: values differ")
+        compare = meta["compare"] if name == "expected.safetensors" else "exact"
+        found = differences(load_file(str(a)), load_file(str(b)), meta["rtol"], meta["atol"], compare)
+        problems += [f"{name}: {why}" for why in found]
     return problems

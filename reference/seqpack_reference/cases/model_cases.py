@@ -10,34 +10,11 @@ import torch
 
 from .. import losses
 from ..golden import Case
-from ..models import MODELS
+from ..models import MODEL_SPECS, specs
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}
 PAST, FUTURE = 3, 2
 ENCODER_LENGTHS, DECODER_LENGTHS = [7, 3, 5, 1], [5, 2, 4, 1]
-
-CONFIGS = {
-    "model.attention_lstm": {
-        "small": {"d_model": 8, "num_layers": 1, "num_heads": 2},
-        "projected_two_layers": {"d_model": 16, "d_encoder": 12, "num_layers": 2, "num_heads": 4, "use_gating": False,
-                                 "causal_attention": False, "output_dim": 2},
-        "trainable_add": {"d_model": 8, "num_layers": 2, "num_heads": 1, "trainable_add": True},
-    },
-    "model.encoder_decoder_lstm": {
-        "small": {"d_encoder": 8, "d_decoder": 8, "num_encoder_layers": 1, "num_decoder_layers": 1},
-        "projected_mlp": {"d_encoder": 12, "d_decoder": 16, "d_mlp_hidden": [10, 6], "mlp_activation": "gelu",
-                          "mlp_dropout": 0.0, "output_dim": 2},
-        "mlp_one_layer": {"d_encoder": 8, "d_decoder": 8, "d_mlp_hidden": 5, "mlp_activation": "tanh",
-                          "mlp_dropout": 0.0},
-    },
-    "model.transformer_lstm": {
-        "small": {"d_model": 8, "num_layers": 1, "num_transformer_blocks": 1, "num_heads": 2},
-        "two_blocks_shared_lstm": {"d_model": 16, "num_layers": 2, "num_transformer_blocks": 2, "num_heads": 4,
-                                   "share_lstm_weights": True, "causal_attention": False},
-        "no_blocks": {"d_model": 8, "num_transformer_blocks": 0, "output_dim": 2},
-    },
-}
-
 
 def _seed(name):
     return zlib.crc32(name.encode())
@@ -64,9 +41,13 @@ def model_inputs(name, output_dim, lengths_as_column=False):
     return inputs
 
 
+def case_name(spec, config, packing):
+    return f"{spec.name}/{config}_packing_{packing}"
+
+
 def build_model(op, params, seed):
     torch.manual_seed(seed)
-    model = MODELS[op](PAST, FUTURE, **params).double()
+    model = MODEL_SPECS[op].model_class(PAST, FUTURE, **params).double()
     model.eval()
     return model
 
@@ -74,9 +55,8 @@ def build_model(op, params, seed):
 def run_model(op, model, inputs, backward):
     """The model's outputs as seqpack eval writes them."""
     model.zero_grad()
-    args = [inputs[k] for k in ("past_sequence", "future_sequence")]
-    output = model(*args, inputs.get("encoder_lengths"), inputs.get("decoder_lengths"))
-    criterion = dict(MODELS[op].default_criterion)
+    output = model(**{k: inputs[k] for k in MODEL_SPECS[op].inputs if k in inputs})
+    criterion = dict(model.default_criterion)
     loss = losses.calc_loss(output, inputs["target"], inputs.get("decoder_lengths"), **criterion)
     expected = {"output": output.detach(), "loss": loss.detach()}
     if backward:
@@ -87,8 +67,8 @@ def run_model(op, model, inputs, backward):
 
 
 def _case(op, config, params, packing, backward=True, lengths_as_column=False):
-    short = op.removeprefix("model.")
-    name = f"{short}/{config}_packing_{packing}"
+    short = MODEL_SPECS[op].name
+    name = case_name(MODEL_SPECS[op], config, packing)
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
                    "packing": packing}
     model = build_model(op, {k: v for k, v in full_params.items() if k not in ("num_past_features",
@@ -106,7 +86,7 @@ def _zero_length_case(op, config, params):
     """Rows of length 0 in the packed path: the expected outputs are the model run on each sample
     alone (B = 1, same padded T), where a row of length 0 runs no LSTM step, concatenated; the
     loss and gradients come from that concatenation."""
-    short = op.removeprefix("model.")
+    short = MODEL_SPECS[op].name
     name = f"{short}/{config}_zero_length_rows_packed"
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
                    "packing": "always"}
@@ -123,9 +103,8 @@ def _zero_length_case(op, config, params):
         "encoder_lengths": torch.tensor(encoder_lengths),
         "decoder_lengths": torch.tensor(decoder_lengths),
     }
-    names = ("past_sequence", "future_sequence", "encoder_lengths", "decoder_lengths")
-    output = torch.cat([model(*(inputs[k][row:row + 1] for k in names)) for row in range(4)])
-    criterion = dict(MODELS[op].default_criterion)
+    output = torch.cat([model(**{k: inputs[k][row:row + 1] for k in MODEL_SPECS[op].inputs}) for row in range(4)])
+    criterion = dict(model.default_criterion)
     loss = losses.calc_loss(output, inputs["target"], inputs["decoder_lengths"], **criterion)
     loss.backward()
     expected = {"output": output.detach(), "loss": loss.detach()}
@@ -139,12 +118,13 @@ def _zero_length_case(op, config, params):
 
 
 def cases():
-    out = [_zero_length_case(op, "small", configs["small"]) for op, configs in CONFIGS.items()]
-    for op, configs in CONFIGS.items():
-        for config, params in configs.items():
+    lstm_models = specs("lstm")
+    out = [_zero_length_case(spec.op, "small", spec.configs["small"].model) for spec in lstm_models]
+    for spec in lstm_models:
+        for config, golden_config in spec.configs.items():
             for packing in ("always", "never"):
-                out.append(_case(op, config, params, packing, lengths_as_column=config == "small"))
-        out.append(_case(op, "defaults", {}, "auto", backward=False))
+                out.append(_case(spec.op, config, golden_config.model, packing, lengths_as_column=config == "small"))
+        out.append(_case(spec.op, "defaults", {}, "auto", backward=False))
         # The calibrated policy on this batch (B = 4, T = 7): the path perf/packing_cost_model.json picks.
-        out.append(_case(op, "small", configs["small"], "calibrated"))
+        out.append(_case(spec.op, "small", spec.configs["small"].model, "calibrated"))
     return out

@@ -9,11 +9,13 @@ import torch
 
 from .. import packing_policy
 from ..golden import Case
+from ..models import specs
 from ..perf.distributions import batch_lengths, read_distributions
 
 DISTRIBUTIONS = {d["name"]: d for d in read_distributions(Path(__file__).resolve().parents[3] / "perf" / "distributions.csv")}
 POINTS = [("triangular", 8, 64), ("heavy_tailed", 128, 64), ("equal", 16, 64), ("bimodal", 32, 64)]
-MODELS = ["attention_lstm", "encoder_decoder_lstm", "transformer_lstm"]
+# The models with a packed path, each with its own cost model.
+MODELS = [spec.name for spec in specs("lstm")]
 
 
 def _case(name, model, steps, lengths):

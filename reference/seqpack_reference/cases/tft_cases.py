@@ -10,35 +10,11 @@ import torch
 
 from .. import losses
 from ..golden import Case
-from ..models import MODELS
-from ..models.tft_family import pftft_static_covariates, tft_static_covariates
+from ..models import MODEL_SPECS, specs
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}
 ENCODER_LENGTHS, DECODER_LENGTHS = [7, 3, 5, 1], [5, 2, 4, 1]
 TE, TD = max(ENCODER_LENGTHS), max(DECODER_LENGTHS)
-
-# Each config: the model's hyperparameters, the eval params beyond them, and how the inputs look.
-CONFIGS = {
-    "small": {"model": {"num_past_features": 3, "num_future_features": 2, "d_model": 8, "d_hidden_continuous": 4,
-                        "num_heads": 2, "num_lstm_layers": 1}},
-    "two_layers_noncausal_three_quantiles": {
-        "model": {"num_past_features": 4, "num_future_features": 1, "d_model": 12, "d_hidden_continuous": 3,
-                  "num_heads": 3, "num_lstm_layers": 2, "causal_attention": False, "output_dim": 3},
-        "loss": {"criterion": "QuantileLoss", "quantiles": [0.9, 0.1, 0.5]}},
-    "left_aligned_masked_loss": {
-        "model": {"num_past_features": 2, "num_future_features": 3, "d_model": 8, "d_hidden_continuous": 2,
-                  "num_heads": 1, "num_lstm_layers": 2, "encoder_alignment": "left"},
-        "loss": {"use_loss_masking": True}, "left_aligned": True},
-    "nonzero_padding": {
-        "model": {"num_past_features": 3, "num_future_features": 2, "d_model": 8, "d_hidden_continuous": 4,
-                  "num_heads": 2, "num_lstm_layers": 1},
-        "nonzero_padding": True},
-}
-# The Lightning modules' static covariates, computed from the encoder lengths.
-STATIC_RULES = {
-    "model.tft": lambda lengths, params: tft_static_covariates(lengths, params["ctxt_seq_len"], torch.float64),
-    "model.pftft": lambda lengths, params: pftft_static_covariates(lengths, torch.float64),
-}
 
 
 def _seed(name):
@@ -55,36 +31,43 @@ def _padded(lengths, steps, features, gen, right, zero_padding=True):
     return x
 
 
-def model_inputs(name, op, model_params, config=None, with_static=False):
-    """The forward inputs (and a target) of a TFT-family model; config shapes the encoder's layout."""
-    config = config or {}
+def model_inputs(name, spec, model_params, config=None, with_static=False):
+    """The forward inputs (and a target) of a TFT-family model; config (a GoldenConfig) shapes the
+    encoder's layout."""
     gen = torch.Generator().manual_seed(_seed(name + "/inputs"))
-    right = not config.get("left_aligned", False)
+    right = not (config and config.left_aligned)
     encoder_lengths = torch.tensor(ENCODER_LENGTHS)
     inputs = {
         "past_covariates": _padded(ENCODER_LENGTHS, TE, model_params["num_past_features"], gen, right,
-                                   zero_padding=not config.get("nonzero_padding", False)),
+                                   zero_padding=not (config and config.nonzero_padding)),
         "future_covariates": _padded(DECODER_LENGTHS, TD, model_params["num_future_features"], gen, right=False),
         "encoder_lengths": encoder_lengths,
         "decoder_lengths": torch.tensor(DECODER_LENGTHS),
         "target": torch.randn(len(DECODER_LENGTHS), TD, 1, generator=gen, dtype=torch.float64),
     }
     if with_static:
-        inputs["static_covariates"] = STATIC_RULES[op](encoder_lengths, model_params)
+        inputs["static_covariates"] = spec.static_covariates(encoder_lengths, model_params, torch.float64)
     return inputs
 
 
-def _model_params(op, config):
-    params = {"dropout": 0.0, **config["model"]}
-    if op == "model.tft":
-        params.update(ctxt_seq_len=TE, tgt_seq_len=TD)
-    return params
+def _model_params(spec, config):
+    """The model the Lightning module builds: with its static feature, even where a case gives no
+    static covariates (the model's own default is none)."""
+    return {"dropout": 0.0, **config.model, **spec.window_params(TE, TD), **spec.static_params}
 
 
-def run_model(model, inputs, loss_params):
+def _with_static(spec, config):
+    return spec.static_covariates is not None and not config.left_aligned
+
+
+def case_name(spec, config_name):
+    return f"{spec.name}/{config_name}" + ("_static_from_lengths" if _with_static(spec, spec.configs[config_name])
+                                           else "")
+
+
+def run_model(spec, model, inputs, loss_params):
     model.zero_grad()
-    names = ("past_covariates", "future_covariates", "static_covariates", "encoder_lengths", "decoder_lengths")
-    output = model(*(inputs.get(k) for k in names))
+    output = model(**{k: inputs[k] for k in spec.inputs if k in inputs})
     criterion = {**model.default_criterion, "use_loss_masking": model.default_use_loss_masking, **loss_params}
     loss = losses.calc_loss(output, inputs["target"], inputs["decoder_lengths"], **criterion)
     loss.backward()
@@ -94,32 +77,33 @@ def run_model(model, inputs, loss_params):
     return expected
 
 
-def _case(op, config_name, config):
-    short = op.removeprefix("model.")
-    with_static = op in STATIC_RULES and not config.get("left_aligned", False)
-    name = f"{short}/{config_name}" + ("_static_from_lengths" if with_static else "")
-    params = _model_params(op, config)
+def _case(spec, config_name):
+    config = spec.configs[config_name]
+    with_static = _with_static(spec, config)
+    name = case_name(spec, config_name)
+    params = _model_params(spec, config)
     torch.manual_seed(_seed(name))
-    model = MODELS[op](**params).double().eval()
-    inputs = model_inputs(name, op, params, config, with_static)
-    loss_params = config.get("loss", {})
-    expected = run_model(model, inputs, loss_params)
+    model = spec.model_class(**params).double().eval()
+    inputs = model_inputs(name, spec, params, config, with_static)
+    loss_params = dict(config.loss)
+    expected = run_model(spec, model, inputs, loss_params)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    layout = "left-aligned encoder realigned" if config.get("left_aligned") else "right-aligned encoder"
-    if config.get("nonzero_padding"):
+    layout = "left-aligned encoder realigned" if config.left_aligned else "right-aligned encoder"
+    if config.nonzero_padding:
         layout += " with non-zero values at the padded steps (read as zeros)"
-    checks = (f"{short} {config_name}: {layout}, {'static covariates from the lengths' if with_static else 'no static covariates'}; "
+    checks = (f"{spec.name} {config_name}: {layout}, {'static covariates from the lengths' if with_static else 'no static covariates'}; "
               "output, loss and every parameter's gradient")
-    return Case(name, op, checks, inputs, {**params, **loss_params}, expected=expected, backward=True,
+    return Case(name, spec.op, checks, inputs, {**params, **loss_params}, expected=expected, backward=True,
                 weights=weights, **TOL)
 
 
 def _rejections():
-    op, config = "model.tft", CONFIGS["small"]
-    params = _model_params(op, config)
+    spec = MODEL_SPECS["model.tft"]
+    op, config = spec.op, spec.configs["small"]
+    params = _model_params(spec, config)
     torch.manual_seed(0)
-    weights = {k: v.detach().clone() for k, v in MODELS[op](**params).double().state_dict().items()}
-    good = model_inputs("tft/rejections", op, params, config, with_static=True)
+    weights = {k: v.detach().clone() for k, v in spec.model_class(**params).double().state_dict().items()}
+    good = model_inputs("tft/rejections", spec, params, config, with_static=True)
     bad = {
         "encoder_length_over_window": ({"encoder_lengths": torch.tensor([8, 3, 5, 1])}, {}, "encoder_lengths"),
         "static_covariates_wrong_width": ({"static_covariates": torch.zeros(4, 2, dtype=torch.float64)}, {},
@@ -134,6 +118,5 @@ def _rejections():
 
 
 def cases():
-    out = [_case(op, name, config) for op in ("model.tft", "model.pftft", "model.xtft")
-           for name, config in CONFIGS.items()]
+    out = [_case(spec, name) for spec in specs("tft") for name in spec.configs]
     return out + _rejections()

@@ -30,7 +30,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .. import models as models_package
-from ..models import MODELS, lstm_family, tft_family
+from ..cases import model_cases, tft_cases
+from ..models import MODEL_SPECS, lstm_family, specs, tft_family
 from . import traceable_masks
 
 HERE = Path(__file__).resolve().parent
@@ -38,12 +39,8 @@ PACKAGE_ROOT = HERE.parent
 PROFILES = PACKAGE_ROOT.parent.parent / "perf" / "profiles.json"
 
 # The golden cases whose models are compiled: one padded configuration per model.
-CASES = ["attention_lstm/small_packing_never", "encoder_decoder_lstm/small_packing_never",
-         "transformer_lstm/small_packing_never", "tft/small_static_from_lengths",
-         "pftft/small_static_from_lengths", "xtft/small"]
-# The forward's inputs, in the original's order and names.
-LSTM_INPUTS = ("past_sequence", "future_sequence", "encoder_lengths", "decoder_lengths")
-TFT_INPUTS = ("past_covariates", "future_covariates", "static_covariates", "encoder_lengths", "decoder_lengths")
+CASES = [model_cases.case_name(spec, "small", "never") if spec.family == "lstm" else tft_cases.case_name(spec, "small")
+         for spec in specs()]
 NOT_MODEL_PARAMS = ("criterion", "quantiles", "use_loss_masking")
 
 
@@ -70,9 +67,8 @@ def traceable():
 
 
 def input_names(op, inputs):
-    order = LSTM_INPUTS if op in ("model.attention_lstm", "model.encoder_decoder_lstm", "model.transformer_lstm") \
-        else TFT_INPUTS
-    return [name for name in order if name in inputs]
+    """The forward's inputs that are given, in its order."""
+    return [name for name in MODEL_SPECS[op].inputs if name in inputs]
 
 
 def export_model(model, op, inputs, path: Path, dynamic_batch=True):
@@ -98,7 +94,7 @@ def export_model(model, op, inputs, path: Path, dynamic_batch=True):
 def model_from_case(folder: Path):
     meta = json.loads((folder / "case.json").read_text())
     params = {k: v for k, v in meta["params"].items() if k not in NOT_MODEL_PARAMS}
-    model = MODELS[meta["op"]](**params).double().eval()
+    model = MODEL_SPECS[meta["op"]].model_class(**params).double().eval()
     model.load_state_dict(load_file(str(folder / "weights.safetensors")), strict=True)
     inputs = {k: v for k, v in load_file(str(folder / "inputs.safetensors")).items() if k != "target"}
     return meta["op"], model, inputs
@@ -112,7 +108,7 @@ def perf_model(name):
     past, future = profile["model"]["num_past_features"], profile["model"]["num_future_features"]
     te, td = profile["quick"]["encoder_steps"], profile["quick"]["decoder_steps"]
     torch.manual_seed(0)
-    model = MODELS["model." + name](past, future, packing="never").eval()
+    model = MODEL_SPECS["model." + name].model_class(past, future, packing="never").eval()
     batch = 8
     inputs = {"past_sequence": torch.randn(batch, te, past), "future_sequence": torch.randn(batch, td, future),
               "encoder_lengths": torch.full((batch,), te), "decoder_lengths": torch.full((batch,), td)}
@@ -168,8 +164,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", type=Path, required=True, help="the golden cases (conformance/cases)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "seqpack")
     parser.add_argument("--link", type=Path, help="a symlink to point at the packages' folder")
-    parser.add_argument("--perf", nargs="*", default=[], choices=["attention_lstm", "encoder_decoder_lstm",
-                                                                  "transformer_lstm"],
+    parser.add_argument("--perf", nargs="*", default=[], choices=[spec.name for spec in specs("lstm")],
                         help="export these benchmark models (instead of the golden cases' models)")
     args = parser.parse_args(argv)
     folder = cached_export(args.cases.resolve(), args.cache, args.perf)

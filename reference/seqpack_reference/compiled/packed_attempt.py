@@ -16,11 +16,11 @@ import torch
 
 import torch.nn.utils.rnn as rnn_utils
 
-from ..models import lstm_family
+from ..cases.model_cases import case_name
+from ..models import lstm_family, specs
 from .export import _Positional, input_names, model_from_case, traceable
 
-CASES = ["attention_lstm/small_packing_always", "encoder_decoder_lstm/small_packing_always",
-         "transformer_lstm/small_packing_always"]
+CASES = [case_name(spec, "small", "always") for spec in specs("lstm")]
 
 
 def _original_run_lstm(lstm, x, lengths, packing, encoder, state=None):

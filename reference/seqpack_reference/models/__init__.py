@@ -1,7 +1,5 @@
-"""The models of transformertf, restated from their architecture on PyTorch."""
+"""The models of transformertf, restated from their architecture on PyTorch; registry.py describes
+each one (MODEL_SPECS, keyed by op)."""
 from .lstm_family import AttentionLSTM, EncoderDecoderLSTM, TransformerLSTM
+from .registry import MODEL_SPECS, SPECS, GoldenConfig, ModelSpec, small_params, specs
 from .tft_family import PFTemporalFusionTransformer, TemporalFusionTransformer, xTFT
-
-MODELS = {"model.attention_lstm": AttentionLSTM, "model.encoder_decoder_lstm": EncoderDecoderLSTM,
-          "model.transformer_lstm": TransformerLSTM,
-          "model.tft": TemporalFusionTransformer, "model.pftft": PFTemporalFusionTransformer, "model.xtft": xTFT}

@@ -18,7 +18,7 @@ import torch
 import torch.nn.utils.rnn as rnn_utils
 
 from .. import batching, losses, sequence
-from ..models import MODELS, lstm_family
+from ..models import MODEL_SPECS, lstm_family
 from .distributions import batch_lengths, fill_ratio, read_distributions
 
 PERF_DIR = Path(__file__).resolve().parents[3] / "perf"
@@ -98,7 +98,7 @@ class ModelSetup:
         self.packing = _original_packing(disabled=mode == "packed_compile_disable")
         lstm_family.masks = _original_masks()
         torch.manual_seed(0)
-        self.model_class = MODELS["model." + model_name]
+        self.model_class = MODEL_SPECS["model." + model_name].model_class
         packed = mode.startswith("packed")
         if kind == "forward" and packed:
             raise ValueError(f"arm mode: forward runs padded_eager or padded_compile, not {mode!r}")
