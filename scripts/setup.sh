@@ -2,13 +2,16 @@
 # Sets up everything seqpack needs on a fresh Debian 12 machine, and nothing else:
 #   1. Debian packages (compiler cache, C++ libraries), with one `apt-get update` first;
 #   2. a Python virtual environment outside the clone, keyed by the hash of
-#      reference/requirements.txt, holding the pinned torch (and so LibTorch) and reference/'s needs.
+#      reference/requirements.txt, holding the pinned torch (and so LibTorch) and reference/'s needs;
+#   3. into that venv, reference/requirements-test.txt (pytest, for reference/tests), apart so that
+#      changing it never reinstalls torch.
 # Idempotent: a second run checks, finds everything in place, and says so in one line.
 # Messages go to stderr; with --print-venv the venv's path is the one line on stdout.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 requirements="$root/reference/requirements.txt"
+test_requirements="$root/reference/requirements-test.txt"
 cache_root="${SEQPACK_CACHE:-$HOME/.cache/seqpack}"
 hash=$(sha256sum "$requirements" | cut -c1-12)
 venv="$cache_root/venv-$hash"
@@ -65,9 +68,19 @@ if [ ! -f "$venv/.seqpack-complete" ]; then
   touch "$venv/.seqpack-complete"
   did_something=1
 fi
+# The test requirements, stamped with their own hash: installed once, and again when they change.
+test_stamp="$venv/.seqpack-test-$(sha256sum "$test_requirements" | cut -c1-12)"
+if [ ! -f "$test_stamp" ]; then
+  echo "setup: installing reference/'s test requirements into $venv"
+  "$venv/bin/python" -m pip install -q -r "$test_requirements" \
+    || fail "pip install -r $test_requirements failed" "read pip's message above, then run this script again"
+  rm -f "$venv"/.seqpack-test-*
+  touch "$test_stamp"
+  did_something=1
+fi
 ln -sfn "$venv" "$cache_root/venv-current"
 
 if [ "$did_something" = 0 ]; then
-  say "everything is in place (Debian packages; Python environment $venv)"
+  say "everything is in place (Debian packages; Python environment $venv, with reference/'s test requirements)"
 fi
 if [ "$print_venv" = 1 ]; then echo "$venv" >&3; fi
