@@ -1,5 +1,8 @@
 // The bad-input policy for the models: options, inputs and weights.
 #include "model_test_helpers.h"
+#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/encoder_decoder_lstm.h"
+#include "seqpack/models/transformer_lstm.h"
 #include "seqpack/models/state_dict.h"
 #include "test_helpers.h"
 

@@ -3,45 +3,46 @@
 #include <ATen/ATen.h>
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "seqpack/models/attention_lstm.h"
-#include "seqpack/models/encoder_decoder_lstm.h"
-#include "seqpack/models/transformer_lstm.h"
+#include "seqpack/models/model_registry.h"
 
 namespace seqpack::testing {
 
 constexpr int64_t kPast = 3, kFuture = 2;
 
+// An entry's small configuration (model_registry.h) with the given overrides, built.
+inline std::shared_ptr<models::ForecastModel> build_small(const models::ModelEntry& entry,
+                                                          const nlohmann::json& overrides = nlohmann::json::object()) {
+  auto config = entry.small_config;
+  config.update(overrides);
+  ops::Params params(config);
+  auto model = entry.build(params);
+  params.finish(entry.op());
+  return model;
+}
+
+// The LSTM family's small configurations, float64, in eval mode, under the original's class names,
+// in registry order. `dropout` replaces every dropout of the configuration (0 there).
 inline std::vector<std::pair<std::string, std::shared_ptr<models::ForecastModel>>> small_models(
     models::Packing packing, double dropout = 0.0,
     models::PackedLstm packed_lstm = models::PackedLstm::PyTorch) {
-  using namespace models;
-  std::vector<std::pair<std::string, std::shared_ptr<ForecastModel>>> all{
-      {"AttentionLSTM", std::make_shared<AttentionLSTMImpl>(AttentionLSTMOptions(kPast, kFuture)
-                                                                .d_model(8)
-                                                                .num_heads(2)
-                                                                .dropout(dropout)
-                                                                .packing(packing)
-                                                                .packed_lstm(packed_lstm))},
-      {"EncoderDecoderLSTM",
-       std::make_shared<EncoderDecoderLSTMImpl>(EncoderDecoderLSTMOptions(kPast, kFuture)
-                                                    .d_encoder(6)
-                                                    .d_decoder(8)
-                                                    .d_mlp_hidden({5})
-                                                    .dropout(dropout)
-                                                    .mlp_dropout(dropout)
-                                                    .packing(packing).packed_lstm(packed_lstm))},
-      {"TransformerLSTM", std::make_shared<TransformerLSTMImpl>(TransformerLSTMOptions(kPast, kFuture)
-                                                                    .d_model(8)
-                                                                    .num_heads(2)
-                                                                    .dropout(dropout)
-                                                                    .packing(packing)
-                                                                    .packed_lstm(packed_lstm))},
-  };
-  for (auto& [name, model] : all) {
+  std::vector<std::pair<std::string, std::shared_ptr<models::ForecastModel>>> all;
+  for (const auto* entry : models::models_of(models::ModelFamily::Lstm)) {
+    // The batches below are built for kPast and kFuture features.
+    nlohmann::json overrides{{"num_past_features", kPast},
+                             {"num_future_features", kFuture},
+                             {"packing", std::string(models::to_string(packing))},
+                             {"packed_lstm", std::string(models::to_string(packed_lstm))}};
+    for (const auto& item : entry->small_config.items()) {
+      if (item.key().ends_with("dropout")) overrides[item.key()] = dropout;
+    }
+    auto model = build_small(*entry, overrides);
     model->to(at::kDouble);
     model->eval();
+    all.emplace_back(entry->original_class, model);
   }
   return all;
 }

@@ -7,6 +7,7 @@
 #include "seqpack/models/temporal_fusion_transformer.h"
 #include "seqpack/models/training_step.h"
 #include "seqpack/models/xtft.h"
+#include "model_test_helpers.h"
 #include "seqpack/sequence.h"
 #include "test_helpers.h"
 
@@ -18,26 +19,38 @@ using namespace models;
 constexpr int64_t kPast = 3, kFuture = 2, kTe = 7, kTd = 5;
 const std::vector<int64_t> kEncoderLengths{7, 3, 5, 1}, kDecoderLengths{5, 2, 4, 1};
 
-TemporalFusionOptions small_options(Alignment alignment = Alignment::Right) {
+// For the constructor's own checks.
+TemporalFusionOptions small_options() {
   return TemporalFusionOptions(kPast, kFuture)
       .d_model(8)
       .d_hidden_continuous(4)
       .num_heads(2)
       .num_lstm_layers(2)
       .dropout(0.0)
-      .encoder_alignment(alignment)
+      .num_static_features(1)
       .ctxt_seq_len(kTe)
       .tgt_seq_len(kTd);
 }
 
-std::shared_ptr<TemporalFusionCore> make(const std::string& name, const TemporalFusionOptions& options) {
-  std::shared_ptr<TemporalFusionCore> model;
-  if (name == "TFT") model = std::make_shared<TemporalFusionTransformerImpl>(options);
-  if (name == "PFTFT") model = std::make_shared<PFTemporalFusionTransformerImpl>(options);
-  if (name == "xTFT") model = std::make_shared<xTFTImpl>(options);
+// A model of the family from its registry entry's small configuration (d_model 8, 2 heads, 2 LSTM
+// layers, dropout 0, one static feature for TFT and PFTFT), float64, in eval mode.
+std::shared_ptr<TemporalFusionCore> make(const std::string& name, nlohmann::json overrides = nlohmann::json::object()) {
+  const auto* entry = find_model(name);
+  if (!entry) throw std::logic_error("no model " + name);
+  overrides.update({{"num_past_features", kPast}, {"num_future_features", kFuture}});
+  if (entry->small_config.contains("ctxt_seq_len")) overrides.update({{"ctxt_seq_len", kTe}, {"tgt_seq_len", kTd}});
+  auto model = std::dynamic_pointer_cast<TemporalFusionCore>(testing::build_small(*entry, overrides));
   model->to(at::kDouble);
   model->eval();
   return model;
+}
+
+nlohmann::json aligned(Alignment alignment) { return {{"encoder_alignment", std::string(to_string(alignment))}}; }
+
+std::vector<std::string> temporal_fusion_models() {
+  std::vector<std::string> names;
+  for (const auto* entry : models_of(ModelFamily::TemporalFusion)) names.push_back(entry->name);
+  return names;
 }
 
 // Right-aligned rows: lengths[i] random steps ending at step T, zeros before.
@@ -60,7 +73,7 @@ class TftFamily : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(TftFamily, ValuesAtPaddedEncoderStepsChangeNoOutput) {
-  auto model = make(GetParam(), small_options());
+  auto model = make(GetParam());
   const auto in = right_aligned_batch(*model);
   const auto before = model->forward(in);
   auto noisy = in;
@@ -76,8 +89,8 @@ TEST_P(TftFamily, ValuesAtPaddedEncoderStepsChangeNoOutput) {
 }
 
 TEST_P(TftFamily, LeftAlignedBatchRealignedGivesTheRightAlignedOutput) {
-  auto right_model = make(GetParam(), small_options(Alignment::Right));
-  auto left_model = make(GetParam(), small_options(Alignment::Left));
+  auto right_model = make(GetParam(), aligned(Alignment::Right));
+  auto left_model = make(GetParam(), aligned(Alignment::Left));
   load_state_dict(*left_model, state_dict(*right_model));
   const auto right = right_aligned_batch(*right_model);
   auto left = right;
@@ -88,8 +101,8 @@ TEST_P(TftFamily, LeftAlignedBatchRealignedGivesTheRightAlignedOutput) {
 }
 
 TEST_P(TftFamily, ExportedWeightsLoadStrictlyAndReproduceTheOutput) {
-  auto model = make(GetParam(), small_options());
-  auto copy = make(GetParam(), small_options());
+  auto model = make(GetParam());
+  auto copy = make(GetParam());
   const auto in = right_aligned_batch(*model);
   ASSERT_FALSE(at::equal(copy->forward(in), model->forward(in)));
   load_state_dict(*copy, state_dict(*model));
@@ -101,7 +114,7 @@ TEST_P(TftFamily, ExportedWeightsLoadStrictlyAndReproduceTheOutput) {
 
 TEST_P(TftFamily, RunsInFloat32WithoutStaticCovariates) {
   // The original builds its zero static embedding in float32 whatever the model's dtype.
-  auto model = make(GetParam(), small_options());
+  auto model = make(GetParam());
   auto in = right_aligned_batch(*model);
   in.static_covariates.reset();
   const auto double_output = model->forward(in);
@@ -114,7 +127,7 @@ TEST_P(TftFamily, RunsInFloat32WithoutStaticCovariates) {
 }
 
 TEST_P(TftFamily, TrainingStepWithTheOriginalDefaultsLowersTheLoss) {
-  auto model = make(GetParam(), small_options());
+  auto model = make(GetParam());
   EXPECT_EQ(model->default_criterion().kind(), CriterionKind::Quantile);
   EXPECT_FALSE(model->default_use_loss_masking());
   auto step = TrainingStep(model, TrainingStepOptions().learning_rate(1e-2));
@@ -127,17 +140,17 @@ TEST_P(TftFamily, TrainingStepWithTheOriginalDefaultsLowersTheLoss) {
   EXPECT_LT(last, first);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, TftFamily, ::testing::Values("TFT", "PFTFT", "xTFT"));
+INSTANTIATE_TEST_SUITE_P(Models, TftFamily, ::testing::ValuesIn(temporal_fusion_models()));
 
 TEST(TftStaticCovariates, AreTheLightningModulesRules) {
   const auto lengths = at::tensor({7, 3, 0}, at::kLong);
-  const auto tft = make("TFT", small_options())->static_covariates_from_lengths(lengths, at::kDouble);
+  const auto tft = make("tft")->static_covariates_from_lengths(lengths, at::kDouble);
   EXPECT_TRUE(at::equal(*tft, at::tensor({1.0, 3.0 * 2 / 7 - 1, -1.0}, at::kDouble).reshape({3, 1})));
-  const auto pftft = make("PFTFT", small_options())->static_covariates_from_lengths(lengths, at::kDouble);
+  const auto pftft = make("pftft")->static_covariates_from_lengths(lengths, at::kDouble);
   EXPECT_TRUE(at::equal(*pftft, at::tensor({1.0, 3.0 / 7, 0.0}, at::kDouble).reshape({3, 1})));
-  const auto all_zero = make("PFTFT", small_options())->static_covariates_from_lengths(at::zeros({2}), at::kDouble);
+  const auto all_zero = make("pftft")->static_covariates_from_lengths(at::zeros({2}), at::kDouble);
   EXPECT_TRUE(at::equal(*all_zero, at::zeros({2, 1}, at::kDouble)));  // max(max L, 1): no 0/0
-  EXPECT_FALSE(make("xTFT", small_options())->static_covariates_from_lengths(lengths, at::kDouble));
+  EXPECT_FALSE(make("xtft")->static_covariates_from_lengths(lengths, at::kDouble));
 }
 
 TEST(TftRejections, Options) {
@@ -149,9 +162,28 @@ TEST(TftRejections, Options) {
   EXPECT_REJECTS(xTFTImpl(small_options().dropout(1.0)), "dropout", "[0, 1)");
 }
 
+// The original's model classes default num_static_features to 0 (their Lightning modules pass 1):
+// built without it, TFT and PFTFT run without static covariates and refuse them in one line.
+TEST(TftRejections, StaticCovariatesUnderTheDefaultOfNoStaticFeatures) {
+  EXPECT_EQ(TemporalFusionOptions(kPast, kFuture).num_static_features(), 0);
+  for (const char* name : {"tft", "pftft"}) {
+    auto config = find_model(name)->small_config;
+    config.erase("num_static_features");
+    ops::Params params(config);
+    auto model = find_model(name)->build(params);
+    model->to(at::kDouble);
+    model->eval();
+    ModelInputs in{right_aligned(kEncoderLengths, kTe, kPast), at::randn({4, kTd, kFuture}, at::kDouble),
+                   at::tensor(kEncoderLengths, at::kLong), at::tensor(kDecoderLengths, at::kLong)};
+    EXPECT_EQ(model->forward(in).sizes(), at::IntArrayRef({4, kTd, 7})) << name;
+    in.static_covariates = at::zeros({4, 1}, at::kDouble);
+    EXPECT_REJECTS(model->forward(in), "static_covariates", "num_static_features = 0");
+  }
+}
+
 TEST(TftRejections, Inputs) {
   at::manual_seed(0);
-  auto model = make("TFT", small_options());
+  auto model = make("tft");
   const auto good = right_aligned_batch(*model);
   const auto parameters_before = state_dict(*model);
   auto bad = good;
@@ -171,9 +203,9 @@ TEST(TftRejections, Inputs) {
   EXPECT_REJECTS(model->forward(bad), "static_covariates", "(B, num_static_features) = (4, 1)");
   bad.static_covariates = good.static_covariates->to(at::kFloat);
   EXPECT_REJECTS(model->forward(bad), "static_covariates", "Double");
-  auto without_static = make("PFTFT", small_options().num_static_features(0));
+  auto without_static = make("pftft", {{"num_static_features", 0}});
   EXPECT_REJECTS(without_static->forward(good), "static_covariates", "num_static_features = 0");
-  EXPECT_REJECTS(make("xTFT", small_options())->forward(good), "static_covariates", "xTFT");
+  EXPECT_REJECTS(make("xtft")->forward(good), "static_covariates", "xTFT");
   // A refused call changes nothing.
   for (const auto& [name, value] : state_dict(*model)) EXPECT_TRUE(at::equal(value, parameters_before.at(name))) << name;
 }

@@ -18,6 +18,7 @@
 #include "seqpack/collate.h"
 #include "seqpack/length_grouped_batches.h"
 #include "seqpack/masks.h"
+#include "seqpack/models/model_registry.h"
 #include "seqpack/models/training_step.h"
 #include "seqpack/sequence.h"
 
@@ -32,7 +33,7 @@ struct Workload {
 };
 
 std::vector<int64_t> lengths() {
-  return batch_lengths(profile().distributions.at(1), kBatch, kSteps);  // uniform_half
+  return batch_lengths(distribution_named("uniform_half"), kBatch, kSteps);
 }
 
 std::vector<Workload> primitives() {
@@ -64,28 +65,28 @@ std::vector<Workload> primitives() {
                        at::tensor({lengths()[i]}), at::tensor({int64_t{8}}), std::nullopt, std::nullopt});
   }
   all.push_back({"collate", [=] { collate(samples); }});
-  const auto data_set = at::tensor(batch_lengths(profile().distributions.at(4), 256, 64));  // heavy_tailed
+  const auto data_set = at::tensor(batch_lengths(distribution_named("heavy_tailed"), 256, 64));
   all.push_back({"length_grouped_batches", [=] { length_grouped_batches(data_set, BatchingOptions(16).bucket_batches(4)); }});
   return all;
 }
 
 std::vector<Workload> steps() {
   std::vector<Workload> all;
-  for (const std::string model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
+  for (const auto* model : models::models_of(models::ModelFamily::Lstm)) {
     for (const auto& [path, packing, packed_lstm] :
          {std::tuple{"padded", models::Packing::Never, models::PackedLstm::PyTorch},
           {"packed", models::Packing::Always, models::PackedLstm::PyTorch},
           {"segmented", models::Packing::Always, models::PackedLstm::Segments},
           {"stepwise", models::Packing::Always, models::PackedLstm::Stepwise}}) {
       torch::manual_seed(0);
-      auto step = std::make_shared<models::TrainingStep>(benchmark_model(model, packing, packed_lstm));
-      const auto encoder = batch_lengths(profile().distributions.at(1), 8, 16, 1);
-      const auto decoder = batch_lengths(profile().distributions.at(1), 8, 4, 2);
+      auto step = std::make_shared<models::TrainingStep>(benchmark_model(model->name, packing, packed_lstm));
+      const auto encoder = batch_lengths(distribution_named("uniform_half"), 8, 16, 1);
+      const auto decoder = batch_lengths(distribution_named("uniform_half"), 8, 4, 2);
       const models::ModelInputs inputs{left_aligned_batch(encoder, 16, profile().model.at("num_past_features")),
                                        left_aligned_batch(decoder, 4, profile().model.at("num_future_features")),
                                        at::tensor(encoder), at::tensor(decoder)};
       const auto target = at::randn({8, 4, 1});
-      all.push_back({fmt::format("step_{}_{}", model, path), [=] { (*step)(inputs, target); }});
+      all.push_back({fmt::format("step_{}_{}", model->name, path), [=] { (*step)(inputs, target); }});
     }
   }
   return all;

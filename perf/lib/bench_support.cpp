@@ -7,9 +7,7 @@
 #include <vector>
 
 #include "seqpack/errors.h"
-#include "seqpack/models/attention_lstm.h"
-#include "seqpack/models/encoder_decoder_lstm.h"
-#include "seqpack/models/transformer_lstm.h"
+#include "seqpack/models/model_registry.h"
 
 namespace seqpack::perf {
 
@@ -25,6 +23,13 @@ const Profile& profile() {
     return p;
   }();
   return loaded;
+}
+
+const LengthDistribution& distribution_named(const std::string& name) {
+  for (const auto& d : profile().distributions) {
+    if (d.name == name) return d;
+  }
+  reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv", name);
 }
 
 at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features) {
@@ -55,17 +60,16 @@ std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t
 
 std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
                                                        models::PackedLstm packed_lstm) {
-  const int64_t past = profile().model.at("num_past_features"), future = profile().model.at("num_future_features");
-  if (name == "attention_lstm") {
-    return std::make_shared<models::AttentionLSTMImpl>(models::AttentionLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
-  }
-  if (name == "encoder_decoder_lstm") {
-    return std::make_shared<models::EncoderDecoderLSTMImpl>(models::EncoderDecoderLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
-  }
-  if (name == "transformer_lstm") {
-    return std::make_shared<models::TransformerLSTMImpl>(models::TransformerLSTMOptions(past, future).packing(packing).packed_lstm(packed_lstm));
-  }
-  reject("model", "no benchmark model \"{}\"", name);
+  const auto* entry = models::find_model(name);
+  if (!entry || entry->family != models::ModelFamily::Lstm) reject("model", "no benchmark model \"{}\"", name);
+  auto params = profile().model;
+  params.erase("description");  // profiles.json's note, not a hyperparameter
+  params["packing"] = std::string(models::to_string(packing));
+  params["packed_lstm"] = std::string(models::to_string(packed_lstm));
+  ops::Params reader(params);
+  auto model = entry->build(reader);
+  reader.finish(entry->op());
+  return model;
 }
 
 void reset_peak_memory() {

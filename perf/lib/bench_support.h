@@ -24,6 +24,9 @@ struct Profile {
 
 const Profile& profile();
 
+// The distribution of perf/distributions.csv named `name`; InvalidArgument ("arm distribution") if none.
+const LengthDistribution& distribution_named(const std::string& name);
+
 // (B, T, F) float32, row i holding lengths[i] random steps from step 0 and zeros after.
 at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features);
 // The same rows right-aligned (data at the end).
@@ -35,8 +38,9 @@ std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t
                             const std::vector<int64_t>& decoder_lengths, int64_t decoder_steps, int64_t features,
                             int64_t decoder_features);
 
-// One LSTM-family model ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm") at the
-// profile's model settings (the original's defaults) and the given packing.
+// One LSTM-family model of model_registry.h ("attention_lstm", ...), built from profiles.json's
+// "model" params (the feature counts; every other hyperparameter the original's default) and the
+// given packing and packed LSTM.
 std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
                                                        models::PackedLstm packed_lstm = models::PackedLstm::PyTorch);
 

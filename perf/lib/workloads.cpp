@@ -13,7 +13,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/length_grouped_batches.h"
 #include "seqpack/masks.h"
-#include "seqpack/models/attention_lstm.h"
+#include "seqpack/models/attention_lstm.h"  // family_lstm_options
 #include "seqpack/models/lstm_path.h"
 #include "seqpack/models/state_dict.h"
 #include "seqpack/models/training_step.h"
@@ -38,13 +38,6 @@ Path step_path(const std::string& mode) {
   if (mode == "segmented") return {Packing::Always, PackedLstm::Segments};
   if (mode == "stepwise") return {Packing::Always, PackedLstm::Stepwise};
   return {models::parse_packing(mode, "arm mode"), PackedLstm::PyTorch};
-}
-
-const LengthDistribution& distribution_named(const std::string& name) {
-  for (const auto& d : profile().distributions) {
-    if (d.name == name) return d;
-  }
-  reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv", name);
 }
 
 int64_t sum(const std::vector<int64_t>& values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }

@@ -23,6 +23,23 @@ PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
   reject(argument, "must be \"pytorch\", \"segments\" or \"stepwise\" (got \"{}\")", text);
 }
 
+std::string_view to_string(Packing packing) {
+  switch (packing) {
+    case Packing::Always: return "always";
+    case Packing::Never: return "never";
+    case Packing::Calibrated: return "calibrated";
+    default: return "auto";
+  }
+}
+
+std::string_view to_string(PackedLstm packed_lstm) {
+  switch (packed_lstm) {
+    case PackedLstm::Segments: return "segments";
+    case PackedLstm::Stepwise: return "stepwise";
+    default: return "pytorch";
+  }
+}
+
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
   // Calibrated is resolved by the model's forward (resolve_packing); here it would mean Never.
   if (packing == Packing::Never || packing == Packing::Calibrated || !lengths) return false;

@@ -27,8 +27,15 @@ Params::Params(const nlohmann::json& values) : values_(values) {
   if (!values_.is_null() && !values_.is_object()) reject("params", "must be a JSON object");
 }
 
+Params Params::listing() {
+  static const nlohmann::json kNoValues;
+  Params params(kNoValues);
+  params.listing_ = true;
+  return params;
+}
+
 const nlohmann::json* Params::find(const std::string& name) {
-  used_.insert(name);
+  if (used_.insert(name).second) asked_.push_back({name});
   if (values_.is_null()) return nullptr;
   const auto found = values_.find(name);
   if (found == values_.end() || found->is_null()) return nullptr;
@@ -67,8 +74,16 @@ int64_t Params::get_int(const std::string& name, int64_t fallback, int64_t max) 
   return get_optional_int(name, max).value_or(fallback);
 }
 
+void Params::mark_required(const std::string& name) {
+  for (auto& asked : asked_) {
+    if (asked.name == name) asked.required = true;
+  }
+}
+
 int64_t Params::get_required_int(const std::string& name, int64_t max) {
   const auto value = get_optional_int(name, max);
+  mark_required(name);
+  if (!value && listing_) return 0;
   if (!value) reject("params." + name, "is required");
   return *value;
 }
@@ -139,8 +154,30 @@ std::optional<std::string> Params::get_optional_string(const std::string& name) 
 
 std::string Params::get_required_string(const std::string& name) {
   const auto* value = find(name);
+  mark_required(name);
+  if (!value && listing_) return "";
   if (!value) reject("params." + name, "is required");
   return get_string(name, "");
+}
+
+void Params::read(const std::string& name, int64_t& field, int64_t max) {
+  if (const auto value = get_optional_int(name, max)) field = *value;
+}
+
+void Params::read(const std::string& name, std::optional<int64_t>& field, int64_t max) {
+  if (const auto value = get_optional_int(name, max)) field = *value;
+}
+
+void Params::read(const std::string& name, bool& field) { field = get_bool(name, field); }
+
+void Params::read(const std::string& name, std::string& field) { field = get_string(name, field); }
+
+void Params::read(const std::string& name, std::vector<int64_t>& field, int64_t max, size_t max_items) {
+  if (auto value = get_optional_int_or_list(name, max, max_items)) field = std::move(*value);
+}
+
+void Params::read_probability(const std::string& name, double& field) {
+  if (find(name)) field = get_probability(name, field);
 }
 
 void Params::finish(std::string_view op) const {

@@ -29,6 +29,7 @@ struct ModelInputs {
 // calibrated: one path for the whole step, the faster by the fitted cost model (packing_policy.h).
 enum class Packing { Auto, Always, Never, Calibrated };
 Packing parse_packing(std::string_view text, std::string_view argument);
+std::string_view to_string(Packing packing);  // as parse_packing reads it
 
 // How a packed LSTM runs: PyTorch's packed LSTM, one step at a time (the original's way);
 // seqpack's segmented run (one fused-kernel call per run of steps with the same live rows, see
@@ -36,6 +37,7 @@ Packing parse_packing(std::string_view text, std::string_view argument);
 // shrinking slices, see stepwise_lstm.h). All three compute the same thing.
 enum class PackedLstm { PyTorch, Segments, Stepwise };
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument);
+std::string_view to_string(PackedLstm packed_lstm);  // as parse_packed_lstm reads it
 
 class ForecastModel : public torch::nn::Module {
  public:

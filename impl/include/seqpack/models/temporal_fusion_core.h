@@ -39,7 +39,9 @@ struct TemporalFusionOptions {
   TORCH_ARG(int64_t, output_dim) = 7;  // one per quantile of the default QuantileLoss
   TORCH_ARG(bool, causal_attention) = true;
   TORCH_ARG(Alignment, encoder_alignment) = Alignment::Right;  // the layout past_covariates arrives in
-  TORCH_ARG(int64_t, num_static_features) = 1;  // TFT and PFTFT: what their Lightning modules build
+  // TFT and PFTFT: the original's model classes default to 0 (then static_covariates are refused);
+  // their Lightning modules pass 1, the one static covariate they derive from the encoder lengths.
+  TORCH_ARG(int64_t, num_static_features) = 0;
   TORCH_ARG(std::optional<int64_t>, ctxt_seq_len) = std::nullopt;  // TFT only: scales its static covariate
   TORCH_ARG(std::optional<int64_t>, tgt_seq_len) = std::nullopt;   // TFT only: kept as a hyperparameter
 };

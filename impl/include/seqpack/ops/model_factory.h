@@ -1,6 +1,7 @@
 #pragma once
-// Builds a model from `seqpack eval` params: the original's constructor hyperparameters plus
-// `packing`. Names: model.attention_lstm, model.encoder_decoder_lstm, model.transformer_lstm.
+// Builds a model from `seqpack eval` / `seqpack init` params (the original's constructor
+// hyperparameters, plus packing and packed_lstm for the LSTM family), by its op's name:
+// "model.<name>" for each entry of model_registry(). Unknown names are InvalidArgument.
 #include <memory>
 #include <string_view>
 
