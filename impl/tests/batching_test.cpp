@@ -208,8 +208,27 @@ TEST(BatchesProperties, SortingTheWholeDataSetPadsLeast) {
     const auto random = random_batches(lengths, BatchingOptions(16).seed(seed));
     EXPECT_GE(whole.fill_ratio, bucketed.fill_ratio);
     EXPECT_GE(whole.fill_ratio, random.fill_ratio);
-    EXPECT_DOUBLE_EQ(whole.fill_ratio, fill_ratio(lengths, whole.batches));
   }
+}
+
+// Unshuffled plans small enough to count by hand: fill = real steps / (batch size x longest row).
+TEST(BatchesProperties, FillRatioCountsRealStepsOverPaddedSteps) {
+  const auto lengths = at::tensor({5, 1, 4, 2, 3, 3});
+  // In order, pairs (5, 1), (4, 2), (3, 3): 18 real steps of 2*5 + 2*4 + 2*3 = 24.
+  EXPECT_DOUBLE_EQ(random_batches(lengths, BatchingOptions(2).shuffle(false)).fill_ratio, 18.0 / 24.0);
+  // One bucket of 3 batches sorted longest first: (5, 4), (3, 3), (2, 1): 18 of 10 + 6 + 4 = 20.
+  EXPECT_DOUBLE_EQ(length_grouped_batches(lengths, BatchingOptions(2).bucket_batches(3).shuffle(false)).fill_ratio,
+                   18.0 / 20.0);
+  // Buckets of one batch sort within each pair only: the in-order pairs again, 18 / 24.
+  EXPECT_DOUBLE_EQ(length_grouped_batches(lengths, BatchingOptions(2).bucket_batches(1).shuffle(false)).fill_ratio,
+                   18.0 / 24.0);
+  // Five samples: (5, 1), (4, 2), (3) is 15 of 10 + 8 + 3 = 21; dropping the short last batch
+  // leaves 12 of 18.
+  const auto five = at::tensor({5, 1, 4, 2, 3});
+  EXPECT_DOUBLE_EQ(random_batches(five, BatchingOptions(2).shuffle(false)).fill_ratio, 15.0 / 21.0);
+  EXPECT_DOUBLE_EQ(random_batches(five, BatchingOptions(2).shuffle(false).drop_last(true)).fill_ratio, 12.0 / 18.0);
+  // Nothing real and nothing padded: 1 by definition.
+  EXPECT_DOUBLE_EQ(random_batches(at::tensor({0, 0, 0}), BatchingOptions(2).shuffle(false)).fill_ratio, 1.0);
 }
 
 }  // namespace

@@ -117,5 +117,25 @@ TEST(LossProperties, ScalarTorchCriterionIsNotMasked) {
   EXPECT_TRUE(at::equal(calc_loss(y, target, at::tensor({1, 2, 3}, at::kLong), criterion), at::mse_loss(y, target)));
 }
 
+// The original broadcasts y_pred's m columns against n quantiles. One quantile over m columns
+// sums each column over time and averages over rows and columns: the mean of the m one-column
+// losses. One column at n quantiles scores it like that column repeated n times.
+TEST(LossProperties, QuantileColumnsBroadcastLikeTheOriginal) {
+  at::manual_seed(3);
+  const auto y = at::randn({3, 5, 7}, kF64);
+  const auto target = at::randn({3, 5}, kF64);
+  const MaskAndWeights masked{.mask = create_mask(5, at::tensor({5, 2, 4}), CreateMaskOptions().inverse(true)),
+                              .weights = {}};
+  const auto median = QuantileLossOptions().quantiles({0.5});
+  for (const auto& extra : {MaskAndWeights{}, masked}) {
+    auto per_column = at::zeros({}, kF64);
+    for (int64_t j = 0; j < 7; ++j) per_column += quantile_loss(y.narrow(-1, j, 1), target, extra, median);
+    EXPECT_TRUE(at::allclose(quantile_loss(y, target, extra, median), per_column / 7, 1e-12, 1e-12));
+    const auto column = y.narrow(-1, 0, 1);
+    const auto repeated = quantile_loss(column.expand({3, 5, 7}), target, extra);
+    EXPECT_TRUE(at::allclose(quantile_loss(column, target, extra), repeated, 1e-12, 1e-12));
+  }
+}
+
 }  // namespace
 }  // namespace seqpack

@@ -75,7 +75,16 @@ TEST(LossRejections, RegularizationTermDoesNotBroadcast) {
                  "regularization_dim", "does not broadcast");
 }
 TEST(LossRejections, QuantileCount) {
+  // 4 columns broadcast with neither 7 quantiles nor 1 (1 column, or 1 quantile, would).
   EXPECT_REJECTS(quantile_loss(pred({2, 3, 4}), pred({2, 3})), "y_pred", "n_quantiles = 7");
+  EXPECT_REJECTS(quantile_loss(pred({2, 3, 2}), pred({2, 3}), {}, QuantileLossOptions().quantiles({0.1, 0.5, 0.9})),
+                 "y_pred", "n_quantiles = 3", "[2, 3, 2]");
+}
+TEST(LossRejections, QuantileOneQuantileTakesNoPerColumnWeights) {
+  // The original's rule: weights end in 1 or n_quantiles, here 1, even when y_pred has 7 columns.
+  EXPECT_REJECTS(quantile_loss(pred({2, 3, 7}), pred({2, 3}), {.mask = {}, .weights = at::ones({2, 3, 7})},
+                               QuantileLossOptions().quantiles({0.5})),
+                 "weights", "n_quantiles = 1");
 }
 TEST(LossRejections, QuantileRange) {
   EXPECT_REJECTS(quantile_loss(pred({2, 3, 1}), pred({2, 3}), {}, QuantileLossOptions().quantiles({1.5})),

@@ -67,9 +67,10 @@ struct QuantileLossOptions {
   TORCH_ARG(std::vector<double>, quantiles) = default_quantiles();
 };
 
-// Pinball loss. y_pred (..., Q); target y_pred's shape with 1 for Q, or without it when that leaves
-// at most 2 dims. w = weights * mask, e = (y - ŷ_q) * w, max((q - 1) e, q e) summed over dim 1,
-// then the mean of the rest. weights: a scalar, y_pred's shape without Q, or with 1 or Q for Q.
+// Pinball loss. y_pred (..., m) with m = Q, or m = 1 or Q = 1 (broadcast to max(m, Q) columns, as
+// the original does); target y_pred's shape with 1 for m, or without it when that leaves at most 2
+// dims. w = weights * mask, e = (y - ŷ_q) * w, max((q - 1) e, q e) summed over dim 1, then the mean
+// of the rest. weights: a scalar, y_pred's shape without Q, or with 1 or Q for Q.
 at::Tensor quantile_loss(const at::Tensor& y_pred, const at::Tensor& target, const MaskAndWeights& extra = {},
                          const QuantileLossOptions& options = {});
 

@@ -36,8 +36,21 @@ at::Tensor target_with_unit_quantile_dim(const at::Tensor& y_pred, const at::Ten
   return shaped;
 }
 
-// weights * mask, shaped to broadcast over y_pred's quantile dim.
-at::Tensor combined_weights(const MaskAndWeights& extra, const at::Tensor& y_pred, int64_t quantiles) {
+// The original subtracts y_pred (..., m) from the target repeated n_quantiles = n times, so
+// torch broadcasting decides: m == n, one quantile spread over m columns, or one column
+// scored at n quantiles. The loss has max(m, n) columns.
+int64_t loss_columns(const at::Tensor& y_pred, int64_t quantiles) {
+  const auto columns = y_pred.size(-1);
+  if (columns != quantiles && columns != 1 && quantiles != 1) {
+    reject("y_pred", "must end in a dim of size n_quantiles = {} or 1, or be scored at one quantile (got [{}])",
+           quantiles, fmt::join(y_pred.sizes(), ", "));
+  }
+  return std::max(columns, quantiles);
+}
+
+// weights * mask, shaped to broadcast over the loss's quantile dim.
+at::Tensor combined_weights(const MaskAndWeights& extra, const at::Tensor& y_pred, int64_t quantiles,
+                            at::IntArrayRef loss_shape) {
   at::Tensor weights;
   if (extra.mask.defined() && extra.weights.defined()) {
     try {
@@ -59,7 +72,7 @@ at::Tensor combined_weights(const MaskAndWeights& extra, const at::Tensor& y_pre
     reject("weights", "must have 1 or n_quantiles = {} in its last dim (got [{}])", quantiles,
            fmt::join(weights.sizes(), ", "));
   }
-  losses::require_broadcasts_to(weights, y_pred.sizes(), "weights * mask", "y_pred");
+  losses::require_broadcasts_to(weights, loss_shape, "weights * mask", "the loss");
   return weights;
 }
 
@@ -73,12 +86,10 @@ at::Tensor quantile_loss(const at::Tensor& y_pred, const at::Tensor& target, con
   const auto count = static_cast<int64_t>(levels.size());
   losses::require_prediction_and_target(y_pred, target);
   if (y_pred.dim() < 2) reject("y_pred", "must have a time dim (dim 1) to sum over (got rank {})", y_pred.dim());
-  if (y_pred.size(-1) != count) {
-    reject("y_pred", "must end in the quantile dim, of size n_quantiles = {} (got [{}])", count,
-           fmt::join(y_pred.sizes(), ", "));
-  }
+  auto loss_shape = y_pred.sizes().vec();
+  loss_shape.back() = loss_columns(y_pred, count);
   const auto shaped_target = target_with_unit_quantile_dim(y_pred, target);
-  const auto weights = combined_weights(extra, y_pred, count);
+  const auto weights = combined_weights(extra, y_pred, count, loss_shape);
 
   auto error = shaped_target.expand(y_pred.sizes()) - y_pred;
   if (weights.defined()) error = error * weights;

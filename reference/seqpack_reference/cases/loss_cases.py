@@ -130,7 +130,7 @@ def _mse_extra_cases():
 def _quantile_cases():
     out = []
     seven = ref.DEFAULT_QUANTILES
-    specs = [  # name, quantiles, target rank, weights kind, mask validity
+    specs = [  # name, quantiles, target rank, weights kind, mask validity[, y_pred's last dim if not n_quantiles]
         ("default_plain", None, 3, None, None),
         ("default_target_2d", None, 2, None, None),
         ("default_mask", None, 3, None, "random"),
@@ -146,13 +146,19 @@ def _quantile_cases():
         ("unsorted_custom", [0.9, 0.1, 0.5], 3, None, "random"),
         ("extremes", [0.0, 1.0], 3, "bt1", None),
         ("seven_unsorted", list(reversed(seven)), 2, "bt", "random"),
+        # The original broadcasts y_pred's last dim m against n quantiles: n = 1 scores m columns at
+        # one quantile, m = 1 scores one column at n quantiles.
+        ("one_quantile_over_7_columns", [0.5], 2, None, None, 7),
+        ("one_quantile_over_7_columns_mask", [0.5], 2, None, "random", 7),
+        ("one_quantile_over_7_columns_weights_and_mask", [0.25], 3, "bt1", "random", 7),
+        ("seven_quantiles_one_column_mask", None, 2, "bt", "random", 1),
     ]
-    for name, quantiles, target_rank, weights_kind, valid in specs:
+    for name, quantiles, target_rank, weights_kind, valid, *columns in specs:
         full = f"quantile/{name}"
         gen = _generator(full)
         q = len(quantiles) if quantiles else 7
         batch, steps = 3, 5
-        y_pred = _signed((batch, steps, q), gen)
+        y_pred = _signed((batch, steps, columns[0] if columns else q), gen)
         target = _signed((batch, steps, 1) if target_rank == 3 else (batch, steps), gen)
         mask_shape = target.shape
         mask = _step_mask(mask_shape, valid, gen) if valid else None
@@ -165,8 +171,21 @@ def _quantile_cases():
         }[weights_kind]
         params = {} if quantiles is None else {"quantiles": quantiles}
         out.append(_loss_case(full, "loss.quantile",
-                              f"quantile loss, {q} quantiles {quantiles or 'default'}, target rank {target_rank}, "
-                              f"weights {weights_kind}, mask {valid}", y_pred, target, mask, weights, **params))
+                              f"quantile loss, {q} quantiles {quantiles or 'default'}, y_pred {list(y_pred.shape)}, "
+                              f"target rank {target_rank}, weights {weights_kind}, mask {valid}", y_pred, target, mask,
+                              weights, **params))
+    # What the original refuses: a last dim that broadcasts with neither n_quantiles nor 1 (torch
+    # fails), and per-column weights for one quantile spread over columns (the original's check).
+    y, t = torch.ones(2, 3, 2, dtype=torch.float64), torch.full((2, 3), 2.0, dtype=torch.float64)
+    out.append(Case("quantile/rejects_columns_that_do_not_broadcast", "loss.quantile",
+                    "y_pred ending in 2 columns cannot be scored at 3 quantiles",
+                    {"y_pred": y, "target": t}, {"quantiles": [0.1, 0.5, 0.9]}, error_mentions="n_quantiles = 3",
+                    backward=True))
+    y = torch.ones(2, 3, 7, dtype=torch.float64)
+    out.append(Case("quantile/rejects_column_weights_for_one_quantile", "loss.quantile",
+                    "one quantile over 7 columns takes weights ending in 1, not 7",
+                    {"y_pred": y, "target": t, "weights": torch.ones(2, 3, 7, dtype=torch.float64)},
+                    {"quantiles": [0.5]}, error_mentions="weights", backward=True))
     return out
 
 

@@ -39,6 +39,15 @@ def _random_lengths(batch, steps, gen, low=0):
     return [int(v) for v in torch.randint(low, steps + 1, (batch,), generator=gen)]
 
 
+def _lengths_with_a_row_that_moves(batch, steps, gen):
+    """Random lengths in [0, T], drawn again until one lies in (0, T): rows of length 0 or T read
+    the same in either alignment, so a batch of only those cannot tell aligning from copying."""
+    while True:
+        lengths = _random_lengths(batch, steps, gen)
+        if any(0 < length < steps for length in lengths):
+            return lengths
+
+
 def _has_ties(lengths) -> bool:
     return len(set(lengths)) != len(lengths)
 
@@ -97,48 +106,67 @@ def _align_case(name, checks, x, lengths_t, **params):
 
 def _align_cases():
     out = []
-    shapes = [  # (B, T, F)
-        ("b4_t6_f2", 4, 6, 2), ("b1_t5_f1", 1, 5, 1), ("b3_t1_f2", 3, 1, 2), ("b8_t10_f3", 8, 10, 3),
+    shapes = [  # (B, T, F); T >= 2 so that a row can be shorter than T and still hold data
+        ("b4_t6_f2", 4, 6, 2), ("b1_t5_f1", 1, 5, 1), ("b3_t2_f2", 3, 2, 2), ("b8_t10_f3", 8, 10, 3),
     ]
     for layout in ("left", "right"):
         for source in ("auto", layout):
             for target in ("left", "right"):
+                # Rows already on the target's side stay where they are: that is the point of these.
+                identity = "identity_" if target == layout else ""
                 for dname, dtype in DTYPES.items():
                     for sname, batch, steps, features in shapes:
-                        name = f"align/{source}_from_{layout}_to_{target}_{sname}_{dname}"
+                        name = f"align/{identity}{source}_from_{layout}_to_{target}_{sname}_{dname}"
                         gen = _generator(name)
-                        lengths = _random_lengths(batch, steps, gen)
+                        lengths = _lengths_with_a_row_that_moves(batch, steps, gen)
                         x = _batch(lengths, steps, features, dtype, layout, gen)
                         out.append(_align_case(name, f"{layout}-aligned rows to {target}, source {source}", x,
                                                torch.tensor(lengths), alignment=target, source=source))
+    # T = 1: every row has length 0 or 1, so no alignment moves anything.
+    gen = _generator("align/identity_t1")
+    x = _batch([1, 0, 1], 1, 2, torch.float64, "left", gen)
+    out.append(_align_case("align/identity_t1_right_target", "with T = 1 a left-aligned batch is already right-aligned",
+                           x, torch.tensor([1, 0, 1]), alignment="right", source="left"))
     # max_length below, equal to and above T.
     for source in ("auto", "left", "right"):
         layout = "left" if source == "auto" else source
         for label, end in (("below_t", 6), ("equal_t", 8), ("above_t", 10)):
+            # Right-aligned rows ending at max_length = T are where they belong already.
+            identity = "_identity" if (source, label) == ("right", "equal_t") else ""
             name = f"align/max_length_{label}_{source}"
             gen = _generator(name)
-            lengths = [3, 6, 1, 5] if label != "below_t" or source == "auto" else [3, 6, 1, 5]
+            lengths = [3, 6, 1, 5]
             x = _batch(lengths, 8, 2, torch.float64, layout, gen)
-            out.append(_align_case(name, f"max_length {end} with T = 8, source {source}", x, torch.tensor(lengths),
-                                   max_length=end, alignment="right", source=source))
+            out.append(_align_case(name + identity, f"max_length {end} with T = 8, source {source}", x,
+                                   torch.tensor(lengths), max_length=end, alignment="right", source=source))
+    gen = _generator("align/rejects_row_longer_than_max_length_left")
+    x = _batch([3, 7, 1], 8, 2, torch.float64, "left", gen)
+    out.append(Case("align/rejects_row_longer_than_max_length_left", "align_encoder_sequences",
+                    "an explicit source refuses a row longer than max_length (auto copies it)",
+                    {"sequences": x, "lengths": torch.tensor([3, 7, 1])},
+                    {"max_length": 5, "alignment": "right", "source": "left"}, error_mentions="max_length"))
     # auto with max_length below the longest row: the original copies that row unchanged.
     gen = _generator("align/auto_row_longer_than_max_length")
     x = _batch([7, 2, 4], 8, 2, torch.float64, "left", gen)
     out.append(_align_case("align/auto_row_longer_than_max_length",
                            "auto: a row longer than max_length is copied unchanged", x, torch.tensor([7, 2, 4]),
                            max_length=5, alignment="right", source="auto"))
-    # The flaw: a left-aligned row whose leading steps are real zeros is taken for right-aligned.
+    # The flaw: a left-aligned row of length L whose first T-L steps are real zeros is taken for
+    # right-aligned. Row 0 (L = 4, T = 6) is zero, zero, data, data, padding, padding. Each auto
+    # case has a twin on the same batch with the explicit left source, which reads row 0 right;
+    # generate.require_flaws_shown refuses a flaw case that expects what its twin expects.
+    lengths = [4, 5, 2]
+    x = _batch(lengths, 6, 2, torch.float64, "left", _generator("align/flaw_leading_zeros"))
+    x[0, :2] = 0.0
     for target in ("left", "right"):
-        for source in ("auto", "left"):
-            name = f"align/{source}_flaw_leading_zeros_to_{target}"
-            gen = _generator(name)
-            x = _batch([3, 5, 2], 6, 2, torch.float64, "left", gen)
-            x[0, :3] = 0.0
-            x[0, 2] = torch.tensor([0.25, -0.5], dtype=torch.float64)  # row 0: zeros, zeros, data
-            checks = ("auto reproduces the original's flaw: row 0 is left-aligned with two leading zero steps and is "
-                      "taken for right-aligned" if source == "auto" else
-                      "an explicit left source reads row 0 correctly despite its leading zeros")
-            out.append(_align_case(name, checks, x, torch.tensor([3, 5, 2]), alignment=target, source=source))
+        out.append(_align_case(f"align/auto_flaw_leading_zeros_to_{target}",
+                               "auto reproduces the original's flaw: row 0 is left-aligned, L = 4 of T = 6, with two "
+                               "leading zero steps, and is taken for right-aligned", x, torch.tensor(lengths),
+                               alignment=target, source="auto"))
+        identity = "_identity" if target == "left" else ""  # left rows read as left, kept on the left
+        out.append(_align_case(f"align/left_source_leading_zeros_to_{target}{identity}",
+                               "an explicit left source reads row 0 correctly despite its leading zeros", x,
+                               torch.tensor(lengths), alignment=target, source="left"))
     # Rows of length 0 and of length T, tied lengths, float and (B, 1) lengths.
     for source in ("auto", "left", "right"):
         layout = "right" if source == "right" else "left"
@@ -227,7 +255,8 @@ def _pack_cases():
                 for batch_first in (True, False):
                     name = f"{op.split('_')[1]}/{label}_{dname}_{'batch_first' if batch_first else 'time_major'}"
                     gen = _generator(name)
-                    lens = lengths or _random_lengths(batch, steps, gen, low=1)
+                    # One row of length 1 packs into batch_sizes [1], its lengths unchanged: start at 2.
+                    lens = lengths or _random_lengths(batch, steps, gen, low=2 if batch == 1 else 1)
                     layout = "right" if op == "pack_encoder_sequences" and label.endswith("f2") else "left"
                     x = _batch(lens, steps, features, dtype, layout, gen)
                     if not batch_first:
