@@ -37,7 +37,7 @@ TEST(ModelRejections, UnknownActivationAndPacking) {
 class ModelInputRejections : public ::testing::Test {
  protected:
   void SetUp() override { at::manual_seed(0); }
-  std::shared_ptr<ForecastModel> model = testing::small_models(Packing::Auto)[0].second;
+  std::shared_ptr<ForecastModel> model = testing::small_model("AttentionLSTM");
   ModelInputs good = batch({4, 2}, {3, 1}, 4, 3);
 };
 
@@ -73,7 +73,7 @@ TEST_F(ModelInputRejections, EmptySequence) {
 
 TEST(WeightRejections, ListsEveryProblemAndChangesNothing) {
   at::manual_seed(0);
-  auto model = testing::small_models(Packing::Auto)[1].second;
+  auto model = testing::small_model("EncoderDecoderLSTM");
   const auto before = state_dict(*model);
   auto weights = before;
   weights.erase("encoder.weight_hh_l0");
@@ -88,7 +88,7 @@ TEST(WeightRejections, ListsEveryProblemAndChangesNothing) {
 
 TEST(WeightRejections, DtypesAreNotCastSilently) {
   at::manual_seed(0);
-  auto model = testing::small_models(Packing::Auto)[1].second;
+  auto model = testing::small_model("EncoderDecoderLSTM");
   const auto before = state_dict(*model);
   auto weights = before;
   weights["mlp_head.mlp.2.bias"] = weights["mlp_head.mlp.2.bias"].to(at::kLong);  // was cast and accepted

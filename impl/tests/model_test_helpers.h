@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,15 @@ inline std::vector<std::pair<std::string, std::shared_ptr<models::ForecastModel>
     all.emplace_back(entry->original_class, model);
   }
   return all;
+}
+
+// One of small_models(), by the original's class name ("EncoderDecoderLSTM").
+inline std::shared_ptr<models::ForecastModel> small_model(const std::string& original_class,
+                                                          models::Packing packing = models::Packing::Auto) {
+  for (auto& [name, model] : small_models(packing)) {
+    if (name == original_class) return model;
+  }
+  throw std::logic_error("no small model " + original_class);
 }
 
 // Row i holds lengths[i] random steps from step 0, zeros after.
