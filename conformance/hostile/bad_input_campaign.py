@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "reference"))
+from seqpack_reference.losses import LOSSES  # noqa: E402  (the loss ops, by name)
 from seqpack_reference.models import SPECS  # noqa: E402  (the models' descriptors: ops, inputs, params)
 
 QUICK_SIZE = 300
@@ -66,7 +67,7 @@ SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|run
 
 SEQUENCE_OPS = {"align_encoder_sequences", "validate_encoder_alignment", "pack_encoder_sequences",
                 "pack_decoder_sequences"}
-LOSS_OPS = {"loss.mse", "loss.mae", "loss.huber", "loss.mape", "loss.smape", "loss.quantile", "calc_loss"}
+LOSS_OPS = set(LOSSES) | {"calc_loss"}
 MODEL_OPS = {spec.op for spec in SPECS}
 BACKWARD_OPS = LOSS_OPS | MODEL_OPS
 # Tensors an op may go without (removing one is then not certainly wrong).
