@@ -99,6 +99,23 @@ TEST(ModelRegistry, EveryEntryRunsItsSmallConfigurationThroughItsOp) {
   }
 }
 
+TEST(ModelRegistry, OnlyAModelThatTakesStaticCovariatesAcceptsThem) {
+  // The original's LSTM-family forward has no such argument (a TypeError): an unused input.
+  size_t refused = 0;
+  for (const auto& entry : model_registry()) {
+    if (entry.takes_static_covariates) continue;
+    auto model = testing::build_small(entry);
+    model->to(at::kDouble);
+    const auto weights = state_dict(*model);
+    auto in = inputs_for(entry);
+    in["static_covariates"] = at::rand({kBatch, 1}, at::kDouble);
+    const auto refusal = "op " + entry.op() + " takes no tensor named \"static_covariates\"";
+    EXPECT_REJECTS(ops::run_op(entry.op(), in, entry.small_config, {.weights = &weights}), "inputs:", refusal.c_str());
+    ++refused;
+  }
+  EXPECT_GE(refused, 4u);  // the LSTM family and xTFT
+}
+
 TEST(ModelRegistry, SmallConfigurationsAreSmallFloat64FriendlyAndWithoutDropout) {
   for (const auto& entry : model_registry()) {
     for (const auto& item : entry.small_config.items()) {

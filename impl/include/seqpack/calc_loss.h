@@ -18,7 +18,8 @@ enum class CriterionKind {
 
 // Names as in Python: "MSELoss", "MAELoss" (or "L1Loss"), "HuberLoss", "MAPELoss", "SMAPELoss",
 // "QuantileLoss", and "torch.nn.MSELoss", "torch.nn.L1Loss", "torch.nn.HuberLoss",
-// "torch.nn.SmoothL1Loss".
+// "torch.nn.SmoothL1Loss". Defined by the table of losses (ops/loss_registry.cpp), which holds
+// each criterion's names, its op and its constructor arguments.
 CriterionKind parse_criterion(std::string_view text, std::string_view argument);
 
 // A criterion and its constructor arguments.

@@ -44,23 +44,6 @@ at::Tensor loss_mask(const at::Tensor& target, const at::Tensor& decoder_lengths
 
 }  // namespace
 
-CriterionKind parse_criterion(std::string_view text, std::string_view argument) {
-  if (text == "MSELoss") return CriterionKind::MSE;
-  if (text == "MAELoss" || text == "L1Loss") return CriterionKind::MAE;
-  if (text == "HuberLoss") return CriterionKind::Huber;
-  if (text == "MAPELoss") return CriterionKind::MAPE;
-  if (text == "SMAPELoss") return CriterionKind::SMAPE;
-  if (text == "QuantileLoss") return CriterionKind::Quantile;
-  if (text == "torch.nn.MSELoss") return CriterionKind::TorchMSE;
-  if (text == "torch.nn.L1Loss") return CriterionKind::TorchL1;
-  if (text == "torch.nn.HuberLoss") return CriterionKind::TorchHuber;
-  if (text == "torch.nn.SmoothL1Loss") return CriterionKind::TorchSmoothL1;
-  reject(argument,
-         "unknown criterion \"{}\" (MSELoss, MAELoss, L1Loss, HuberLoss, MAPELoss, SMAPELoss, QuantileLoss, "
-         "torch.nn.MSELoss, torch.nn.L1Loss, torch.nn.HuberLoss, torch.nn.SmoothL1Loss)",
-         text);
-}
-
 bool Criterion::takes_mask() const {
   return kind() != CriterionKind::TorchMSE && kind() != CriterionKind::TorchL1 &&
          kind() != CriterionKind::TorchHuber && kind() != CriterionKind::TorchSmoothL1;

@@ -3,9 +3,11 @@
 // first when the reduction is "none") with respect to y_pred.
 #include <ATen/ATen.h>
 
+#include <string>
+
 #include "seqpack/calc_loss.h"
 #include "seqpack/errors.h"
-#include "seqpack/ops/criterion_params.h"
+#include "seqpack/ops/loss_registry.h"
 #include "seqpack/ops/registry.h"
 
 namespace seqpack::ops {
@@ -27,9 +29,9 @@ TensorMap loss_with_gradient(const at::Tensor& y_pred, const EvalOptions& option
   return {{"loss", loss.detach()}, {"grad.y_pred", grad}};
 }
 
-OpFunction loss_op(CriterionKind kind) {
-  return [kind](Inputs& in, Params& params, const EvalOptions& options) {
-    const auto criterion = read_criterion(kind, params);
+OpFunction loss_op(const LossEntry& entry) {
+  return [&entry](Inputs& in, Params& params, const EvalOptions& options) {
+    const auto criterion = entry.read(params);
     const auto y_pred = in.required("y_pred");
     const auto target = in.required("target");
     const MaskAndWeights extra{in.optional("mask").value_or(at::Tensor()), in.optional("weights").value_or(at::Tensor())};
@@ -38,8 +40,7 @@ OpFunction loss_op(CriterionKind kind) {
 }
 
 TensorMap calc_loss_op(Inputs& in, Params& params, const EvalOptions& options) {
-  const auto kind = parse_criterion(params.get_required_string("criterion"), "params.criterion");
-  const auto criterion = read_criterion(kind, params);
+  const auto criterion = find_criterion(params.get_required_string("criterion"), "params.criterion").read(params);
   const bool use_loss_masking = params.get_bool("use_loss_masking", true);
   const auto y_pred = in.required("y_pred");
   const auto target = in.required("target");
@@ -49,23 +50,21 @@ TensorMap calc_loss_op(Inputs& in, Params& params, const EvalOptions& options) {
   });
 }
 
+// One line for `seqpack ops`: the parameters the entry's reader asks for (so the list cannot
+// drift from what is read).
+std::string summary(const LossEntry& entry) {
+  std::string line = "y_pred, target, mask, weights; ";
+  const auto parameters = entry.parameters();
+  for (size_t i = 0; i < parameters.size(); ++i) line += (i ? ", " : "") + parameters[i].name;
+  return line + " -> loss [, grad.y_pred]";
+}
+
 }  // namespace
 
 void add_loss_ops(Registry& registry) {
-  const char* masked = "y_pred, target, mask, weights; ";
-  registry["loss.mse"] = {loss_op(CriterionKind::MSE),
-                          std::string(masked) +
-                              "reduction, regularization, regularization_order, regularization_dim, all_masked "
-                              "-> loss [, grad.y_pred]",
-                          true};
-  registry["loss.mae"] = {loss_op(CriterionKind::MAE), std::string(masked) + "reduction -> loss [, grad.y_pred]", true};
-  registry["loss.huber"] = {loss_op(CriterionKind::Huber), std::string(masked) + "reduction, delta -> loss [, grad.y_pred]",
-                            true};
-  registry["loss.mape"] = {loss_op(CriterionKind::MAPE), std::string(masked) + "reduction -> loss [, grad.y_pred]", true};
-  registry["loss.smape"] = {loss_op(CriterionKind::SMAPE), std::string(masked) + "reduction -> loss [, grad.y_pred]",
-                            true};
-  registry["loss.quantile"] = {loss_op(CriterionKind::Quantile), std::string(masked) + "quantiles -> loss [, grad.y_pred]",
-                               true};
+  for (const auto& entry : loss_registry()) {
+    if (!entry.op.empty()) registry[entry.op] = {loss_op(entry), summary(entry), /*has_backward=*/true};
+  }
   registry["calc_loss"] = {calc_loss_op,
                            "y_pred, target, decoder_lengths; criterion, use_loss_masking and the criterion's "
                            "arguments -> loss [, grad.y_pred]",

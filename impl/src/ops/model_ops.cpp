@@ -3,13 +3,14 @@
 // --weights strictly, and runs the forward on the original's forward inputs. Given a `target`, it
 // also writes the loss as calc_loss computes it (the model's default criterion unless
 // params.criterion names another); with --backward, grad.<parameter> for every parameter.
+#include <optional>
 #include <set>
 #include <string>
 
 #include "seqpack/errors.h"
 #include "seqpack/models/model_registry.h"
 #include "seqpack/models/state_dict.h"
-#include "seqpack/ops/criterion_params.h"
+#include "seqpack/ops/loss_registry.h"
 #include "seqpack/ops/model_factory.h"
 #include "seqpack/ops/registry.h"
 
@@ -23,15 +24,19 @@ OpFunction model_op(const ModelEntry& entry) {
   return [&entry](Inputs& in, Params& params, const EvalOptions& options) -> TensorMap {
     auto model = entry.build(params);
     const auto criterion_name = params.get_optional_string("criterion");
-    const auto criterion = criterion_name ? read_criterion(parse_criterion(*criterion_name, "params.criterion"), params)
-                                          : model->default_criterion();
+    const auto criterion =
+        criterion_name ? find_criterion(*criterion_name, "params.criterion").read(params) : model->default_criterion();
     const bool use_loss_masking = params.get_bool("use_loss_masking", model->default_use_loss_masking());
     if (!options.weights) reject("--weights", "a model op needs the model's state_dict (safetensors)");
     models::load_state_dict(*model, *options.weights);
     model->eval();
+    // Only a model whose forward takes static_covariates reads them: given to another (whose
+    // forward in the original raises a TypeError), Inputs::finish refuses them as unused.
+    const auto static_covariates =
+        entry.takes_static_covariates ? in.optional("static_covariates") : std::optional<at::Tensor>();
     const models::ModelInputs inputs{in.required(entry.past_input()), in.required(entry.future_input()),
                                      in.optional("encoder_lengths"), in.optional("decoder_lengths"),
-                                     in.optional("static_covariates")};
+                                     static_covariates};
     const auto target = in.optional("target");
     if (options.backward && !target) reject("--backward", "needs a target to compute the loss");
     const auto output = model->forward(inputs);

@@ -170,6 +170,16 @@ void Params::read(const std::string& name, std::optional<int64_t>& field, int64_
 
 void Params::read(const std::string& name, bool& field) { field = get_bool(name, field); }
 
+void Params::read(const std::string& name, double& field) { field = get_double(name, field); }
+
+void Params::read(const std::string& name, std::optional<double>& field) {
+  if (const auto value = get_optional_double(name)) field = *value;
+}
+
+void Params::read(const std::string& name, std::vector<double>& field) {
+  if (auto value = get_optional_double_list(name)) field = std::move(*value);
+}
+
 void Params::read(const std::string& name, std::string& field) { field = get_string(name, field); }
 
 void Params::read(const std::string& name, std::vector<int64_t>& field, int64_t max, size_t max_items) {

@@ -62,6 +62,9 @@ class Params {
   void read(const std::string& name, int64_t& field, int64_t max = INT64_MAX);
   void read(const std::string& name, std::optional<int64_t>& field, int64_t max = INT64_MAX);
   void read(const std::string& name, bool& field);
+  void read(const std::string& name, double& field);
+  void read(const std::string& name, std::optional<double>& field);
+  void read(const std::string& name, std::vector<double>& field);
   void read(const std::string& name, std::string& field);
   void read(const std::string& name, std::vector<int64_t>& field, int64_t max = INT64_MAX, size_t max_items = 64);
   void read_probability(const std::string& name, double& field);  // [0, 1): dropout
