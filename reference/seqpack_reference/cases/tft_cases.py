@@ -50,10 +50,12 @@ def model_inputs(name, spec, model_params, config=None, with_static=False):
     return inputs
 
 
-def _model_params(spec, config):
+def _model_params(spec, config, lightning_static=True):
     """The model the Lightning module builds: with its static feature, even where a case gives no
-    static covariates (the model's own default is none)."""
-    return {"dropout": 0.0, **config.model, **spec.window_params(TE, TD), **spec.static_params}
+    static covariates. Without lightning_static, num_static_features is left out: the model class's
+    own default (none)."""
+    static = spec.static_params if lightning_static else {}
+    return {"dropout": 0.0, **config.model, **spec.window_params(TE, TD), **static}
 
 
 def _with_static(spec, config):
@@ -77,11 +79,11 @@ def run_model(spec, model, inputs, loss_params):
     return expected
 
 
-def _case(spec, config_name):
+def _case(spec, config_name, lightning_static=True):
     config = spec.configs[config_name]
-    with_static = _with_static(spec, config)
-    name = case_name(spec, config_name)
-    params = _model_params(spec, config)
+    with_static = lightning_static and _with_static(spec, config)
+    name = case_name(spec, config_name) if lightning_static else f"{spec.name}/{config_name}_default_no_static_features"
+    params = _model_params(spec, config, lightning_static)
     torch.manual_seed(_seed(name))
     model = spec.model_class(**params).double().eval()
     inputs = model_inputs(name, spec, params, config, with_static)
@@ -91,8 +93,10 @@ def _case(spec, config_name):
     layout = "left-aligned encoder realigned" if config.left_aligned else "right-aligned encoder"
     if config.nonzero_padding:
         layout += " with non-zero values at the padded steps (read as zeros)"
-    checks = (f"{spec.name} {config_name}: {layout}, {'static covariates from the lengths' if with_static else 'no static covariates'}; "
-              "output, loss and every parameter's gradient")
+    static = ("static covariates from the lengths" if with_static
+              else "no static covariates" if lightning_static
+              else "num_static_features left at the model's default (0) and no static covariates")
+    checks = f"{spec.name} {config_name}: {layout}, {static}; output, loss and every parameter's gradient"
     return Case(name, spec.op, checks, inputs, {**params, **loss_params}, expected=expected, backward=True,
                 weights=weights, **TOL)
 
@@ -119,4 +123,6 @@ def _rejections():
 
 def cases():
     out = [_case(spec, name) for spec in specs("tft") for name in spec.configs]
+    # The models that take static covariates, built as their classes default (no static feature).
+    out += [_case(spec, "small", lightning_static=False) for spec in specs("tft") if spec.static_covariates]
     return out + _rejections()
