@@ -18,7 +18,8 @@ Two kinds of gate:
   of baseline and now, against a fall of exactly the margin, significant after Holm's correction over
   all 20 ratios (family-wise ALPHA). An improvement is reported, not failed. The margin and the
   number of rounds were chosen by measuring the gate's false-alarm rate and its power against a
-  slowdown injected into the packed step (characterise; the README gives the figures).
+  slowdown injected into the packed step (characterise; docs/measurement.md, "The regression gate",
+  gives the figures).
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ std::filesystem::path cases_root();
 
 // One golden case that an op succeeds on: the op's real inputs, params and (model ops) weights.
 struct Golden {
-  std::string name;  // e.g. "align/auto_from_left_to_left_b1_t5_f1_f32"
+  std::string name;  // e.g. "align/auto_from_left_to_right_b1_t5_f1_f32"
   std::string op;
   nlohmann::json params;
   TensorMap inputs;

@@ -31,8 +31,8 @@ struct BatchPlan {
   double fill_ratio = 1.0;          // sum of lengths / sum over batches of (b x longest length)
 };
 
-// lengths: (N,) or (N, 1), integral and non-negative (SPEC's rules). InvalidArgument for an empty
-// data set, batch_size < 1 or bucket_batches < 1.
+// lengths: (N,) or (N, 1), integral and non-negative (docs/contract.md, "Words"). InvalidArgument
+// for an empty data set, batch_size < 1 or bucket_batches < 1.
 BatchPlan length_grouped_batches(const at::Tensor& lengths, const BatchingOptions& options);
 
 // The usual random batches (shuffled, cut in order; bucket_batches is not used), to compare with.

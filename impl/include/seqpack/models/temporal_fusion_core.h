@@ -5,7 +5,7 @@
 // of the decoder steps over [encoder, decoder] masked by get_attention_mask with a right-aligned
 // encoder, and the output gates. The models differ in how they start (static covariates or not).
 //
-// seqpack's definitions where the original is open or broken (see README):
+// seqpack's definitions where the original is open or broken (docs/differences.md, "Models"):
 //  - the encoder's padded steps are read as zeros: the encoder LSTM runs over the leading padding
 //    of a right-aligned row, so other values there would reach the valid steps (the original's data
 //    module always writes zeros, so its outputs are unchanged);
