@@ -54,10 +54,12 @@ TEST(PackingPolicy, CalibratedForwardEqualsThePickedPath) {
   const models::ModelInputs in{testing::left_aligned(encoder, 7, testing::kPast),
                                testing::left_aligned(decoder, 5, testing::kFuture), at::tensor(encoder),
                                at::tensor(decoder)};
+  // The models perf/packing_cost_model.json was fitted on; a model added since has no coefficients.
   const std::map<std::string, std::string> keys{{"AttentionLSTM", "attention_lstm"},
                                                 {"EncoderDecoderLSTM", "encoder_decoder_lstm"},
                                                 {"TransformerLSTM", "transformer_lstm"}};
   for (auto& [name, model] : testing::small_models(Packing::Calibrated)) {
+    if (!keys.contains(name)) continue;
     const auto calibrated = model->forward(in);
     const auto picked = models::resolve_packing(Packing::Calibrated, keys.at(name), in.past_sequence, in.encoder_lengths);
     ASSERT_TRUE(picked == Packing::Always || picked == Packing::Never) << name;

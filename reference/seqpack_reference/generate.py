@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import shutil
 import sys
 import tempfile
@@ -15,12 +17,13 @@ from pathlib import Path
 
 import torch
 
-from .cases import (batching_cases, loss_cases, mask_cases, model_cases, nonfinite_cases, packing_policy_cases,
-                    sequence_cases, tft_cases)
+from . import cases as case_generators
 from .golden import compare_case_folders, write_case
 
-FAMILIES = [sequence_cases, mask_cases, loss_cases, model_cases, batching_cases, tft_cases, packing_policy_cases,
-            nonfinite_cases]
+# Every module cases/<name>_cases.py with a cases() function is a generator: a new one needs no line here.
+FAMILIES = [importlib.import_module(f"{case_generators.__name__}.{info.name}")
+            for info in sorted(pkgutil.iter_modules(case_generators.__path__), key=lambda info: info.name)
+            if info.name.endswith("_cases")]
 
 
 def require_identity_cases_named(cases) -> None:
