@@ -223,6 +223,16 @@ def _validate_cases():
     x = _batch([1, 2], 3, 1, torch.float64, "left", _generator("validate/no_lengths"))
     out.append(Case("validate/no_lengths", "validate_encoder_alignment", "without lengths nothing is checked",
                     {"encoder_input": x}, {"expected_alignment": "right"}, expected={}))
+    # One value in the padding step next to the data, and nothing else wrong: the check must reach
+    # the first padding step (left: step L; right: step T - L - 1).
+    for expected in ("left", "right"):
+        name = f"validate/{expected}_data_in_the_first_padding_step"
+        x = _batch([2, 3, 1], 5, 2, torch.float64, expected, _generator(name))
+        x[1, 3 if expected == "left" else 1] = 0.5
+        out.append(Case(name, "validate_encoder_alignment",
+                        f"row 1 ({expected}-aligned, L = 3 of T = 5) with data in its first padding step fails",
+                        {"encoder_input": x, "lengths": torch.tensor([2, 3, 1])}, {"expected_alignment": expected},
+                        error_mentions="row 1"))
     tiny = _batch([2, 2], 4, 1, torch.float64, "left", _generator("validate/tiny_padding_counts_as_zero"))
     tiny[:, 2:] = 1e-9  # allclose to zero: still padding
     out.append(Case("validate/tiny_padding_counts_as_zero", "validate_encoder_alignment",
