@@ -223,6 +223,8 @@ def _batches_cases():
         ("b16_default", dict(batch_size=16)),
         ("b5_no_shuffle", dict(batch_size=5, bucket_batches=2, shuffle=False)),
         ("b7_drop_last", dict(batch_size=7, bucket_batches=3, drop_last=True, seed=3)),
+        # 300 and 12 samples fill their last batch of 6: drop_last must keep it.
+        ("b6_drop_last_full_last_batch", dict(batch_size=6, drop_last=True, seed=5)),
         ("b8_random", dict(batch_size=8, group_by_length=False, seed=11)),
         ("b64_whole", dict(batch_size=64, bucket_batches=100)),
     ]

@@ -70,6 +70,16 @@ def _pointwise_cases():
                     weights = weights.reshape(shape)  # only MSE gives weights trailing dims itself
                 out.append(_loss_case(name, op, f"{short}, {scenario.replace('_', ' ')}, reduction {reduction}",
                                       y_pred, target, mask, weights, reduction=reduction))
+    # A NaN prediction at a masked step: the masked error is NaN * 0 = NaN, which the sum (a nansum in
+    # the original) skips.
+    gen = _generator("mse/nan_at_a_masked_step_sum")
+    y_pred, target = _signed((4, 6), gen), _signed((4, 6), gen)
+    mask = torch.ones(4, 6, dtype=torch.float64)
+    mask[1, 4:] = 0
+    y_pred[1, 5] = float("nan")
+    out.append(_loss_case("mse/nan_at_a_masked_step_sum", "loss.mse",
+                          "mse, reduction sum: a NaN prediction at a masked step is skipped (nansum)", y_pred, target,
+                          mask, None, reduction="sum"))
     # sizes from 1 up, several features, and a float mask with partial weights
     for op in ("loss.mse", "loss.mae", "loss.huber", "loss.mape", "loss.smape"):
         short = op.removeprefix("loss.")
