@@ -112,6 +112,10 @@ def load_faults(path):
             else:
                 alternatives.append(test)
         fault["regex"] = "|".join(alternatives)
+        # ctest's regular expressions (CMake's) hold at most 9 groups; beyond, nothing matches.
+        groups_used = len(re.findall(r"(?<!\\)\(", fault["regex"]))
+        if groups_used > 9:
+            problems.append(f"{where}: its tests regex has {groups_used} groups; ctest takes at most 9")
     if problems:
         fail(f"{path} has problems:\n  " + "\n  ".join(problems))
     return faults
@@ -216,16 +220,19 @@ class Scratch:
         status, seconds = run_logged(command, log, timeout, env=self.env)
         return (None if status is None else status == 0), seconds
 
-    def count_tests(self, regex):
+    def test_numbers(self, regex):
+        """The ctest numbers of the tests `regex` matches."""
         listed = subprocess.run(["ctest", "--test-dir", str(self.build), "-N", "-R", regex],
                                 capture_output=True, text=True, env=self.env)
-        found = re.search(r"Total Tests: (\d+)", listed.stdout)
-        return int(found.group(1)) if found else 0
+        if "RegularExpression::compile()" in listed.stdout + listed.stderr:
+            raise SetupError(f"ctest cannot compile the regex {regex}")
+        return {int(n) for n in re.findall(r"^\s*Test\s+#(\d+):", listed.stdout, re.MULTILINE)}
 
-    def run_tests(self, regex, log, stop_on_failure, timeout):
-        """Runs the tests; returns (status or None on timeout, seconds, failed [(test, why)], how many ran)."""
+    def run_tests(self, selection, log, stop_on_failure, timeout):
+        """Runs the tests `selection` names (ctest arguments: -R REGEX or -I LIST); returns
+        (status or None on timeout, seconds, failed [(test, why)], how many ran)."""
         shutil.rmtree(self.build / "conformance-results", ignore_errors=True)
-        command = ["ctest", "--test-dir", str(self.build), "-R", regex, "-j", str(self.args.jobs),
+        command = ["ctest", "--test-dir", str(self.build), *selection, "-j", str(self.args.jobs),
                    "--timeout", str(self.args.test_timeout), "--no-tests=error", "--output-on-failure"]
         if stop_on_failure:
             command.append("--stop-on-failure")
@@ -277,7 +284,7 @@ def judge(fault, scratch, texts):
             record["test_s"] = 0.0
         else:
             status, record["test_s"], failed, ran = scratch.run_tests(
-                fault["regex"], scratch.logs / f"{fault['id']}.test.log", not scratch.args.keep_going,
+                ["-R", fault["regex"]], scratch.logs / f"{fault['id']}.test.log", not scratch.args.keep_going,
                 scratch.args.run_timeout)
             record["tests_run"] = ran
             record["killed_by"] = [{"test": test, "status": why, "cases": scratch.failing_cases(test)}
@@ -335,7 +342,8 @@ def markdown(report):
         f"- Machine: {report['machine']['cpus']} CPUs, {report['machine']['platform']}; --jobs {report['jobs']}.",
         f"- Time: {t['total_s'] / 60:.1f} min in all: set-up (export, configure, first build) {t['setup_s'] / 60:.1f} min, "
         f"baseline tests {t['baseline_s'] / 60:.1f} min, faults {t['faults_s'] / 60:.1f} min "
-        f"(median {t['median_fault_s']:.0f} s a fault).",
+        f"(median {t['median_fault_s']:.0f} s a fault)"
+        + (f"; these include the waits for the build lock `{report['lock']}`." if report.get("lock") else "."),
         "- Outcomes: killed = a test failed; timeout = a test ran past its limit (counted as killed); "
         "survived = every test of the fault's regex passed; stillborn = did not compile.",
         "",
@@ -429,7 +437,8 @@ def main():
     texts = original_texts(commit, faults)
     check_faults_apply(faults, texts)
     subset = bool(args.only) or args.faults.resolve() != DEFAULT_FAULTS
-    name = f"{datetime.date.today().isoformat()}-{short}" + ("-subset" if subset else "")
+    today = datetime.date.today().isoformat()  # the day the run started, in the name and the report
+    name = f"{today}-{short}" + ("-subset" if subset else "")
     # SIGTERM (a killed nohup run) unwinds like Ctrl-C, so that the mutated file is restored.
     signal.signal(signal.SIGTERM, interrupt)
 
@@ -448,15 +457,17 @@ def main():
         if not built:
             raise SetupError(f"the unmutated tree does not build; see {scratch.logs / 'baseline.build.log'}")
         print(f"mutation_check: built in {seconds:.0f} s", flush=True)
-        empty = [fault["id"] for fault in faults if scratch.count_tests(fault["regex"]) == 0]
+        named = {regex: scratch.test_numbers(regex) for regex in {fault["regex"] for fault in faults}}
+        empty = [fault["id"] for fault in faults if not named[fault["regex"]]]
         if empty:
             fail("these faults' tests regex matches no test: " + ", ".join(empty))
         setup_s = time.monotonic() - started
 
-        union = "|".join(sorted({fault["regex"] for fault in faults}))
-        print(f"mutation_check: baseline: the {scratch.count_tests(union)} tests the faults name, unmutated",
-              flush=True)
-        status, baseline_s, failed, _ = scratch.run_tests(union, scratch.logs / "baseline.test.log", False,
+        # By number: one regex for all would pass ctest's limit of 9 groups.
+        union = sorted(set().union(*named.values()))
+        print(f"mutation_check: baseline: the {len(union)} tests the faults name, unmutated", flush=True)
+        status, baseline_s, failed, _ = scratch.run_tests(["-I", "0,0,0," + ",".join(map(str, union))],
+                                                          scratch.logs / "baseline.test.log", False,
                                                           4 * args.run_timeout)
         if status != 0:
             raise SetupError("the unmutated tree fails " + (", ".join(t for t, _ in failed) or "its test run")
@@ -480,11 +491,12 @@ def main():
     report = {
         "commit": commit,
         "short": short,
-        "date": datetime.date.today().isoformat(),
+        "date": today,
         "command": " ".join(["conformance/mutation/mutation_check.py", *sys.argv[1:]]),
         "faults_file": shown_path(args.faults),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "jobs": args.jobs,
+        "lock": args.lock,
         "keep_going": args.keep_going,
         "timings": {"setup_s": round(setup_s, 1), "baseline_s": round(baseline_s, 1),
                     "faults_s": round(time.monotonic() - faults_started, 1),
