@@ -5,6 +5,8 @@
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 #include "seqpack/models/packing_policy.h"
+#include "seqpack/models/real_step_attention.h"
+#include "seqpack/models/real_steps.h"
 
 namespace seqpack::models {
 
@@ -65,6 +67,10 @@ at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
                           output_head->weight.scalar_type()});
   const auto packing = resolve_packing(options.packing(), "attention_lstm", in.past_sequence, in.encoder_lengths);
+  if (packing == Packing::PaddingFree) {
+    const auto real = padding_free(in);
+    return real.steps.scatter(real.values);
+  }
   const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, packing, options.packed_lstm(),
                                 LstmRole::Encoder);
   const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, packing, options.packed_lstm(),
@@ -80,6 +86,35 @@ at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
   const auto attended = attention(decoded.output, keys, keys, mask);
   const auto combined = gate_add_norm ? gate_add_norm(attended, decoded.output) : layer_norm(decoded.output + attended);
   return output_head(combined);
+}
+
+std::optional<RealStepOutput> AttentionLSTMImpl::forward_real_steps(const ModelInputs& in) {
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
+                          output_head->weight.scalar_type()});
+  if (resolve_packing(options.packing(), "attention_lstm", in.past_sequence, in.encoder_lengths) != Packing::PaddingFree) {
+    return std::nullopt;
+  }
+  return padding_free(in);
+}
+
+RealStepOutput AttentionLSTMImpl::padding_free(const ModelInputs& in) {
+  const auto masked = padding_free_attention_masked(in);
+  const auto device = in.past_sequence.device();
+  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
+                                           "encoder_lengths");
+  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
+                                           device, "decoder_lengths");
+  const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_steps.gather(in.past_sequence),
+                                           options.packed_lstm());
+  const auto decoded = run_real_steps_lstm(decoder, decoder_steps, decoder_steps.gather(in.future_sequence),
+                                           options.packed_lstm(), project_state(state_projection, encoded.state));
+  const auto plan = cross_attention_plan(
+      encoder_steps, decoder_steps,
+      masked ? std::optional(AttentionMaskOptions().causal_attention(options.causal_attention())) : std::nullopt);
+  const auto memory = encoder_output_projection ? encoder_output_projection(encoded.output) : encoded.output;
+  const auto attended = attention->forward_planned(decoded.output, at::cat({memory, decoded.output}), plan);
+  const auto combined = gate_add_norm ? gate_add_norm(attended, decoded.output) : layer_norm(decoded.output + attended);
+  return {output_head(combined), decoder_steps};
 }
 
 }  // namespace seqpack::models

@@ -7,6 +7,7 @@
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 #include "seqpack/models/packing_policy.h"
+#include "seqpack/models/real_steps.h"
 #include "seqpack/nn/mlp.h"
 
 namespace seqpack::models {
@@ -44,12 +45,38 @@ c10::ScalarType EncoderDecoderLSTMImpl::dtype() const { return parameters().fron
 at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
   const auto packing = resolve_packing(options.packing(), "encoder_decoder_lstm", in.past_sequence, in.encoder_lengths);
+  if (packing == Packing::PaddingFree) {
+    const auto real = padding_free(in);
+    return real.steps.scatter(real.values);
+  }
   const auto encoded = run_lstm(encoder, in.past_sequence, in.encoder_lengths, packing, options.packed_lstm(),
                                 LstmRole::Encoder);
   const auto decoded = run_lstm(decoder, in.future_sequence, in.decoder_lengths, packing, options.packed_lstm(),
                                 LstmRole::Decoder,
                                 project_state(state_projection, encoded.state));
   return mlp_head.forward(decoded.output);
+}
+
+std::optional<RealStepOutput> EncoderDecoderLSTMImpl::forward_real_steps(const ModelInputs& in) {
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
+  if (resolve_packing(options.packing(), "encoder_decoder_lstm", in.past_sequence, in.encoder_lengths) !=
+      Packing::PaddingFree) {
+    return std::nullopt;
+  }
+  return padding_free(in);
+}
+
+RealStepOutput EncoderDecoderLSTMImpl::padding_free(const ModelInputs& in) {
+  const auto device = in.past_sequence.device();
+  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
+                                           "encoder_lengths");
+  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
+                                           device, "decoder_lengths");
+  const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_steps.gather(in.past_sequence),
+                                           options.packed_lstm());
+  const auto decoded = run_real_steps_lstm(decoder, decoder_steps, decoder_steps.gather(in.future_sequence),
+                                           options.packed_lstm(), project_state(state_projection, encoded.state));
+  return {mlp_head.forward(decoded.output), decoder_steps};
 }
 
 }  // namespace seqpack::models

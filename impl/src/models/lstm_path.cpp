@@ -13,7 +13,8 @@ Packing parse_packing(std::string_view text, std::string_view argument) {
   if (text == "always") return Packing::Always;
   if (text == "never") return Packing::Never;
   if (text == "calibrated") return Packing::Calibrated;
-  reject(argument, "must be \"auto\", \"always\", \"never\" or \"calibrated\" (got \"{}\")", text);
+  if (text == "padding_free") return Packing::PaddingFree;
+  reject(argument, "must be \"auto\", \"always\", \"never\", \"calibrated\" or \"padding_free\" (got \"{}\")", text);
 }
 
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument) {
@@ -28,6 +29,7 @@ std::string_view to_string(Packing packing) {
     case Packing::Always: return "always";
     case Packing::Never: return "never";
     case Packing::Calibrated: return "calibrated";
+    case Packing::PaddingFree: return "padding_free";
     default: return "auto";
   }
 }
@@ -42,7 +44,10 @@ std::string_view to_string(PackedLstm packed_lstm) {
 
 bool packs(Packing packing, const std::optional<at::Tensor>& lengths) {
   // Calibrated is resolved by the model's forward (resolve_packing); here it would mean Never.
-  if (packing == Packing::Never || packing == Packing::Calibrated || !lengths) return false;
+  // PaddingFree never reaches run_lstm (run_real_steps_lstm runs its LSTMs).
+  if (packing == Packing::Never || packing == Packing::Calibrated || packing == Packing::PaddingFree || !lengths) {
+    return false;
+  }
   return packing == Packing::Always || should_use_packing(*lengths);
 }
 

@@ -1,5 +1,7 @@
 #include "seqpack/models/training_step.h"
 
+#include "seqpack/models/real_steps.h"
+
 namespace seqpack::models {
 
 TrainingStep::TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingStepOptions& options)
@@ -11,8 +13,9 @@ TrainingStep::TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingS
 at::Tensor TrainingStep::operator()(const ModelInputs& inputs, const at::Tensor& target) {
   model_->train();
   optimizer_.zero_grad();
-  const auto output = model_->forward(inputs);
-  const auto loss = calc_loss(output, target, inputs.decoder_lengths, criterion_, use_loss_masking_);
+  const auto real = model_->forward_real_steps(inputs);
+  const auto loss = real ? padding_free_loss(*real, target, inputs.decoder_lengths, criterion_, use_loss_masking_)
+                         : calc_loss(model_->forward(inputs), target, inputs.decoder_lengths, criterion_, use_loss_masking_);
   loss.backward();
   optimizer_.step();
   return loss.detach();

@@ -6,6 +6,8 @@
 #include "seqpack/models/input_checks.h"
 #include "seqpack/models/lstm_path.h"
 #include "seqpack/models/packing_policy.h"
+#include "seqpack/models/real_step_attention.h"
+#include "seqpack/models/real_steps.h"
 
 namespace seqpack::models {
 
@@ -32,6 +34,16 @@ std::tuple<at::Tensor, at::Tensor> TransformerBlockImpl::forward(const at::Tenso
   const auto memory = torch::cat({encoder, decoder_output}, 1);
   const auto crossed = cross_attention(decoder_output, memory, memory, attention_mask);
   return {encoder, decoder_gate_add_norm(crossed, decoder_output)};
+}
+
+std::tuple<at::Tensor, at::Tensor> TransformerBlockImpl::forward_real_steps(const at::Tensor& encoder_steps,
+                                                                 const at::Tensor& decoder_steps,
+                                                                 const nn::AttentionPlan& self_plan,
+                                                                 const nn::AttentionPlan& cross_plan) {
+  const auto attended = encoder_self_attention->forward_planned(encoder_steps, encoder_steps, self_plan);
+  const auto encoder = encoder_gate_add_norm(attended, encoder_steps);
+  const auto crossed = cross_attention->forward_planned(decoder_steps, at::cat({encoder, decoder_steps}), cross_plan);
+  return {encoder, decoder_gate_add_norm(crossed, decoder_steps)};
 }
 
 TransformerLSTMImpl::TransformerLSTMImpl(const TransformerLSTMOptions& opts) : options(opts) {
@@ -64,8 +76,12 @@ TransformerLSTMImpl::TransformerLSTMImpl(const TransformerLSTMOptions& opts) : o
 
 at::Tensor TransformerLSTMImpl::forward(const ModelInputs& in) {
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type()});
-  const auto encoder_embedding = encoder_grn(in.past_sequence);
   const auto packing = resolve_packing(options.packing(), "transformer_lstm", in.past_sequence, in.encoder_lengths);
+  if (packing == Packing::PaddingFree) {
+    const auto real = padding_free(in);
+    return real.steps.scatter(real.values);
+  }
+  const auto encoder_embedding = encoder_grn(in.past_sequence);
   const auto encoded = run_lstm(encoder, encoder_embedding, in.encoder_lengths, packing, options.packed_lstm(),
                                 LstmRole::Encoder);
   auto encoder_output = encoded.output + encoder_embedding;
@@ -84,6 +100,41 @@ at::Tensor TransformerLSTMImpl::forward(const ModelInputs& in) {
         block->as<TransformerBlock>()->forward(encoder_output, decoder_output, mask, in.encoder_lengths);
   }
   return output_head(decoder_output);
+}
+
+std::optional<RealStepOutput> TransformerLSTMImpl::forward_real_steps(const ModelInputs& in) {
+  check_model_inputs(in, {options.num_past_features(), options.num_future_features(), output_head->weight.scalar_type()});
+  if (resolve_packing(options.packing(), "transformer_lstm", in.past_sequence, in.encoder_lengths) != Packing::PaddingFree) {
+    return std::nullopt;
+  }
+  return padding_free(in);
+}
+
+RealStepOutput TransformerLSTMImpl::padding_free(const ModelInputs& in) {
+  const auto masked = padding_free_attention_masked(in);
+  const auto device = in.past_sequence.device();
+  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
+                                           "encoder_lengths");
+  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
+                                           device, "decoder_lengths");
+  const auto encoder_embedding = encoder_grn(encoder_steps.gather(in.past_sequence));
+  const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_embedding, options.packed_lstm());
+  auto encoder_output = encoded.output + encoder_embedding;
+  const auto decoder_embedding = decoder_grn(decoder_steps.gather(in.future_sequence));
+  const auto decoded =
+      run_real_steps_lstm(decoder, decoder_steps, decoder_embedding, options.packed_lstm(), encoded.state);
+  auto decoder_output = decoded.output + decoder_embedding;
+  if (!transformer_blocks->is_empty()) {
+    const auto self_plan = self_attention_plan(encoder_steps);
+    const auto cross_plan = cross_attention_plan(
+        encoder_steps, decoder_steps,
+        masked ? std::optional(AttentionMaskOptions().causal_attention(options.causal_attention())) : std::nullopt);
+    for (const auto& block : *transformer_blocks) {
+      std::tie(encoder_output, decoder_output) =
+          block->as<TransformerBlock>()->forward_real_steps(encoder_output, decoder_output, self_plan, cross_plan);
+    }
+  }
+  return {output_head(decoder_output), decoder_steps};
 }
 
 }  // namespace seqpack::models

@@ -59,4 +59,55 @@ at::Tensor InterpretableMultiHeadAttentionImpl::forward(const at::Tensor& query,
   return dropout ? dropout(output) : output;
 }
 
+namespace {
+
+// The heads' query (or key) layers as one (heads * d_head, d_model) layer.
+std::pair<at::Tensor, at::Tensor> stacked(torch::nn::ModuleList& layers) {
+  std::vector<at::Tensor> weights, biases;
+  for (const auto& layer : *layers) {
+    weights.push_back(layer->as<torch::nn::Linear>()->weight);
+    biases.push_back(layer->as<torch::nn::Linear>()->bias);
+  }
+  return {at::cat(weights), at::cat(biases)};
+}
+
+// The rows of `values` with a zero row appended: the padding slots of a bucket read it.
+at::Tensor with_zero_row(const at::Tensor& values) {
+  return at::cat({values, at::zeros({1, values.size(1)}, values.options())});
+}
+
+}  // namespace
+
+at::Tensor InterpretableMultiHeadAttentionImpl::forward_planned(const at::Tensor& queries, const at::Tensor& keys,
+                                                                const AttentionPlan& plan) {
+  const auto [query_weight, query_bias] = stacked(query_layers);
+  const auto [key_weight, key_bias] = stacked(key_layers);
+  const auto d_head = value_layer->weight.size(0);
+  const auto all_queries = with_zero_row(at::linear(queries, query_weight, query_bias));
+  const auto all_keys = with_zero_row(at::linear(keys, key_weight, key_bias));
+  const auto all_values = with_zero_row(value_layer(keys));
+  const auto scale = std::pow(static_cast<double>(d_head), -0.5);
+  std::vector<at::Tensor> outputs;
+  for (const auto& b : plan.buckets) {
+    const auto q = all_queries.index_select(0, b.query_index).view({b.samples, b.query_steps, num_heads, d_head}).transpose(1, 2);
+    const auto k = all_keys.index_select(0, b.key_index).view({b.samples, b.key_steps, num_heads, d_head}).permute({0, 2, 3, 1});
+    const auto v = all_values.index_select(0, b.key_index).view({b.samples, 1, b.key_steps, d_head});
+    auto scores = at::matmul(q, k);  // (samples, heads, query_steps, key_steps)
+    scores.mul_(scale);
+    if (b.mask.defined()) scores.masked_fill_(b.mask.unsqueeze(1), -1e9);
+    auto weights = at::softmax(scores, -1);
+    if (b.keyless.defined()) weights = weights.masked_fill(b.keyless, 0.0);
+    if (attention_dropout > 0 && is_training()) {
+      weights = torch::nn::functional::dropout(weights,
+                                               torch::nn::functional::DropoutFuncOptions().p(attention_dropout).training(true));
+    }
+    const auto heads = at::matmul(weights, v);  // (samples, heads, query_steps, d_head)
+    outputs.push_back((num_heads > 1 ? heads.mean(1) : heads.squeeze(1)).reshape({-1, d_head}));
+  }
+  const auto attended = outputs.empty() ? at::zeros({0, d_head}, queries.options())
+                                        : at::cat(outputs).index_select(0, plan.output_index);
+  const auto output = output_layer(attended);
+  return dropout ? dropout(output) : output;
+}
+
 }  // namespace seqpack::nn

@@ -9,6 +9,7 @@
 
 #include "seqpack/errors.h"
 #include "seqpack/models/model_registry.h"
+#include "seqpack/models/real_steps.h"
 #include "seqpack/models/state_dict.h"
 #include "seqpack/ops/loss_registry.h"
 #include "seqpack/ops/model_factory.h"
@@ -39,10 +40,14 @@ OpFunction model_op(const ModelEntry& entry) {
                                      static_covariates};
     const auto target = in.optional("target");
     if (options.backward && !target) reject("--backward", "needs a target to compute the loss");
-    const auto output = model->forward(inputs);
+    // packing = padding_free: the output at the real steps, zeros at the padding, and the loss
+    // over the real steps (models/real_steps.h).
+    const auto real = model->forward_real_steps(inputs);
+    const auto output = real ? real->steps.scatter(real->values) : model->forward(inputs);
     TensorMap out{{"output", output.detach()}};
     if (!target) return out;
-    const auto loss = calc_loss(output, *target, inputs.decoder_lengths, criterion, use_loss_masking);
+    const auto loss = real ? models::padding_free_loss(*real, *target, inputs.decoder_lengths, criterion, use_loss_masking)
+                           : calc_loss(output, *target, inputs.decoder_lengths, criterion, use_loss_masking);
     out["loss"] = loss.detach();
     if (options.backward) {
       loss.backward();

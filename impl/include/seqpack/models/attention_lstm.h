@@ -37,6 +37,7 @@ class AttentionLSTMImpl : public ForecastModel {
  public:
   explicit AttentionLSTMImpl(const AttentionLSTMOptions& options);
   at::Tensor forward(const ModelInputs& inputs) override;
+  std::optional<RealStepOutput> forward_real_steps(const ModelInputs& inputs) override;
   // torch.nn.MSELoss: a scalar, so the original never masks this model's loss.
   Criterion default_criterion() const override { return Criterion().kind(CriterionKind::TorchMSE); }
 
@@ -48,6 +49,9 @@ class AttentionLSTMImpl : public ForecastModel {
   nn::GateAddNorm gate_add_norm{nullptr};                   // use_gating
   torch::nn::LayerNorm layer_norm{nullptr};                 // otherwise
   torch::nn::Linear output_head{nullptr};
+
+ private:
+  RealStepOutput padding_free(const ModelInputs& inputs);
 };
 TORCH_MODULE(AttentionLSTM);
 

@@ -34,6 +34,7 @@ class EncoderDecoderLSTMImpl : public ForecastModel {
  public:
   explicit EncoderDecoderLSTMImpl(const EncoderDecoderLSTMOptions& options);
   at::Tensor forward(const ModelInputs& inputs) override;
+  std::optional<RealStepOutput> forward_real_steps(const ModelInputs& inputs) override;
   Criterion default_criterion() const override { return Criterion().kind(CriterionKind::TorchMSE); }
 
   EncoderDecoderLSTMOptions options;
@@ -41,6 +42,9 @@ class EncoderDecoderLSTMImpl : public ForecastModel {
   torch::nn::ModuleDict state_projection{nullptr};
   torch::nn::AnyModule mlp_head;  // nn::MLP or torch::nn::Linear
   c10::ScalarType dtype() const;
+
+ private:
+  RealStepOutput padding_free(const ModelInputs& inputs);
 };
 TORCH_MODULE(EncoderDecoderLSTM);
 

@@ -26,8 +26,10 @@ struct ModelInputs {
 // auto: pack each LSTM when should_use_packing(its lengths) says so, as the original does.
 // always / never force the packed or the padded path (they differ in meaning: a padded LSTM
 // carries its state through the padding, a packed one stops at each row's length).
-// calibrated: one path for the whole step, the faster by the fitted cost model (packing_policy.h).
-enum class Packing { Auto, Always, Never, Calibrated };
+// calibrated: one path for the whole step, the fastest by the fitted cost model (packing_policy.h).
+// padding_free: every layer runs on the real timesteps only (real_steps.h): the packed path's
+// results at the real steps, zeros at the padding (docs/padding-free.md).
+enum class Packing { Auto, Always, Never, Calibrated, PaddingFree };
 Packing parse_packing(std::string_view text, std::string_view argument);
 std::string_view to_string(Packing packing);  // as parse_packing reads it
 
@@ -39,9 +41,14 @@ enum class PackedLstm { PyTorch, Segments, Stepwise };
 PackedLstm parse_packed_lstm(std::string_view text, std::string_view argument);
 std::string_view to_string(PackedLstm packed_lstm);  // as parse_packed_lstm reads it
 
+struct RealStepOutput;  // real_steps.h
+
 class ForecastModel : public torch::nn::Module {
  public:
   virtual at::Tensor forward(const ModelInputs& inputs) = 0;
+  // The output at the decoder's real steps when this batch takes the padding-free path (the
+  // training step's loss then needs no mask); nullopt otherwise.
+  virtual std::optional<RealStepOutput> forward_real_steps(const ModelInputs& inputs);
   // The criterion the original's Lightning module uses by default, and whether it masks the loss.
   virtual Criterion default_criterion() const = 0;
   virtual bool default_use_loss_masking() const { return true; }

@@ -19,6 +19,9 @@ class TransformerBlockImpl : public torch::nn::Module {
   std::tuple<at::Tensor, at::Tensor> forward(const at::Tensor& encoder_output, const at::Tensor& decoder_output,
                                              const std::optional<at::Tensor>& attention_mask,
                                              const std::optional<at::Tensor>& encoder_lengths);
+  // The same block on the real steps (padding_free): encoder (Ne, d), decoder (Nd, d).
+  std::tuple<at::Tensor, at::Tensor> forward_real_steps(const at::Tensor& encoder_steps, const at::Tensor& decoder_steps,
+                                             const nn::AttentionPlan& self_plan, const nn::AttentionPlan& cross_plan);
 
   nn::InterpretableMultiHeadAttention encoder_self_attention{nullptr}, cross_attention{nullptr};
   nn::GateAddNorm encoder_gate_add_norm{nullptr}, decoder_gate_add_norm{nullptr};
@@ -46,6 +49,7 @@ class TransformerLSTMImpl : public ForecastModel {
  public:
   explicit TransformerLSTMImpl(const TransformerLSTMOptions& options);
   at::Tensor forward(const ModelInputs& inputs) override;
+  std::optional<RealStepOutput> forward_real_steps(const ModelInputs& inputs) override;
   // transformertf's MSELoss: elementwise, so calc_loss masks it.
   Criterion default_criterion() const override { return Criterion().kind(CriterionKind::MSE); }
 
@@ -54,6 +58,9 @@ class TransformerLSTMImpl : public ForecastModel {
   torch::nn::LSTM encoder{nullptr}, decoder{nullptr};  // one module under both names when shared
   torch::nn::ModuleList transformer_blocks;
   torch::nn::Linear output_head{nullptr};
+
+ private:
+  RealStepOutput padding_free(const ModelInputs& inputs);
 };
 TORCH_MODULE(TransformerLSTM);
 
