@@ -29,6 +29,7 @@ class Case:
     atol: float = 0.0
     backward: bool = False         # run with --backward: expected holds gradients too
     weights: dict[str, torch.Tensor] | None = None    # a model's state_dict (weights.safetensors)
+    padding_free: dict | None = None  # LSTM family: what the padding-free rerun compares, or why it skips
 
 
 def _dtype_name(tensors: dict[str, torch.Tensor]) -> str:
@@ -55,6 +56,8 @@ def write_case(root: Path, case: Case) -> None:
     }
     if case.backward:
         meta["backward"] = True
+    if case.padding_free is not None:
+        meta["padding_free"] = case.padding_free
     if case.expected is None:
         meta["error_mentions"] = case.error_mentions
     (folder / "case.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")

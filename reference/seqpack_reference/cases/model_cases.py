@@ -1,16 +1,20 @@
 """Golden cases for the LSTM-family models: float64, dropout 0, packing always and never, with
 the output, the loss (the model's default criterion through calc_loss) and, for the small
 configurations, the gradient of every parameter. The original's default sizes appear once per
-model, forward and loss only, to keep the goldens small."""
+model, forward and loss only, to keep the goldens small.
+
+Every case also says what seqpack's padding-free rerun (`packing = padding_free`, which computes
+the packed path's results at the real steps only) may compare with it: `padding_free_check`."""
 from __future__ import annotations
 
+import inspect
 import zlib
 
 import torch
 
 from .. import losses, packing_policy
 from ..golden import Case
-from ..models import MODEL_SPECS, specs
+from ..models import MODEL_SPECS, lstm_family, specs
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}
 PAST, FUTURE = 3, 2
@@ -41,6 +45,36 @@ def model_inputs(name, output_dim, lengths_as_column=False):
     return inputs
 
 
+def _has_causal_attention(op):
+    return "causal_attention" in inspect.signature(MODEL_SPECS[op].model_class).parameters
+
+
+def padding_free_check(op, model, params, inputs, criterion):
+    """What the padding-free rerun compares on this case: the output at the decoder's real steps
+    (zeros expected at the padding) always; the loss and every gradient too when the loss is
+    masked (padding-free computes the loss over the real steps only). Or why the case cannot be
+    compared: {"skip": reason}."""
+    packing = packing_policy.resolve(params["packing"], MODEL_SPECS[op].name, inputs["past_sequence"],
+                                     inputs.get("encoder_lengths"))
+    for key, sequence in (("encoder_lengths", "past_sequence"), ("decoder_lengths", "future_sequence")):
+        lengths = inputs.get(key)
+        full = lengths is None or bool((lengths.reshape(-1) == inputs[sequence].size(1)).all())
+        if not full and not lstm_family._packs(packing, lengths):
+            return {"skip": f"the reference ran this LSTM padded (packing {params['packing']} -> {packing}): its state "
+                            "runs through the padding, which padding-free does not compute"}
+    if _has_causal_attention(op) and model.causal_attention:
+        encoder = inputs["encoder_lengths"].reshape(-1)
+        decoder = inputs["decoder_lengths"].reshape(-1)
+        if bool(((encoder == 0) & (decoder > 0)).any()):
+            return {"skip": "a row of encoder length 0 under causal attention: its first decoder step has no key, "
+                            "and the original averages the padding there (docs/padding-free.md)"}
+    if criterion["criterion"] in losses.OWN_CRITERIA:
+        return {"compare": ["output", "loss", "gradients"]}
+    return {"compare": ["output"],
+            "why": f"{criterion['criterion']} is not masked: the golden's loss includes the padding, which "
+                   "padding-free leaves out"}
+
+
 def case_name(spec, config, packing):
     return f"{spec.name}/{config}_packing_{packing}"
 
@@ -52,11 +86,11 @@ def build_model(op, params, seed):
     return model
 
 
-def run_model(op, model, inputs, backward):
-    """The model's outputs as seqpack eval writes them."""
+def run_model(op, model, inputs, backward, criterion=None):
+    """The model's outputs as seqpack eval writes them (the model's default criterion unless given)."""
     model.zero_grad()
     output = model(**{k: inputs[k] for k in MODEL_SPECS[op].inputs if k in inputs})
-    criterion = dict(model.default_criterion)
+    criterion = dict(criterion or model.default_criterion)
     loss = losses.calc_loss(output, inputs["target"], inputs.get("decoder_lengths"), **criterion)
     expected = {"output": output.detach(), "loss": loss.detach()}
     if backward:
@@ -66,7 +100,8 @@ def run_model(op, model, inputs, backward):
     return expected
 
 
-def _case(op, config, params, packing, backward=True, lengths_as_column=False):
+def _case(op, config, params, packing, backward=True, lengths_as_column=False, criterion=None):
+    """criterion: {"criterion": name} in place of the model's default (a params entry for seqpack)."""
     short = MODEL_SPECS[op].name
     name = case_name(MODEL_SPECS[op], config, packing)
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
@@ -75,19 +110,24 @@ def _case(op, config, params, packing, backward=True, lengths_as_column=False):
                                                                                "num_future_features")},
                         _seed(name))
     inputs = model_inputs(name, params.get("output_dim", 1), lengths_as_column)
-    expected = run_model(op, model, inputs, backward)
+    expected = run_model(op, model, inputs, backward, criterion)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    checks = (f"{short} {config} {params}, packing {packing}: output, loss"
+    checks = (f"{short} {config} {params}, packing {packing}"
+              + (f", criterion {criterion['criterion']}" if criterion else "") + ": output, loss"
               + (" and every parameter's gradient" if backward else ""))
-    return Case(name, op, checks, inputs, full_params, expected=expected, backward=backward, weights=weights, **TOL)
+    padding_free = padding_free_check(op, model, full_params, inputs, criterion or model.default_criterion)
+    return Case(name, op, checks, inputs, {**full_params, **(criterion or {})}, expected=expected, backward=backward,
+                weights=weights, padding_free=padding_free, **TOL)
 
 
-def _zero_length_case(op, config, params):
+def _zero_length_case(op, config, params, criterion=None):
     """Rows of length 0 in the packed path: the expected outputs are the model run on each sample
     alone (B = 1, same padded T), where a row of length 0 runs no LSTM step, concatenated; the
-    loss and gradients come from that concatenation."""
+    loss and gradients come from that concatenation. params may turn causal attention off and
+    criterion replace the default: the twin that the padding-free rerun can compare whole."""
     short = MODEL_SPECS[op].name
-    name = f"{short}/{config}_zero_length_rows_packed"
+    variant = ("_masked_loss" if criterion else "") + ("_non_causal" if params.get("causal_attention") is False else "")
+    name = f"{short}/{config}_zero_length_rows{variant}_packed"
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
                    "packing": "always"}
     model = build_model(op, {k: v for k, v in full_params.items() if k not in ("num_past_features",
@@ -104,22 +144,48 @@ def _zero_length_case(op, config, params):
         "decoder_lengths": torch.tensor(decoder_lengths),
     }
     output = torch.cat([model(**{k: inputs[k][row:row + 1] for k in MODEL_SPECS[op].inputs}) for row in range(4)])
-    criterion = dict(model.default_criterion)
-    loss = losses.calc_loss(output, inputs["target"], inputs["decoder_lengths"], **criterion)
+    used = dict(criterion or model.default_criterion)
+    loss = losses.calc_loss(output, inputs["target"], inputs["decoder_lengths"], **used)
     loss.backward()
     expected = {"output": output.detach(), "loss": loss.detach()}
     for param_name, p in model.named_parameters():
         expected["grad." + param_name] = p.grad if p.grad is not None else torch.zeros_like(p)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    checks = (f"{short} {config}, packing always, encoder lengths {encoder_lengths} and decoder lengths "
-              f"{decoder_lengths}: each row as the sample alone (a row of length 0 runs no LSTM step); "
-              "output, loss and every parameter's gradient")
-    return Case(name, op, checks, inputs, full_params, expected=expected, backward=True, weights=weights, **TOL)
+    checks = (f"{short} {config}{variant.replace('_', ' ')}, packing always, encoder lengths {encoder_lengths} and "
+              f"decoder lengths {decoder_lengths}: each row as the sample alone (a row of length 0 runs no LSTM "
+              "step); output, loss and every parameter's gradient")
+    padding_free = padding_free_check(op, model, full_params, inputs, used)
+    return Case(name, op, checks, inputs, {**full_params, **(criterion or {})}, expected=expected, backward=True,
+                weights=weights, padding_free=padding_free, **TOL)
+
+
+# transformertf's masked MSELoss, for the models whose default loss (torch's) is not masked: the
+# padding-free rerun compares the loss and gradients of these twins.
+MASKED_LOSS = {"criterion": "MSELoss"}
+
+
+def _padding_free_twins(spec):
+    """The cases that let the padding-free rerun compare a model's loss and gradients, and rows of
+    length 0, whole: the model's default loss when it is masked, else MASKED_LOSS; causal attention
+    off for rows of length 0 (under it, a decoder step with no encoder has no key to attend)."""
+    small = spec.configs["small"].model
+    masked = MODEL_SPECS[spec.op].model_class.default_criterion["criterion"] in losses.OWN_CRITERIA
+    criterion = None if masked else MASKED_LOSS
+    out = [] if masked else [_masked_loss_case(spec, small)]
+    zero_params = {**small, "causal_attention": False} if _has_causal_attention(spec.op) else small
+    if criterion or zero_params is not small:
+        out.append(_zero_length_case(spec.op, "small", zero_params, criterion))
+    return out
+
+
+def _masked_loss_case(spec, params):
+    return _case(spec.op, "small_masked_loss", params, "always", criterion=MASKED_LOSS)
 
 
 def cases():
     lstm_models = specs("lstm")
     out = [_zero_length_case(spec.op, "small", spec.configs["small"].model) for spec in lstm_models]
+    out += [case for spec in lstm_models for case in _padding_free_twins(spec)]
     for spec in lstm_models:
         for config, golden_config in spec.configs.items():
             for packing in ("always", "never"):
