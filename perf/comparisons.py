@@ -13,6 +13,10 @@ import json
 from seqpack_paths import PERF_DIR, read_distributions
 
 STEP_PATHS = ("padded", "packed", "segmented", "stepwise")  # C++: padded, PyTorch's packed LSTM, seqpack's two
+# A model's training step also runs padding_free (every layer on the real timesteps, its LSTMs stepwise:
+# perf/lib/workloads.cpp). The LSTM alone (lstm_step) and the gate's points keep STEP_PATHS.
+MODEL_STEP_PATHS = STEP_PATHS + ("padding_free",)
+GROUPING_PATHS = ("padded", "packed", "padding_free")  # each cut into random and length-grouped batches
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
 AA_SUFFIX = " (A/A)"
@@ -89,11 +93,13 @@ def over_padded(arms, padded: Arm) -> list[Ratio]:
     return [Ratio(a, padded) for a in arms if a != padded]
 
 
-def step_comparison(model: str, compiled: bool) -> tuple[list[Arm], list[Ratio]]:
-    """A training step: C++'s four paths against each other and against PyTorch's own modes."""
-    arms = [cpp(p) for p in STEP_PATHS] + [python(m) for m in PYTHON_EAGER]
-    ratios = over_padded([cpp(p) for p in STEP_PATHS], cpp("padded"))
-    ratios += [Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("packed"), python("packed_eager"))]
+def step_comparison(model: str, compiled: bool, python_eager: bool = True) -> tuple[list[Arm], list[Ratio]]:
+    """A training step: C++'s paths against each other and against PyTorch's own modes. Without the
+    Python eager arms (a profile's "python_eager": false), the ratios that need them are left out."""
+    arms = [cpp(p) for p in MODEL_STEP_PATHS] + ([python(m) for m in PYTHON_EAGER] if python_eager else [])
+    ratios = over_padded([cpp(p) for p in MODEL_STEP_PATHS], cpp("padded"))
+    ratios += [Ratio(cpp("padding_free"), cpp("stepwise")),  # all layers on the real steps, or only the LSTMs
+               Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("packed"), python("packed_eager"))]
     if compiled:
         arms += [python(m) for m in PYTHON_COMPILED]
         ratios += [Ratio(python("padded_compile"), python("padded_eager")),
@@ -101,8 +107,9 @@ def step_comparison(model: str, compiled: bool) -> tuple[list[Arm], list[Ratio]]
                    Ratio(python("packed_eager"), python("padded_compile")),
                    Ratio(python("packed_compile_disable"), python("padded_compile")),
                    Ratio(cpp("padded"), python("padded_compile")),
-                   Ratio(cpp("packed"), python("packed_compile_disable"))]
-    return arms, ratios
+                   Ratio(cpp("packed"), python("packed_compile_disable")),
+                   Ratio(cpp("padding_free"), python("padded_compile"))]
+    return arms, [r for r in ratios if r.numerator in arms and r.denominator in arms]
 
 
 def points(settings: dict) -> list[Point]:
@@ -122,7 +129,7 @@ def points(settings: dict) -> list[Point]:
     for model in settings.get("step_models", []):
         compiled_batches = settings.get("python_compiled", {}).get(model, [])
         for batch in settings["step_batch_sizes"]:
-            arms, ratios = step_comparison(model, batch in compiled_batches)
+            arms, ratios = step_comparison(model, batch in compiled_batches, settings.get("python_eager", True))
             add("step", model, [batch], arms, ratios, cpp("padded"))
     lstm = [cpp(p) for p in STEP_PATHS]
     add("lstm_step", "lstm", settings.get("lstm_step_batch_sizes", []), lstm, over_padded(lstm, cpp("padded")),
@@ -134,11 +141,14 @@ def points(settings: dict) -> list[Point]:
                   Ratio(python("padded_compile"), python("padded_eager"))]
         add("forward", model, settings.get("forward_batch_sizes", []), arms, ratios, cpp("padded"))
     for model in settings.get("grouping_models", []):
-        arms = [cpp(f"{p}_{cut}") for p in ("padded", "packed") for cut in ("random", "grouped")]
+        arms = [cpp(f"{p}_{cut}") for p in GROUPING_PATHS for cut in ("random", "grouped")]
         ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")),
                   Ratio(cpp("packed_grouped"), cpp("packed_random")),
                   Ratio(cpp("packed_random"), cpp("padded_random")),
-                  Ratio(cpp("packed_grouped"), cpp("padded_grouped"))]
+                  Ratio(cpp("packed_grouped"), cpp("padded_grouped")),
+                  Ratio(cpp("padding_free_grouped"), cpp("padded_grouped")),
+                  Ratio(cpp("padding_free_random"), cpp("padded_random")),
+                  Ratio(cpp("padding_free_grouped"), cpp("padding_free_random"))]
         add("grouping", model, settings.get("grouping_batch_sizes", []), arms, ratios, cpp("padded_random"))
     add_primitives(out, settings, distributions)
     return out

@@ -39,8 +39,20 @@ HEADLINE_RATIOS = [Ratio(cpp("padded"), python("padded_compile")).label, Ratio(c
                    Ratio(python("packed_eager"), python("padded_compile")).label,
                    Ratio(python("packed_compile_disable"), python("padded_compile")).label]
 FORWARD_ARMS = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
-OWN_RUNS = comparisons.STEP_PATHS[1:]  # the packed runs, each against padded
+OWN_RUNS = comparisons.MODEL_STEP_PATHS[1:]  # the packed runs and padding_free, each against padded
 LSTM_GOAL, LSTM_GOAL_BATCH = 1.1, 32  # the LSTM step's efficiency goal, from this batch size up
+# Issue 21's targets for the padding-free step (padding_free_targets), each judged at every point
+# from a ratio's 95% interval. "Varied" distributions: every one but UNVARIED (all lengths equal).
+UNVARIED = "equal"
+PF_MODEL = "transformer_lstm"
+# T1: step efficiency 1 / (ratio(padding_free / padded) x fill) at most this, B >= PF_EFFICIENCY_BATCH.
+PF_EFFICIENCY_GOAL, PF_EFFICIENCY_STRETCH, PF_EFFICIENCY_BATCH = 1.25, 1.1, 32
+# T2: cpp padding_free / python padded_compile at least this, at B = PF_COMPILE_BATCH on these.
+PF_COMPILE_GOAL, PF_COMPILE_BATCH = 1.5, 64
+PF_COMPILE_DISTRIBUTIONS = ("uniform_half", "triangular", "bimodal", "heavy_tailed")
+# T3: padding_free_grouped / padded_grouped: no significant loss at every varied grouping point, and
+# significantly faster where the grouped batches' fill is below PF_GROUPING_FILL.
+PF_GROUPING_FILL = 0.8
 NAMES = {"cpp": "C++", "python": "Python", "padded_compile": "padded + compile", "packed_compile": "packed + compile",
          "packed_compile_disable": "packed + compiler.disable", "padded_eager": "padded eager",
          "packed_eager": "packed eager"}
@@ -339,23 +351,37 @@ def efficiency(row: dict | None, fill_ratio: float | None) -> tuple[float, float
     return 1 / (row["ratio"] * fill_ratio), 1 / (row["ratio_high"] * fill_ratio), 1 / (row["ratio_low"] * fill_ratio)
 
 
-def goal(value: tuple[float, float, float] | None) -> str:
+def goal(value: tuple[float, float, float] | None, limit: float = LSTM_GOAL) -> str:
+    """At most `limit`: met = the interval lies at or below it, not met = entirely above, undecided = it
+    straddles; "—" without a value."""
     if value is None:
         return "—"
     _, low, high = value
-    return "met" if high <= LSTM_GOAL else "not met" if low > LSTM_GOAL else "undecided"
+    return "met" if high <= limit else "not met" if low > limit else "undecided"
+
+
+def goal_at_least(value: tuple[float, float, float] | None, limit: float) -> str:
+    """At least `limit`: met = the interval's low end is at or above it, not met = its high end below."""
+    if value is None:
+        return "—"
+    _, low, high = value
+    return "met" if low >= limit else "not met" if high < limit else "undecided"
 
 
 EFFICIENCY_TEXT = {
     "step": ("## Packed step efficiency",
              "Whole training step of each model (forward, loss, backward, Adam), C++: packed step time / (fill ratio "
              "x padded step time); 1.0 means the packed step costs exactly the real steps' share of the padded one. "
-             "Only the LSTMs run packed: attention, gating, heads and loss run padded whatever the path, so the step "
-             "time cannot fall to the fill ratio's share (the efficiency stays above 1). Packed = PyTorch's packed "
-             "LSTM (the original's way); segmented = seqpack's segmented LSTM (one fused LSTM call per run of steps "
-             "with the same live rows); stepwise = seqpack's stepwise LSTM (its own time loop and backward over the "
-             "pack's shrinking slices). Fill = the encoder's real steps / padded steps. Each cell is 1 / (ratio x "
-             "fill) from the paired ratio `cpp <path> / cpp padded`, with its 95% interval."),
+             "On the packed paths only the LSTMs run packed: attention, gating, heads and loss run padded, so their "
+             "step time cannot fall to the fill ratio's share (the efficiency stays above 1). Packed = PyTorch's "
+             "packed LSTM (the original's way); segmented = seqpack's segmented LSTM (one fused LSTM call per run of "
+             "steps with the same live rows); stepwise = seqpack's stepwise LSTM (its own time loop and backward "
+             "over the pack's shrinking slices). padding_free = every layer on the real timesteps only (`packing = "
+             "padding_free`: the LSTMs by the stepwise run, attention per bucket of samples, pointwise layers and "
+             "the loss on the real steps' rows), so its step can approach the fill ratio's share; it also skips "
+             "the decoder's padding, which the encoder's fill does not count, so it could come out below 1. Fill = "
+             "the encoder's real steps / padded steps. Each cell is 1 / (ratio x fill) from the paired ratio `cpp "
+             "<path> / cpp padded`, with its 95% interval."),
     "lstm_step": ("## LSTM training step efficiency",
                   "The LSTM alone (the family's 2-layer, hidden 128 LSTM at the encoder's T: forward, a loss over the "
                   "valid steps, backward), C++: packed time / (fill ratio x padded time), as above. This is where "
@@ -371,13 +397,112 @@ def efficiency_section(res: Results, kind: str) -> list[str]:
         return []
     values = {(p, run): efficiency(res.ratio(p, Ratio(cpp(run), cpp("padded")).label), fill(res, p))
               for p in points for run in OWN_RUNS}
+    runs = [run for run in OWN_RUNS if any(res.arm(p, cpp(run)) for p in points)]  # lstm_step: no padding_free
     columns = MODEL + WHERE + [("fill", lambda p: number(fill(res, p)))]
-    columns += [(run, lambda p, run=run: interval(*values[p, run]) if values[p, run] else "—") for run in OWN_RUNS]
+    columns += [(run, lambda p, run=run: interval(*values[p, run]) if values[p, run] else "—") for run in runs]
     if kind == "lstm_step":
         columns.append((f"goal <= {LSTM_GOAL}", lambda p: "; ".join(
-            f"{run} {goal(values[p, run])}" for run in OWN_RUNS) if p.batch >= LSTM_GOAL_BATCH else "—"))
+            f"{run} {goal(values[p, run])}" for run in runs) if p.batch >= LSTM_GOAL_BATCH else "—"))
     title, text = EFFICIENCY_TEXT[kind]
     return [title, "", text, ""] + point_table(points, columns)
+
+
+class TargetCheck(NamedTuple):
+    target: str  # T1, T1 stretch, T2, T3 no loss, T3 faster
+    point: Point
+    value: tuple[float, float, float] | None  # (estimate, low, high): an efficiency or a ratio; None: not measured
+    verdict: str  # met | not met | undecided | not measured
+    fill: float | None
+
+
+def ratio_value(row: dict | None) -> tuple[float, float, float] | None:
+    if row is None or row["status"] != "ok":
+        return None
+    return row["ratio"], row["ratio_low"], row["ratio_high"]
+
+
+def verdict_of(value, judge) -> str:
+    return "not measured" if value is None else judge(value)
+
+
+def padding_free_checks(res: Results) -> list[TargetCheck]:
+    """Issue 21's targets at every point of the run they apply to (the rules: the PF_ constants)."""
+    checks = []
+    for p in res.points("step", PF_MODEL):
+        if p.distribution == UNVARIED or p.batch < PF_EFFICIENCY_BATCH:
+            continue
+        value = efficiency(res.ratio(p, Ratio(cpp("padding_free"), cpp("padded")).label), fill(res, p))
+        if value is None and res.arm(p, cpp("padding_free")) is None:
+            continue  # a run without the padding-free arm
+        for target, limit in (("T1", PF_EFFICIENCY_GOAL), ("T1 stretch", PF_EFFICIENCY_STRETCH)):
+            checks.append(TargetCheck(target, p, value, verdict_of(value, lambda v: goal(v, limit)), fill(res, p)))
+    for p in res.points("step", PF_MODEL, PF_COMPILE_BATCH):
+        if p.distribution not in PF_COMPILE_DISTRIBUTIONS or res.arm(p, python("padded_compile")) is None:
+            continue
+        value = ratio_value(res.ratio(p, Ratio(cpp("padding_free"), python("padded_compile")).label))
+        checks.append(TargetCheck("T2", p, value, verdict_of(value, lambda v: goal_at_least(v, PF_COMPILE_GOAL)),
+                                  fill(res, p)))
+    for p in res.points("grouping"):
+        if p.distribution == UNVARIED or res.arm(p, cpp("padding_free_grouped")) is None:
+            continue
+        value = ratio_value(res.ratio(p, Ratio(cpp("padding_free_grouped"), cpp("padded_grouped")).label))
+        grouped_fill = fill(res, p, cpp("padded_grouped"))
+        # No significant loss: the interval reaches 1 (a loss is significant only when it lies below 1).
+        checks.append(TargetCheck("T3 no loss", p, value, verdict_of(
+            value, lambda v: "met" if v[2] >= 1.0 else "not met"), grouped_fill))
+        if grouped_fill is not None and grouped_fill < PF_GROUPING_FILL:
+            checks.append(TargetCheck("T3 faster", p, value, verdict_of(
+                value, lambda v: "met" if v[1] > 1.0 else "not met" if v[2] < 1.0 else "undecided"), grouped_fill))
+    return checks
+
+
+def overall(verdicts: list[str]) -> str:
+    """A target over its points: met where met at every one, not met where not met at any, else undecided."""
+    if not verdicts:
+        return "no points"
+    if "not met" in verdicts:
+        return "not met"
+    return "met" if all(v == "met" for v in verdicts) else "undecided"
+
+
+PF_TARGETS = {
+    "T1": f"padding-free {PF_MODEL} step efficiency 1 / (ratio(`cpp padding_free / cpp padded`) x fill) at most "
+          f"{PF_EFFICIENCY_GOAL} for B >= {PF_EFFICIENCY_BATCH} at every varied distribution (all but `{UNVARIED}`): "
+          "met = the interval's high end <= the goal, not met = its low end above, undecided = it straddles",
+    "T1 stretch": f"the same at most {PF_EFFICIENCY_STRETCH}",
+    "T2": f"`cpp padding_free / python padded_compile` at least {PF_COMPILE_GOAL} at B = {PF_COMPILE_BATCH} on "
+          f"{', '.join(PF_COMPILE_DISTRIBUTIONS)}: met = the interval's low end >= the goal, not met = its high end "
+          "below, undecided = it straddles",
+    "T3 no loss": "length grouping: `cpp padding_free_grouped / cpp padded_grouped` shows no significant loss at "
+                  "every varied point: met = the interval's high end >= 1, not met = the interval lies below 1",
+    "T3 faster": f"and is faster where the grouped fill is below {PF_GROUPING_FILL}: met = the interval's low end "
+                 "above 1, not met = its high end below 1, undecided = it covers 1",
+}
+
+
+def padding_free_targets(res: Results) -> list[str]:
+    checks = padding_free_checks(res)
+    if not checks:
+        return []
+    lines = ["## Padding-free targets (issue 21)", "",
+             "Each target judged at every point it applies to from the 95% interval of its ratio (T1 from the "
+             "efficiency's interval, the ratio's inverted, the fill being exact); a target is met over its points "
+             "when met at every one, not met when not met at any, undecided otherwise.", ""]
+    summary = []
+    for target, rule in PF_TARGETS.items():
+        mine = [c for c in checks if c.target == target]
+        if not mine:
+            continue
+        verdicts = [c.verdict for c in mine]
+        counts = ", ".join(f"{v} at {verdicts.count(v)}" for v in ("met", "not met", "undecided", "not measured")
+                           if v in verdicts)
+        summary.append([target, rule, f"{overall(verdicts)} ({counts} of {len(mine)} points)"])
+    lines += table(["target", "rule", "verdict"], summary)
+    # 3 decimals: a bound that rounds to a goal (1.25, 1.5) would not show which side of it it lies on.
+    body = [[c.target, c.point.kind, c.point.distribution, str(c.point.batch), number(c.fill),
+             "{:.3f} [{:.3f}, {:.3f}]".format(*c.value) if c.value else "—", c.verdict] for c in checks]
+    lines += table(["target", "kind", "distribution", "B", "fill", "efficiency or ratio [95%]", "verdict"], body)
+    return lines
 
 
 def model_sections(res: Results, kind: str, heading: str, text: str, tables) -> list[str]:
@@ -398,8 +523,9 @@ FORWARD_TEXT = ("One forward pass (eval, no gradient), float32, the original's d
                 "median forwards/s for scale.")
 GROUPING_TEXT = ("One epoch over a data set of windows (lengths drawn from each distribution), cut into random "
                  "batches or into length-grouped ones (buckets of batches sorted by encoder length), each batch "
-                 "collated to its own longest lengths; C++ training steps. Fill = real encoder steps / padded "
-                 "encoder steps over the epoch.")
+                 "collated to its own longest lengths; C++ training steps, padded, packed (PyTorch's packed LSTM) "
+                 "or padding_free (every layer on the real timesteps) where the run measured it. Fill = real "
+                 "encoder steps / padded encoder steps over the epoch.")
 
 
 def forward(res: Results) -> list[str]:
@@ -522,7 +648,8 @@ def main(report_dir: str) -> int:
     res = load(out / "results.csv")
     machine, rounds = read_json(out / "machine.json"), read_json(out / "rounds.json")
     lines = (header(out.name, machine, res) + noise_floor(res) + precision(res, machine, rounds) + headline(res) +
-             per_model(res, out) + efficiency_section(res, "step") + efficiency_section(res, "lstm_step") +
+             per_model(res, out) + efficiency_section(res, "step") + padding_free_targets(res) +
+             efficiency_section(res, "lstm_step") +
              forward(res) + grouping(res) + primitives(res) + packing_cost_model.section(out / "results.csv") +
              failures(res) + conclusions(res))
     (out / "report.md").write_text("\n".join(lines) + "\n")

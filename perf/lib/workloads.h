@@ -14,9 +14,9 @@ namespace seqpack::perf {
 struct ArmSpec {
   std::string kind;          // step | lstm_step | forward | grouping | primitive
   std::string what;          // the model ("transformer_lstm", ...); "lstm" for lstm_step; the primitive
-  std::string mode;          // step, lstm_step: padded | packed | segmented | stepwise | auto | calibrated;
-                             // forward: padded | packed | compiled; grouping: <padded|packed>_<random|grouped>;
-                             // primitive: "-"
+  std::string mode;          // step: padded | packed | segmented | stepwise | padding_free | auto | calibrated;
+                             // lstm_step: the same but padding_free; forward: padded | packed | compiled;
+                             // grouping: <a step path>_<random|grouped>; primitive: "-"
   std::string distribution;  // a name in perf/distributions.csv
   int64_t batch = 0;
   int64_t encoder_steps = 0, decoder_steps = 0;

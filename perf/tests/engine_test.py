@@ -123,11 +123,55 @@ class Engine(unittest.TestCase):
 
 class Declarations(unittest.TestCase):
     def test_every_point_asks_for_ratios_of_its_own_arms(self):
-        for profile in ("quick", "full"):
+        for profile in ("quick", "full", "padding_free"):
             for point in comparisons.points(comparisons.load_profile(profile)):
                 for ratio in point.ratios:
                     self.assertIn(ratio.numerator, point.arms, point.name)
                     self.assertIn(ratio.denominator, point.arms, point.name)
+
+    def test_model_steps_measure_padding_free_and_the_lstm_alone_does_not(self):
+        pf = Arm("cpp", "padding_free")
+        for profile in ("quick", "full"):
+            points = comparisons.points(comparisons.load_profile(profile))
+            for point in points:
+                if point.kind == "step":
+                    self.assertIn(Ratio(pf, Arm("cpp", "padded")), point.ratios, point.name)
+                    self.assertIn(Ratio(pf, Arm("cpp", "stepwise")), point.ratios, point.name)
+                    self.assertIn(Arm("python", "padded_eager"), point.arms, point.name)  # the default: eager arms
+                    if Arm("python", "padded_compile") in point.arms:
+                        self.assertIn(Ratio(pf, Arm("python", "padded_compile")), point.ratios, point.name)
+                if point.kind == "lstm_step":
+                    self.assertEqual(point.arms, [Arm("cpp", m) for m in comparisons.STEP_PATHS], point.name)
+                if point.kind == "grouping":
+                    self.assertIn(Ratio(Arm("cpp", "padding_free_grouped"), Arm("cpp", "padded_grouped")), point.ratios)
+                    self.assertIn(Ratio(Arm("cpp", "packed_grouped"), Arm("cpp", "padded_grouped")), point.ratios)
+
+    def test_the_gate_points_are_unchanged(self):
+        # Its baselines hold these ratios: a new arm or ratio there would make them stale.
+        for point in comparisons.gate_points(comparisons.load_profile("gate")):
+            self.assertEqual([a.label for a in point.arms], ["cpp padded", "cpp packed", "cpp segmented",
+                                                             "cpp stepwise", "python padded_eager"])
+            self.assertEqual([r.label for r in point.ratios],
+                             ["cpp packed / cpp padded", "cpp segmented / cpp padded", "cpp stepwise / cpp padded",
+                              "cpp padded / python padded_eager"])
+
+    def test_the_padding_free_profile(self):
+        points = comparisons.points(comparisons.load_profile("padding_free"))
+        self.assertEqual({p.kind for p in points}, {"step", "grouping"})
+        steps = [p for p in points if p.kind == "step"]
+        self.assertEqual({(p.what, p.batch) for p in steps},
+                         {(m, b) for m in ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm")
+                          for b in (8, 32, 64, 128)})
+        for p in steps:
+            python_arms = {a.mode for a in p.arms if a.side == "python"}
+            compiled = (p.what, p.batch) == ("transformer_lstm", 64)
+            self.assertEqual(python_arms, set(comparisons.PYTHON_COMPILED) if compiled else set(), p.name)
+            self.assertEqual([a.mode for a in p.arms if a.side == "cpp"], list(comparisons.MODEL_STEP_PATHS))
+            for r in p.ratios:  # no ratio asks for an eager arm that is not there
+                self.assertNotIn("eager", r.label, p.name)
+        grouping = [p for p in points if p.kind == "grouping"]
+        self.assertEqual({(p.what, p.batch) for p in grouping}, {("transformer_lstm", 32), ("transformer_lstm", 64)})
+        self.assertEqual(len(grouping[0].arms), 6)
 
 
 if __name__ == "__main__":

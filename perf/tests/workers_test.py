@@ -43,9 +43,13 @@ class Workers(unittest.TestCase):
         return reply
 
     def test_cpp_arms(self):
-        for spec in [arm("step", "transformer_lstm", m) for m in ("padded", "packed", "segmented", "stepwise")] + \
-                    [arm("step", "attention_lstm", "calibrated"), arm("lstm_step", "lstm", "stepwise"),
+        for spec in [arm("step", "transformer_lstm", m)
+                     for m in ("padded", "packed", "segmented", "stepwise", "padding_free")] + \
+                    [arm("step", "attention_lstm", "calibrated"), arm("step", "encoder_decoder_lstm", "padding_free"),
+                     arm("step", "attention_lstm", "padding_free"), arm("lstm_step", "lstm", "stepwise"),
                      arm("grouping", "encoder_decoder_lstm", "packed_grouped"),
+                     arm("grouping", "transformer_lstm", "padding_free_grouped"),
+                     arm("grouping", "transformer_lstm", "padding_free_random"),
                      arm("primitive", "align_pack_fused", "-"), arm("primitive", "collate_auto", "-")]:
             with self.subTest(spec=spec):
                 reply = self.prepare_and_run("cpp", spec)
@@ -61,6 +65,24 @@ class Workers(unittest.TestCase):
         cpp = self.prepare_and_run("cpp", arm("step", "encoder_decoder_lstm", "padded", batch=8))
         python = self.prepare_and_run("python", arm("step", "encoder_decoder_lstm", "padded_eager", batch=8))
         self.assertEqual((cpp["fill_ratio"], cpp["timesteps"]), (python["fill_ratio"], python["timesteps"]))
+
+    def test_the_padding_free_step_reports_the_padded_steps_fill(self):
+        # The same batch as the padded arm: the efficiency's fill (report.py) is the padded arm's.
+        padded = self.prepare_and_run("cpp", arm("step", "transformer_lstm", "padded", batch=8))
+        free = self.prepare_and_run("cpp", arm("step", "transformer_lstm", "padding_free", batch=8))
+        self.assertEqual((free["fill_ratio"], free["timesteps"]), (padded["fill_ratio"], padded["timesteps"]))
+        self.assertLess(free["fill_ratio"], 1.0)
+
+    def test_modes_a_kind_does_not_run_are_refused(self):
+        worker = self.workers["cpp"]
+        for spec, words in [(arm("lstm_step", "lstm", "padding_free"), "no padding_free path"),
+                            (arm("grouping", "transformer_lstm", "padding_free"), "padding_free"),
+                            (arm("grouping", "transformer_lstm", "sideways_grouped"), "<padded|packed|"),
+                            (arm("grouping", "transformer_lstm", "padding_free_sorted"), "random|grouped")]:
+            with self.subTest(spec=spec), self.assertRaises(engine.WorkerError) as caught:
+                worker.call({"op": "prepare", "id": "bad", "arm": spec}, 300)
+            self.assertIn("arm mode", str(caught.exception))
+            self.assertIn(words, str(caught.exception))
 
     def test_the_slowdown_switch_is_checked(self):
         # How much a slowed arm slows is measured where timing belongs: gate.py characterise prints

@@ -1,0 +1,162 @@
+"""report.py on made-up results: the efficiency table's columns and issue 21's padding-free targets
+(T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval.
+
+Usage: report_test.py  (unittest; needs matplotlib and scipy, as perf/report.py)"""
+import csv
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import report  # noqa: E402
+import run_matrix  # noqa: E402
+
+
+def arm(kind, what, distribution, batch, side, mode, fill=1.0):
+    return {"row": "arm", "kind": kind, "what": what, "side": side, "mode": mode, "distribution": distribution,
+            "batch": batch, "steps": 64, "status": "ok", "median_it_s": 5.0, "it_s_low": 4.9, "it_s_high": 5.1,
+            "fill_ratio": fill, "rounds": 6, "base_side": "", "base_mode": ""}
+
+
+def ratio(kind, what, distribution, batch, numerator, denominator, estimate, low, high):
+    (side, mode), (base_side, base_mode) = numerator.split(" ", 1), denominator.split(" ", 1)
+    return {"row": "ratio", "kind": kind, "what": what, "side": side, "mode": mode, "base_side": base_side,
+            "base_mode": base_mode, "distribution": distribution, "batch": batch, "steps": 64, "status": "ok",
+            "ratio": estimate, "ratio_low": low, "ratio_high": high, "half_width_pct": 100 * (high / estimate - 1),
+            "verdict": "faster" if low > 1 else "slower" if high < 1 else "no difference detected", "rounds": 6}
+
+
+def step_point(distribution, batch, fill, free_over_padded, free_over_compile=None, what="transformer_lstm"):
+    """A step point with the C++ paths (and python padded_compile where a T2 ratio is given)."""
+    rows = [arm("step", what, distribution, batch, "cpp", m, fill)
+            for m in ("padded", "packed", "segmented", "stepwise", "padding_free")]
+    rows.append(ratio("step", what, distribution, batch, "cpp padding_free", "cpp padded", *free_over_padded))
+    rows.append(ratio("step", what, distribution, batch, "cpp stepwise", "cpp padded", 1.2, 1.1, 1.3))
+    rows.append(ratio("step", what, distribution, batch, "cpp padding_free", "cpp stepwise", 1.1, 1.0, 1.2))
+    if free_over_compile:
+        rows.append(arm("step", what, distribution, batch, "python", "padded_compile", fill))
+        rows.append(ratio("step", what, distribution, batch, "cpp padding_free", "python padded_compile",
+                          *free_over_compile))
+    return rows
+
+
+def grouping_point(distribution, grouped_fill, free_grouped_over_padded_grouped):
+    rows = [arm("grouping", "transformer_lstm", distribution, 32, "cpp", f"{p}_{cut}",
+                grouped_fill if cut == "grouped" else 0.5)
+            for p in ("padded", "packed", "padding_free") for cut in ("random", "grouped")]
+    rows.append(ratio("grouping", "transformer_lstm", distribution, 32, "cpp padding_free_grouped",
+                      "cpp padded_grouped", *free_grouped_over_padded_grouped))
+    return rows
+
+
+def checks(rows) -> dict:
+    found = report.padding_free_checks(report.Results(rows))
+    return {(c.target, c.point.distribution, c.point.batch): c for c in found}
+
+
+class EfficiencyTarget(unittest.TestCase):
+    """T1: 1 / (ratio x fill) at most 1.25 (stretch 1.1), TransformerLSTM, B >= 32, varied distributions."""
+
+    def test_verdicts_from_the_inverted_interval(self):
+        # fill 0.5: efficiency = 2 / ratio. Ratios [1.7, 1.9] -> [1.05, 1.18]: met, stretch undecided.
+        rows = (step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9)) +
+                step_point("bimodal", 64, 0.5, (1.5, 1.45, 1.55)) +      # [1.29, 1.38]: not met
+                step_point("heavy_tailed", 64, 0.5, (1.65, 1.55, 1.75)) +  # [1.14, 1.29]: undecided
+                step_point("uniform_half", 64, 0.5, (1.95, 1.85, 2.0)))    # [1.0, 1.08]: both met
+        got = checks(rows)
+        self.assertEqual(got["T1", "triangular", 64].verdict, "met")
+        self.assertEqual(got["T1 stretch", "triangular", 64].verdict, "undecided")
+        self.assertEqual(got["T1", "bimodal", 64].verdict, "not met")
+        self.assertEqual(got["T1", "heavy_tailed", 64].verdict, "undecided")
+        self.assertEqual(got["T1", "uniform_half", 64].verdict, "met")
+        self.assertEqual(got["T1 stretch", "uniform_half", 64].verdict, "met")
+        estimate, low, high = got["T1", "triangular", 64].value
+        self.assertAlmostEqual(low, 2 / 1.9)
+        self.assertAlmostEqual(high, 2 / 1.7)
+
+    def test_only_varied_distributions_from_batch_32_and_the_one_model(self):
+        rows = (step_point("equal", 64, 1.0, (0.5, 0.4, 0.6)) +           # efficiency 2: would fail
+                step_point("triangular", 8, 0.5, (1.0, 0.9, 1.1)) +       # B = 8: not judged
+                step_point("triangular", 32, 0.5, (1.0, 0.9, 1.1)) +      # efficiency ~2: not met
+                step_point("triangular", 64, 0.5, (1.0, 0.9, 1.1), what="attention_lstm"))
+        got = checks(rows)
+        self.assertEqual({key for key in got if key[0] == "T1"}, {("T1", "triangular", 32)})
+        self.assertEqual(got["T1", "triangular", 32].verdict, "not met")
+        self.assertEqual(report.overall([c.verdict for c in got.values() if c.target == "T1"]), "not met")
+
+    def test_a_run_without_the_padding_free_arm_has_no_targets(self):
+        rows = [r for r in step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9)) if "padding_free" not in r["mode"]]
+        self.assertEqual(report.padding_free_checks(report.Results(rows)), [])
+        self.assertEqual(report.padding_free_targets(report.Results(rows)), [])
+
+
+class CompiledTarget(unittest.TestCase):
+    """T2: cpp padding_free / python padded_compile >= 1.5 at B = 64 on the four varied distributions."""
+
+    def test_verdicts(self):
+        rows = (step_point("uniform_half", 64, 0.75, (1.3, 1.2, 1.4), (1.6, 1.5, 1.7)) +  # low = 1.5: met
+                step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9), (1.45, 1.4, 1.49)) +   # high < 1.5: not met
+                step_point("bimodal", 64, 0.55, (1.6, 1.5, 1.7), (1.5, 1.4, 1.6)) +       # straddles
+                step_point("equal", 64, 1.0, (1.0, 0.9, 1.1), (1.0, 0.9, 1.1)))           # not a T2 distribution
+        got = checks(rows)
+        self.assertEqual({k[1]: c.verdict for k, c in got.items() if k[0] == "T2"},
+                         {"uniform_half": "met", "triangular": "not met", "bimodal": "undecided"})
+
+    def test_an_arm_that_failed_is_not_measured(self):
+        rows = step_point("heavy_tailed", 64, 0.16, (4.0, 3.8, 4.2), (2.0, 1.9, 2.1))
+        for r in rows:
+            if r["row"] == "ratio" and r["base_mode"] == "padded_compile":
+                r["status"] = "not measured"
+        self.assertEqual(checks(rows)["T2", "heavy_tailed", 64].verdict, "not measured")
+        self.assertEqual(report.overall(["met", "not measured"]), "undecided")
+
+
+class GroupingTarget(unittest.TestCase):
+    """T3: padding_free_grouped / padded_grouped: no significant loss everywhere varied; faster where
+    the grouped fill is below 0.8."""
+
+    def test_verdicts(self):
+        rows = (grouping_point("heavy_tailed", 0.6, (1.3, 1.2, 1.4)) +   # low fill, faster: both met
+                grouping_point("bimodal", 0.7, (1.02, 0.98, 1.06)) +     # low fill, covers 1: faster undecided
+                grouping_point("triangular", 0.9, (0.9, 0.85, 0.95)) +   # a significant loss: not met
+                grouping_point("uniform_half", 0.95, (1.0, 0.95, 1.05)) +  # high fill: only "no loss", met
+                grouping_point("equal", 1.0, (0.8, 0.7, 0.9)))           # not varied: not judged
+        got = {(k[0], k[1]): c.verdict for k, c in checks(rows).items()}
+        self.assertEqual(got, {("T3 no loss", "heavy_tailed"): "met", ("T3 faster", "heavy_tailed"): "met",
+                               ("T3 no loss", "bimodal"): "met", ("T3 faster", "bimodal"): "undecided",
+                               ("T3 no loss", "triangular"): "not met",
+                               ("T3 no loss", "uniform_half"): "met"})
+
+
+class Sections(unittest.TestCase):
+    def test_the_efficiency_table_has_a_padding_free_column_for_steps_only(self):
+        rows = step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9))
+        rows += [arm("lstm_step", "lstm", "triangular", 64, "cpp", m, 0.5) for m in report.comparisons.STEP_PATHS]
+        rows.append(ratio("lstm_step", "lstm", "triangular", 64, "cpp stepwise", "cpp padded", 1.8, 1.7, 1.9))
+        res = report.Results(rows)
+        step_header = report.efficiency_section(res, "step")[4]
+        lstm_header = report.efficiency_section(res, "lstm_step")[4]
+        self.assertIn("| padding_free |", step_header)
+        self.assertNotIn("padding_free", lstm_header)
+        self.assertIn("stepwise", lstm_header)
+
+    def test_a_whole_report_states_the_targets(self):
+        rows = (step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9), (1.6, 1.55, 1.65)) +
+                grouping_point("heavy_tailed", 0.6, (1.3, 1.2, 1.4)))
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(Path(tmp) / "results.csv", "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=run_matrix.FIELDS, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(rows)
+            self.assertEqual(report.main(tmp), 0)
+            text = (Path(tmp) / "report.md").read_text()
+        section = text[text.index("## Padding-free targets (issue 21)"):]
+        self.assertIn("| T1 | ", section)
+        self.assertIn("| T2 | ", section)
+        self.assertIn("met (met at 1 of 1 points)", section)
+        self.assertIn("| T3 faster | grouping | heavy_tailed | 32 | 0.60 | 1.300 [1.200, 1.400] | met |", section)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
