@@ -16,24 +16,43 @@ using models::PackingCostModel;
 
 // "m": the padded step costs e^0 everywhere; the packed one e^(0.5 + ln fill) = fill * e^0.5, so
 // packing wins iff fill < e^-0.5 ~ 0.61. "only_equal": packing wins only when every length is equal.
+// "three": m's two paths and a padding-free one costing e^(0.2 + 2 ln fill) = fill^2 * e^0.2: it
+// beats packed iff fill < e^0.3 (always), and padded iff fill < e^-0.1 ~ 0.905.
 const char* kCostModel = R"({"device": "cpu", "fill_floor": 0.01,
   "features": ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"],
   "models": {"m": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.5, 0, 1, 0, 0, 0]},
-             "only_equal": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.1, 0, 0, 0, -1, 0]}}})";
+             "only_equal": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.1, 0, 0, 0, -1, 0]},
+             "three": {"padded": [0, 0, 0, 0, 0, 0], "packed": [0.5, 0, 1, 0, 0, 0],
+                       "padding_free": [0.2, 0, 2, 0, 0, 0]}}})";
 
 at::Tensor lengths(std::vector<int64_t> values) { return at::tensor(values, at::kLong); }
 
 TEST(PackingPolicy, PicksWhatTheCoefficientsSay) {
   const auto cost = PackingCostModel::from_json(kCostModel);
-  EXPECT_TRUE(cost.prefers_packing("m", 10, lengths({5, 5, 5, 5})));       // fill 0.5
-  EXPECT_FALSE(cost.prefers_packing("m", 10, lengths({7, 8, 7, 8})));      // fill 0.75
-  EXPECT_TRUE(cost.prefers_packing("only_equal", 10, lengths({6, 6, 6})));
-  EXPECT_FALSE(cost.prefers_packing("only_equal", 10, lengths({6, 5, 6})));
+  EXPECT_EQ(cost.fastest_path("m", 10, lengths({5, 5, 5, 5})), Packing::Always);  // fill 0.5
+  EXPECT_EQ(cost.fastest_path("m", 10, lengths({7, 8, 7, 8})), Packing::Never);   // fill 0.75
+  EXPECT_EQ(cost.fastest_path("only_equal", 10, lengths({6, 6, 6})), Packing::Always);
+  EXPECT_EQ(cost.fastest_path("only_equal", 10, lengths({6, 5, 6})), Packing::Never);
   const auto x = cost.features(10, lengths({5, 5, 5, 5}));
-  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", true, x), 0.5 + std::log(0.5));
-  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", false, x), 0.0);
+  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", Packing::Always, x), 0.5 + std::log(0.5));
+  EXPECT_DOUBLE_EQ(cost.predicted_log_seconds("m", Packing::Never, x), 0.0);
   // All rows of length 0: the fill is floored, so the prediction stays finite.
-  EXPECT_NEAR(cost.predicted_log_seconds("m", true, cost.features(10, lengths({0, 0}))), 0.5 + std::log(0.01), 1e-12);
+  EXPECT_NEAR(cost.predicted_log_seconds("m", Packing::Always, cost.features(10, lengths({0, 0}))),
+              0.5 + std::log(0.01), 1e-12);
+}
+
+TEST(PackingPolicy, PicksTheFastestOfThreePathsWhereFitted) {
+  const auto cost = PackingCostModel::from_json(kCostModel);
+  EXPECT_FALSE(cost.has_path("m", Packing::PaddingFree));
+  EXPECT_TRUE(cost.has_path("three", Packing::PaddingFree));
+  EXPECT_EQ(cost.fastest_path("three", 10, lengths({5, 5, 5, 5})), Packing::PaddingFree);  // fill 0.5
+  EXPECT_EQ(cost.fastest_path("three", 10, lengths({9, 8, 9, 9})), Packing::PaddingFree);  // fill 0.875
+  EXPECT_EQ(cost.fastest_path("three", 10, lengths({10, 9, 9, 10})), Packing::Never);      // fill 0.95
+  const auto past = at::zeros({4, 10, 3});
+  EXPECT_EQ(models::resolve_packing(Packing::Calibrated, "three", past, lengths({5, 5, 5, 5}), cost),
+            Packing::PaddingFree);
+  EXPECT_REJECTS(cost.predicted_log_seconds("m", Packing::PaddingFree, cost.features(10, lengths({5}))), "model", "m",
+                 "padding_free");
 }
 
 TEST(PackingPolicy, ResolvesCalibratedForTheWholeStep) {
@@ -62,7 +81,7 @@ TEST(PackingPolicy, CalibratedForwardEqualsThePickedPath) {
     if (!keys.contains(name)) continue;
     const auto calibrated = model->forward(in);
     const auto picked = models::resolve_packing(Packing::Calibrated, keys.at(name), in.past_sequence, in.encoder_lengths);
-    ASSERT_TRUE(picked == Packing::Always || picked == Packing::Never) << name;
+    ASSERT_TRUE(picked == Packing::Always || picked == Packing::Never || picked == Packing::PaddingFree) << name;
     for (auto& [other_name, other] : testing::small_models(picked)) {
       if (other_name != name) continue;
       torch::NoGradGuard no_grad;
@@ -122,14 +141,14 @@ TEST(PackingPolicy, RejectsBadNamesAndMalformedCostModels) {
                      R"({"fill_floor": 0.01, "features": ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"], "models": {}})"),
                  "cost_model", "device");
   const auto cost = PackingCostModel::from_json(kCostModel);
-  EXPECT_REJECTS(cost.predicted_log_seconds("tft", true, cost.features(10, lengths({5}))), "model", "tft");
+  EXPECT_REJECTS(cost.predicted_log_seconds("tft", Packing::Always, cost.features(10, lengths({5}))), "model", "tft");
 }
 
 TEST(PackingPolicy, BuiltinCoversEveryLstmFamilyModel) {
   const auto& cost = PackingCostModel::builtin();
   EXPECT_EQ(cost.device(), "cpu");
   for (const char* model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    EXPECT_NO_THROW(cost.prefers_packing(model, 64, lengths({64, 32, 16, 8, 4, 2, 1, 64})));
+    EXPECT_NO_THROW(cost.fastest_path(model, 64, lengths({64, 32, 16, 8, 4, 2, 1, 64})));
   }
 }
 

@@ -1,7 +1,7 @@
-"""The calibrated packing policy: a cost model of one training step, padded and packed, fitted on
-the benchmark matrix (perf/packing_cost_model.py writes perf/packing_cost_model.json), and the
-rule "pack iff the predicted packed step is faster". impl/src/models/packing_policy.cpp reads the
-same JSON, so both sides take the same decision."""
+"""The calibrated packing policy: a cost model of one training step on each path (padded, packed,
+and padding-free where fitted), fitted on the benchmark matrix (perf/packing_cost_model.py writes
+perf/packing_cost_model.json), and the rule "take the path with the fastest predicted step".
+impl/src/models/packing_policy.cpp reads the same JSON, so both sides take the same decision."""
 from __future__ import annotations
 
 import json
@@ -14,6 +14,9 @@ COST_MODEL_PATH = Path(__file__).resolve().parents[2] / "perf" / "packing_cost_m
 # log(fill) must stay finite when every row has length 0; the matrix's smallest fill is ~0.15.
 FILL_FLOOR = 0.01
 FEATURES = ["1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"]
+# The cost model's paths and the `packing` each one is, in the order that breaks a tie (C++:
+# kCostModelPaths). padded and packed are required of every model, padding_free is optional.
+PATHS = {"padded": "never", "packed": "always", "padding_free": "padding_free"}
 
 
 def features(batch: int, steps: int, lengths: list[int]) -> list[float]:
@@ -31,20 +34,23 @@ def load(path: Path = COST_MODEL_PATH) -> dict:
 
 
 def predicted_log_seconds(cost_model: dict, model: str, path: str, x: list[float]) -> float:
-    """ln(seconds per training step) of `model` on `path` ("padded" or "packed")."""
+    """ln(seconds per training step) of `model` on `path` (a key of PATHS)."""
     return sum(c * v for c, v in zip(cost_model["models"][model][path], x))
 
 
-def prefers_packing(cost_model: dict, model: str, batch: int, steps: int, lengths: list[int]) -> bool:
+def fastest_path(cost_model: dict, model: str, batch: int, steps: int, lengths: list[int]) -> str:
+    """The path (a key of PATHS) with the lowest predicted step among those the model has, ties to
+    the earlier one."""
     x = features(batch, steps, lengths)
-    return predicted_log_seconds(cost_model, model, "packed", x) < predicted_log_seconds(cost_model, model, "padded", x)
+    priced = [path for path in PATHS if path in cost_model["models"][model]]
+    return min(priced, key=lambda path: predicted_log_seconds(cost_model, model, path, x))
 
 
 _CACHE: dict = {}
 
 
 def resolve(packing: str, model: str, past_sequence: torch.Tensor, encoder_lengths) -> str:
-    """The path a model's forward takes: "calibrated" becomes "always" or "never" for the whole
+    """The path a model's forward takes: "calibrated" becomes "always", "never" or "padding_free" for the whole
     step (both LSTMs), decided on the encoder batch, as the cost model was measured; on a device the
     matrix did not measure, "auto" (the original's rule). Other choices pass through."""
     if packing != "calibrated" or encoder_lengths is None:
@@ -57,4 +63,4 @@ def resolve(packing: str, model: str, past_sequence: torch.Tensor, encoder_lengt
     cost_model = _CACHE["cost_model"]
     if past_sequence.device.type != cost_model["device"]:
         return "auto"
-    return "always" if prefers_packing(cost_model, model, len(lengths), past_sequence.size(1), lengths) else "never"
+    return PATHS[fastest_path(cost_model, model, len(lengths), past_sequence.size(1), lengths)]

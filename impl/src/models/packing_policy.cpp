@@ -16,9 +16,9 @@ namespace {
 
 const std::vector<std::string> kFeatures = {"1", "ln_B", "ln_fill", "ln_B*ln_fill", "equal", "ln_B*equal"};
 
-std::vector<double> coefficients(const nlohmann::json& model, std::string_view name, const char* path) {
+std::vector<double> coefficients(const nlohmann::json& model, std::string_view name, std::string_view path) {
   if (!model.contains(path)) reject("cost_model", "model {} has no \"{}\" coefficients", name, path);
-  auto values = model.at(path).get<std::vector<double>>();
+  auto values = model.at(std::string(path)).get<std::vector<double>>();
   if (values.size() != kFeatures.size()) {
     reject("cost_model", "model {} has {} \"{}\" coefficients, expected {}", name, values.size(), path, kFeatures.size());
   }
@@ -38,7 +38,9 @@ PackingCostModel PackingCostModel::from_json(std::string_view text) {
     out.device_ = json.at("device").get<std::string>();
     out.fill_floor_ = json.at("fill_floor").get<double>();
     for (const auto& [name, model] : json.at("models").items()) {
-      out.models_[name] = {coefficients(model, name, "padded"), coefficients(model, name, "packed")};
+      for (const auto& path : kCostModelPaths) {
+        if (path.required || model.contains(path.name)) out.models_[name][path.packing] = coefficients(model, name, path.name);
+      }
     }
   } catch (const nlohmann::json::exception& e) {
     reject("cost_model", "device, fill_floor and models must be present and well typed ({})", e.what());
@@ -62,18 +64,37 @@ std::vector<double> PackingCostModel::features(int64_t steps, const at::Tensor& 
   return {1.0, ln_b, ln_fill, ln_b * ln_fill, equal, ln_b * equal};
 }
 
-double PackingCostModel::predicted_log_seconds(std::string_view model, bool packed,
+bool PackingCostModel::has_path(std::string_view model, Packing path) const {
+  const auto found = models_.find(model);
+  return found != models_.end() && found->second.contains(path);
+}
+
+double PackingCostModel::predicted_log_seconds(std::string_view model, Packing path,
                                                const std::vector<double>& features) const {
   const auto found = models_.find(model);
   if (found == models_.end()) reject("model", "has no calibrated cost model (got \"{}\")", model);
+  const auto coefficients = found->second.find(path);
+  if (coefficients == found->second.end()) {
+    reject("model", "{} has no cost model for packing = {}", model, to_string(path));
+  }
   double sum = 0.0;
-  for (size_t i = 0; i < features.size(); ++i) sum += found->second[packed ? 1 : 0].at(i) * features[i];
+  for (size_t i = 0; i < features.size(); ++i) sum += coefficients->second.at(i) * features[i];
   return sum;
 }
 
-bool PackingCostModel::prefers_packing(std::string_view model, int64_t steps, const at::Tensor& lengths) const {
+Packing PackingCostModel::fastest_path(std::string_view model, int64_t steps, const at::Tensor& lengths) const {
   const auto x = features(steps, lengths);
-  return predicted_log_seconds(model, true, x) < predicted_log_seconds(model, false, x);
+  auto best = Packing::Never;
+  double best_seconds = predicted_log_seconds(model, best, x);
+  for (const auto& path : kCostModelPaths) {
+    if (!has_path(model, path.packing)) continue;
+    const auto seconds = predicted_log_seconds(model, path.packing, x);
+    if (seconds < best_seconds) {
+      best = path.packing;
+      best_seconds = seconds;
+    }
+  }
+  return best;
 }
 
 Packing resolve_packing(Packing packing, std::string_view model, const at::Tensor& past_sequence,
@@ -84,7 +105,7 @@ Packing resolve_packing(Packing packing, std::string_view model, const at::Tenso
                                        {.batch = past_sequence.size(0), .max_length = past_sequence.size(1)});
   if (lengths.numel() == 0) return Packing::Never;
   if (c10::DeviceTypeName(past_sequence.device().type(), /*lower_case=*/true) != cost_model.device()) return Packing::Auto;
-  return cost_model.prefers_packing(model, past_sequence.size(1), lengths) ? Packing::Always : Packing::Never;
+  return cost_model.fastest_path(model, past_sequence.size(1), lengths);
 }
 
 }  // namespace seqpack::models

@@ -23,8 +23,10 @@ TensorMap should_use_packing_op(Inputs& in, Params&, const EvalOptions&) {
   return {{"use_packing", at::scalar_tensor(should_use_packing(in.optional("lengths")), at::kBool)}};
 }
 
-// The calibrated policy's decision and the two predicted step times, for the goldens that tie
-// the C++ reading of perf/packing_cost_model.json to the reference's.
+// The calibrated policy's decision and each path's predicted step time, for the goldens that tie
+// the C++ reading of perf/packing_cost_model.json to the reference's: use_packing (the path packs:
+// packed or padding-free), use_padding_free and log_seconds_padding_free where the model has
+// padding-free coefficients.
 TensorMap packing_policy_op(Inputs& in, Params& params, const EvalOptions&) {
   const auto model = params.get_required_string("model");
   const auto steps = params.get_required_int("steps");
@@ -33,11 +35,17 @@ TensorMap packing_policy_op(Inputs& in, Params& params, const EvalOptions&) {
   if (lengths.numel() == 0) reject("lengths", "must hold at least one row");
   const auto& cost_model = models::PackingCostModel::builtin();
   const auto x = cost_model.features(steps, lengths);
-  const double padded = cost_model.predicted_log_seconds(model, false, x);
-  const double packed = cost_model.predicted_log_seconds(model, true, x);
-  return {{"use_packing", at::scalar_tensor(packed < padded, at::kBool)},
-          {"log_seconds_padded", at::scalar_tensor(padded, at::kDouble)},
-          {"log_seconds_packed", at::scalar_tensor(packed, at::kDouble)}};
+  const auto path = cost_model.fastest_path(model, steps, lengths);
+  TensorMap out{{"use_packing", at::scalar_tensor(path != models::Packing::Never, at::kBool)}};
+  for (const auto& priced : models::kCostModelPaths) {
+    if (!cost_model.has_path(model, priced.packing)) continue;
+    out["log_seconds_" + std::string(priced.name)] =
+        at::scalar_tensor(cost_model.predicted_log_seconds(model, priced.packing, x), at::kDouble);
+  }
+  if (cost_model.has_path(model, models::Packing::PaddingFree)) {
+    out["use_padding_free"] = at::scalar_tensor(path == models::Packing::PaddingFree, at::kBool);
+  }
+  return out;
 }
 
 TensorMap align_op(Inputs& in, Params& params, const EvalOptions&) {
@@ -100,7 +108,7 @@ void add_sequence_ops(Registry& registry) {
   registry["should_use_packing"] = {should_use_packing_op, "lengths -> use_packing (the original's rule)"};
   registry["packing_policy"] = {packing_policy_op,
                                 "lengths; model, steps -> use_packing, log_seconds_padded, log_seconds_packed "
-                                "(the calibrated rule)"};
+                                "[, use_padding_free, log_seconds_padding_free] (the calibrated rule)"};
   registry["align_encoder_sequences"] = {align_op, "sequences, lengths; max_length, alignment, source -> aligned"};
   registry["validate_encoder_alignment"] = {validate_op,
                                             "encoder_input, lengths; expected_alignment -> exit 0 or 3"};

@@ -56,6 +56,7 @@ def padding_free_check(op, model, params, inputs, criterion):
     compared: {"skip": reason}."""
     packing = packing_policy.resolve(params["packing"], MODEL_SPECS[op].name, inputs["past_sequence"],
                                      inputs.get("encoder_lengths"))
+    packing = "always" if packing == "padding_free" else packing  # the packed path's results
     for key, sequence in (("encoder_lengths", "past_sequence"), ("decoder_lengths", "future_sequence")):
         lengths = inputs.get(key)
         full = lengths is None or bool((lengths.reshape(-1) == inputs[sequence].size(1)).all())
@@ -86,12 +87,22 @@ def build_model(op, params, seed):
     return model
 
 
+def padding_free_loss(output, target, decoder_lengths, criterion):
+    """seqpack's loss on the padding-free path: the criterion over the real steps alone, no mask."""
+    real = torch.arange(output.size(1)).unsqueeze(0) < decoder_lengths.reshape(-1, 1)
+    return losses.calc_loss(output[real].unsqueeze(0), target[real].unsqueeze(0), None, use_loss_masking=False,
+                            **criterion)
+
+
 def run_model(op, model, inputs, backward, criterion=None):
     """The model's outputs as seqpack eval writes them (the model's default criterion unless given)."""
     model.zero_grad()
     output = model(**{k: inputs[k] for k in MODEL_SPECS[op].inputs if k in inputs})
     criterion = dict(criterion or model.default_criterion)
-    loss = losses.calc_loss(output, inputs["target"], inputs.get("decoder_lengths"), **criterion)
+    if getattr(model, "took_padding_free", False) and "decoder_lengths" in inputs:
+        loss = padding_free_loss(output, inputs["target"], inputs["decoder_lengths"], criterion)
+    else:
+        loss = losses.calc_loss(output, inputs["target"], inputs.get("decoder_lengths"), **criterion)
     expected = {"output": output.detach(), "loss": loss.detach()}
     if backward:
         loss.backward()

@@ -22,14 +22,17 @@ MODELS = [spec.name for spec in specs("lstm") if spec.name in packing_policy.loa
 def _case(name, model, steps, lengths):
     cost_model = packing_policy.load()
     x = packing_policy.features(len(lengths), steps, lengths)
-    padded = packing_policy.predicted_log_seconds(cost_model, model, "padded", x)
-    packed = packing_policy.predicted_log_seconds(cost_model, model, "packed", x)
+    fastest = packing_policy.fastest_path(cost_model, model, len(lengths), steps, lengths)
+    expected = {"use_packing": torch.tensor(fastest != "padded")}
+    for path in packing_policy.PATHS:
+        if path in cost_model["models"][model]:
+            expected[f"log_seconds_{path}"] = torch.tensor(
+                packing_policy.predicted_log_seconds(cost_model, model, path, x), dtype=torch.float64)
+    if "padding_free" in cost_model["models"][model]:
+        expected["use_padding_free"] = torch.tensor(fastest == "padding_free")
     return Case(f"packing_policy/{model}_{name}", "packing_policy",
                 f"the calibrated policy's predicted step times and decision for {model}, T = {steps}, lengths {lengths}",
-                {"lengths": torch.tensor(lengths)}, {"model": model, "steps": steps},
-                expected={"use_packing": torch.tensor(packed < padded),
-                          "log_seconds_padded": torch.tensor(padded, dtype=torch.float64),
-                          "log_seconds_packed": torch.tensor(packed, dtype=torch.float64)},
+                {"lengths": torch.tensor(lengths)}, {"model": model, "steps": steps}, expected=expected,
                 rtol=1e-12, atol=1e-12)
 
 

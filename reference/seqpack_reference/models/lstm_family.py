@@ -59,6 +59,24 @@ def run_lstm(lstm, x, lengths, packing, encoder, state=None):
     return out.index_copy(0, rows, sub_out), (h0.index_copy(1, rows, h), c0.index_copy(1, rows, c))
 
 
+def _resolve(model, name, past_sequence, encoder_lengths):
+    """The path the forward takes, as run_lstm names it. seqpack's padding_free (which the calibrated
+    policy may pick) is restated here as its meaning: the packed path, whose output is then kept at
+    the real steps only (_real_steps_only). seqpack computes it on the real steps alone; the two
+    differ only at a query with no key to attend (docs/padding-free.md), which the goldens avoid."""
+    packing = packing_policy.resolve(model.packing, name, past_sequence, encoder_lengths)
+    model.took_padding_free = packing == "padding_free"
+    return "always" if model.took_padding_free else packing
+
+
+def _real_steps_only(model, output, decoder_lengths):
+    """On the padding-free path, zeros at the decoder's padding."""
+    if not model.took_padding_free or decoder_lengths is None:
+        return output
+    real = torch.arange(output.size(1)).unsqueeze(0) < decoder_lengths.reshape(-1, 1)
+    return torch.where(real.unsqueeze(-1), output, torch.zeros_like(output))
+
+
 def _attention_mask(encoder_lengths, decoder_lengths, te, td, causal):
     if encoder_lengths is None or decoder_lengths is None:
         return None
@@ -93,7 +111,7 @@ class AttentionLSTM(nn.Module):
         self.output_head = nn.Linear(d_decoder, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
-        packing = packing_policy.resolve(self.packing, "attention_lstm", past_sequence, encoder_lengths)
+        packing = _resolve(self, "attention_lstm", past_sequence, encoder_lengths)
         encoded, state = run_lstm(self.encoder, past_sequence, encoder_lengths, packing, encoder=True)
         decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, packing, encoder=False,
                               state=_project(self.state_projection, state))
@@ -107,7 +125,7 @@ class AttentionLSTM(nn.Module):
             combined = self.gate_add_norm(attended, decoded)
         else:
             combined = self.layer_norm(decoded + attended)
-        return self.output_head(combined)
+        return _real_steps_only(self, self.output_head(combined), decoder_lengths)
 
 
 class EncoderDecoderLSTM(nn.Module):
@@ -130,11 +148,11 @@ class EncoderDecoderLSTM(nn.Module):
             self.mlp_head = nn.Linear(d_decoder, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
-        packing = packing_policy.resolve(self.packing, "encoder_decoder_lstm", past_sequence, encoder_lengths)
+        packing = _resolve(self, "encoder_decoder_lstm", past_sequence, encoder_lengths)
         _, state = run_lstm(self.encoder, past_sequence, encoder_lengths, packing, encoder=True)
         decoded, _ = run_lstm(self.decoder, future_sequence, decoder_lengths, packing, encoder=False,
                               state=_project(self.state_projection, state))
-        return self.mlp_head(decoded)
+        return _real_steps_only(self, self.mlp_head(decoded), decoder_lengths)
 
 
 class TransformerBlock(nn.Module):
@@ -175,7 +193,7 @@ class TransformerLSTM(nn.Module):
         self.output_head = nn.Linear(d_model, output_dim)
 
     def forward(self, past_sequence, future_sequence, encoder_lengths=None, decoder_lengths=None):
-        packing = packing_policy.resolve(self.packing, "transformer_lstm", past_sequence, encoder_lengths)
+        packing = _resolve(self, "transformer_lstm", past_sequence, encoder_lengths)
         embedded = self.encoder_grn(past_sequence)
         encoded, state = run_lstm(self.encoder, embedded, encoder_lengths, packing, encoder=True)
         encoded = encoded + embedded
@@ -186,4 +204,4 @@ class TransformerLSTM(nn.Module):
                                self.causal_attention)
         for block in self.transformer_blocks:
             encoded, decoded = block(encoded, decoded, mask, encoder_lengths)
-        return self.output_head(decoded)
+        return _real_steps_only(self, self.output_head(decoded), decoder_lengths)
