@@ -1,6 +1,7 @@
 #include "seqpack/models/real_step_attention.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <limits>
@@ -114,6 +115,7 @@ std::vector<std::pair<int64_t, int64_t>> group_samples(const std::vector<int64_t
 }
 
 nn::AttentionPlan self_attention_plan(const RealSteps& steps) {
+  RECORD_USER_SCOPE("real_steps.attention_plan");
   const auto lengths = steps.host_lengths();
   const auto order = sorted_samples(lengths, lengths);
   const auto sorted = pick(lengths, order, 0, static_cast<int64_t>(order.size()));
@@ -137,6 +139,7 @@ nn::AttentionPlan self_attention_plan(const RealSteps& steps) {
 
 nn::AttentionPlan cross_attention_plan(const RealSteps& encoder, const RealSteps& decoder,
                                        const std::optional<AttentionMaskOptions>& mask) {
+  RECORD_USER_SCOPE("real_steps.attention_plan");
   const auto encoder_lengths = encoder.host_lengths();
   const auto decoder_lengths = decoder.host_lengths();
   std::vector<int64_t> keys(decoder_lengths.size());

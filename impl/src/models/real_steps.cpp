@@ -1,6 +1,7 @@
 #include "seqpack/models/real_steps.h"
 
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <numeric>
@@ -14,6 +15,7 @@ namespace seqpack::models {
 
 RealSteps RealSteps::of(const std::optional<at::Tensor>& lengths, int64_t batch, int64_t steps, at::Device device,
                         std::string_view argument) {
+  RECORD_USER_SCOPE("real_steps.layout");  // the stages perf/profile_summary.py reports
   RealSteps s;
   s.batch = batch;
   s.steps = steps;
@@ -75,6 +77,7 @@ std::optional<RealStepOutput> ForecastModel::forward_real_steps(const ModelInput
 at::Tensor padding_free_loss(const RealStepOutput& output, const at::Tensor& target,
                              const std::optional<at::Tensor>& decoder_lengths, const Criterion& criterion,
                              bool use_loss_masking) {
+  RECORD_USER_SCOPE("real_steps.loss");
   const auto& steps = output.steps;
   if (target.dim() >= 2 && target.size(0) == steps.batch && target.size(1) == steps.steps) {
     return calc_loss(output.values.unsqueeze(0), steps.gather(target).unsqueeze(0), std::nullopt, criterion, false);
@@ -84,6 +87,7 @@ at::Tensor padding_free_loss(const RealStepOutput& output, const at::Tensor& tar
 
 RealStepsLstmRun run_real_steps_lstm(torch::nn::LSTM& lstm, const RealSteps& steps, const at::Tensor& values,
                                      PackedLstm packed_lstm, const std::optional<LstmState>& initial) {
+  RECORD_USER_SCOPE("real_steps.lstm");
   const auto& o = lstm->options;
   const auto state_shape = std::vector<int64_t>{o.num_layers() * (o.bidirectional() ? 2 : 1), steps.batch, o.hidden_size()};
   const auto h0 = initial ? std::get<0>(*initial) : at::zeros(state_shape, values.options());

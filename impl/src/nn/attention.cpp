@@ -1,5 +1,6 @@
 #include "seqpack/nn/attention.h"
 
+#include <ATen/record_function.h>
 #include <torch/nn/functional/dropout.h>
 #include <torch/nn/init.h>
 
@@ -80,6 +81,7 @@ at::Tensor with_zero_row(const at::Tensor& values) {
 
 at::Tensor InterpretableMultiHeadAttentionImpl::forward_planned(const at::Tensor& queries, const at::Tensor& keys,
                                                                 const AttentionPlan& plan) {
+  RECORD_USER_SCOPE("real_steps.attention");
   const auto [query_weight, query_bias] = stacked(query_layers);
   const auto [key_weight, key_bias] = stacked(key_layers);
   const auto d_head = value_layer->weight.size(0);
