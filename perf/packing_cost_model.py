@@ -5,11 +5,14 @@ against the original's rule.
     python perf/packing_cost_model.py --check     # refit and compare with the committed JSON (exit 1 if they differ)
     python perf/packing_cost_model.py --evaluate REPORT_DIR   # print the accuracy section for REPORT_DIR/results.csv
 
-For each model and path (padded, packed), ln(seconds per step) is linear in the features of
-seqpack_reference.packing_policy (log B, log fill ratio, their product, an all-lengths-equal
-indicator and its product with log B), fitted by least squares on the matrix's points (T = 64, the
-original's default sizes, float32, CPU). The policy packs iff the predicted packed time is lower.
-The matrix does not vary T, the hidden size or the layer count, so the fit cannot use them.
+For each model and path (padded, packed, padding_free), ln(seconds per step) is linear in the
+features of seqpack_reference.packing_policy (log B, log fill ratio, their product, an
+all-lengths-equal indicator and its product with log B), fitted by least squares on the matrix's
+points (T = 64, the original's default sizes, float32, CPU). padded and packed are fitted for every
+model; padding_free only for a model whose every point measured it (older runs did not: the JSON
+then has no padding_free coefficients for that model). The policy picks the fastest predicted path
+among those with coefficients, ties to the earlier of padded, packed, padding_free. The matrix does
+not vary T, the hidden size or the layer count, so the fit cannot use them.
 """
 from __future__ import annotations
 
@@ -30,90 +33,131 @@ sys.path.insert(0, str(ROOT / "reference"))
 from seqpack_reference import packing_policy, sequence  # noqa: E402
 from seqpack_reference.perf.distributions import batch_lengths, read_distributions  # noqa: E402
 
-SOURCE = ROOT / "reports" / "2026-11-25-full-cpu" / "results.csv"
+SOURCE = ROOT / "reports" / "2026-11-30-padding-free" / "results.csv"
 OUT = ROOT / "perf" / "packing_cost_model.json"
-PATHS = ("padded", "packed")
+# The paths, in the policy's tie order. padded and packed are required at every point; padding_free
+# is optional (runs before issue 21 did not measure it).
+PATHS = ("padded", "packed", "padding_free")
+REQUIRED = ("padded", "packed")
 ENCODER_SEED = 1  # the step workloads (perf/lib/workloads.cpp) draw the encoder lengths with seed 1
 
 
 def points(results_csv: Path) -> list[dict]:
-    """One point per model x distribution x B x T measured on both C++ paths. Reads both schemas of
-    results.csv: the old one (arm rows only, no `row` column) and run_matrix.py's (arm and ratio
-    rows). A point carries "interval", its paired `cpp packed / cpp padded` ratio (stats.Interval),
-    or None where the CSV has none (the old schema); the A/A control's arm is no path, so it is left out."""
+    """One point per model x distribution x B x T measured on the C++ padded and packed paths. Reads
+    both schemas of results.csv: the old one (arm rows only, no `row` column) and run_matrix.py's (arm
+    and ratio rows). A point carries each measured path's seconds per step (padded and packed always,
+    padding_free where the CSV has its arm), and "intervals": path -> its paired `cpp <path> / cpp
+    padded` ratio (stats.Interval) for packed and padding_free where the CSV has one (none in the old
+    schema); the A/A control's arm is no path, so it is left out."""
     distributions = {d["name"]: d for d in read_distributions(ROOT / "perf" / "distributions.csv")}
     arms, intervals = {}, {}
-    for r in csv.DictReader(open(results_csv)):
+    with open(results_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
         if r["kind"] != "step" or r["side"] != "cpp" or r["status"] != "ok":
             continue
         key = (r["what"], r["distribution"], int(r["batch"]), int(r["steps"]))
         if r.get("row", "arm") == "arm" and r["mode"] in PATHS and float(r["median_it_s"]) > 0:
-            arms[key, r["mode"]] = r
-        elif r.get("row") == "ratio" and (r["mode"], r["base_side"], r["base_mode"]) == ("packed", "cpp", "padded"):
-            intervals[key] = stats.Interval(float(r["ratio"]), float(r["ratio_low"]), float(r["ratio_high"]),
-                                            int(r["rounds"]))
+            arms.setdefault(key, {})[r["mode"]] = 1.0 / float(r["median_it_s"])
+        elif (r.get("row") == "ratio" and r["mode"] in PATHS and r["mode"] != "padded"
+              and (r["base_side"], r["base_mode"]) == ("cpp", "padded")):
+            intervals.setdefault(key, {})[r["mode"]] = stats.Interval(
+                float(r["ratio"]), float(r["ratio_low"]), float(r["ratio_high"]), int(r["rounds"]))
     out = []
-    for (key, mode), r in arms.items():
+    for key, seconds in arms.items():
         model, dist, batch, steps = key
-        other = arms.get((key, "packed"))
-        if mode != "padded" or other is None or dist not in distributions:
+        if any(path not in seconds for path in REQUIRED) or dist not in distributions:
             continue
         lengths = batch_lengths(distributions[dist], batch, steps, ENCODER_SEED)
         out.append({"model": model, "distribution": dist, "batch": batch, "steps": steps, "lengths": lengths,
-                    "x": packing_policy.features(batch, steps, lengths), "interval": intervals.get(key),
-                    "padded": 1.0 / float(r["median_it_s"]), "packed": 1.0 / float(other["median_it_s"])})
-    return out
+                    "x": packing_policy.features(batch, steps, lengths),
+                    "intervals": {path: i for path, i in intervals.get(key, {}).items() if path in seconds},
+                    **{path: seconds[path] for path in PATHS if path in seconds}})
+    return sorted(out, key=lambda p: (p["model"], p["distribution"], p["batch"], p["steps"]))
 
 
 def fit(pts: list[dict]) -> dict:
-    """model -> path -> coefficients (least squares on ln seconds)."""
+    """model -> path -> coefficients (least squares on ln seconds): padded and packed for every
+    model, padding_free only where every one of the model's points measured it."""
     fitted = {}
     for model in sorted({p["model"] for p in pts}):
         mine = [p for p in pts if p["model"] == model]
         x = np.array([p["x"] for p in mine])
         fitted[model] = {path: np.linalg.lstsq(x, np.log([p[path] for p in mine]), rcond=None)[0].tolist()
-                         for path in PATHS}
+                         for path in PATHS if all(path in p for p in mine)}
     return fitted
 
 
 def cost_model(pts: list[dict], source: Path) -> dict:
-    devices = {r["device"] for r in csv.DictReader(open(source)) if r["kind"] == "step" and r["side"] == "cpp"}
-    return {"description": "ln(seconds per C++ training step) = coefficients . features, per model and path; "
-                           "pack iff the packed prediction is lower (perf/packing_cost_model.py)",
+    with open(source, newline="") as f:
+        devices = {r["device"] for r in csv.DictReader(f) if r["kind"] == "step" and r["side"] == "cpp"}
+    return {"description": "ln(seconds per C++ training step) = coefficients . features, per model and path "
+                           "(padded and packed for every model; padding_free only for a model whose every point "
+                           "measured it); the policy picks the fastest predicted path among those with "
+                           "coefficients, ties to the earlier of padded, packed, padding_free "
+                           "(perf/packing_cost_model.py)",
             "source": str(source.relative_to(ROOT)), "device": "cpu", "measured_on": sorted(devices),
             "steps": sorted({p["steps"] for p in pts}), "batch_sizes": sorted({p["batch"] for p in pts}),
             "features": packing_policy.FEATURES, "fill_floor": packing_policy.FILL_FLOOR, "models": fit(pts)}
 
 
+def pick(coefficients: dict, x: list[float]) -> str:
+    """The path with the lowest predicted ln seconds among those with coefficients; a tie goes to the
+    earlier of PATHS (strict <, in PATHS order)."""
+    best, best_log = None, math.inf
+    for path in PATHS:
+        if path in coefficients:
+            predicted = sum(c * v for c, v in zip(coefficients[path], x))  # as packing_policy's prediction
+            if predicted < best_log:
+                best, best_log = path, predicted
+    return best
+
+
 # ---------------------------------------------------------------- evaluation
 
-def judge(p: dict, pack: bool) -> str | None:
-    """A pick against the point's paired interval of packed / padded it/s: "right" when the chosen
-    path is significantly faster, "wrong" when significantly slower, "undecidable" when the interval
-    covers 1; None without an interval."""
-    interval = p["interval"]
-    if interval is None:
+def judge(p: dict, chosen: str) -> str | None:
+    """A pick against the point's paired intervals of `cpp <path> / cpp padded` it/s (the run measures
+    every path against padded, not packed against padding_free). A path other than padded is "right"
+    when significantly faster than padded, "wrong" when significantly slower, "undecidable" when its
+    interval covers 1. padded is "right" when every other path with an interval is significantly
+    slower, "wrong" when one of them is significantly faster, "undecidable" otherwise. None when the
+    point has no interval for the pick (the old schema, or a path it did not measure)."""
+    intervals = p["intervals"]
+    if chosen != "padded":
+        if chosen not in intervals:
+            return None
+        verdict = intervals[chosen].verdict
+        return "right" if verdict == "faster" else "wrong" if verdict == "slower" else "undecidable"
+    if not intervals:
         return None
-    if interval.verdict == "no difference detected":
-        return "undecidable"
-    return "right" if (interval.verdict == "faster") == pack else "wrong"
+    verdicts = [i.verdict for i in intervals.values()]
+    if "faster" in verdicts:
+        return "wrong"
+    return "right" if all(v == "slower" for v in verdicts) else "undecidable"
 
 
-def score(pts: list[dict], picks: list[bool]) -> dict:
-    """picks[i]: pack point i. The picks judged by the intervals, and the time lost against always
-    picking the path with the higher median it/s (over the whole matrix; medians, so drift is in it)."""
-    verdicts = [judge(p, pack) for p, pack in zip(pts, picks)]
+def score(pts: list[dict], picks: list[str]) -> dict:
+    """picks[i]: the path picked at point i. The picks judged by the intervals, and the time lost
+    against always picking the point's path with the lowest median step time among those it measured
+    (over the whole matrix; medians, so drift is in it). A pick of a path the point did not measure
+    (padding_free on an older run) is counted in "unmeasured" and enters neither."""
+    verdicts = [judge(p, chosen) for p, chosen in zip(pts, picks)]
     counts = {v: verdicts.count(v) for v in ("right", "wrong", "undecidable")}
     lost = best = worst_loss = 0.0
-    for p, pack in zip(pts, picks):
-        chosen, fastest = p["packed" if pack else "padded"], min(p["padded"], p["packed"])
-        lost, best = lost + chosen - fastest, best + fastest
-        worst_loss = max(worst_loss, chosen / fastest - 1)
-    return {"n": len(pts), "judged": sum(counts.values()), **counts, "lost_pct": 100 * lost / best,
-            "worst_pct": 100 * worst_loss}
+    unmeasured = 0
+    for p, chosen in zip(pts, picks):
+        if chosen not in p:
+            unmeasured += 1
+            continue
+        fastest = min(p[path] for path in PATHS if path in p)
+        lost, best = lost + p[chosen] - fastest, best + fastest
+        worst_loss = max(worst_loss, p[chosen] / fastest - 1)
+    return {"n": len(pts), "judged": sum(counts.values()), **counts, "unmeasured": unmeasured,
+            "picked": {path: picks.count(path) for path in PATHS},
+            "lost_pct": 100 * lost / best if best else math.nan, "worst_pct": 100 * worst_loss}
 
 
-def calibrated_picks(pts: list[dict], fitted_for) -> list[bool] | None:
+def calibrated_picks(pts: list[dict], fitted_for) -> list[str] | None:
     """fitted_for(point) -> the fitted coefficients used to predict that point; None when a point's
     model has no fit (a leave-out fit of a model measured at one point only)."""
     picks = []
@@ -121,8 +165,7 @@ def calibrated_picks(pts: list[dict], fitted_for) -> list[bool] | None:
         coefficients = fitted_for(p).get(p["model"])
         if coefficients is None:
             return None
-        predict = {path: float(np.dot(coefficients[path], p["x"])) for path in PATHS}
-        picks.append(predict["packed"] < predict["padded"])
+        picks.append(pick(coefficients, p["x"]))
     return picks
 
 
@@ -138,9 +181,11 @@ def evaluations(pts: list[dict], committed: dict | None) -> list[tuple[str, dict
     if committed is not None:
         policies.append((f"calibrated, the committed cost model (fitted on {committed['source']})",
                          calibrated_picks(pts, lambda p: committed["models"])))
-    policies += [("the original's rule (should_use_packing)",
-                  [sequence.should_use_packing(torch.tensor(p["lengths"])) for p in pts]),
-                 ("always padded", [False] * len(pts)), ("always packed", [True] * len(pts))]
+    policies += [("the original's rule (should_use_packing: packed or padded)",
+                  ["packed" if sequence.should_use_packing(torch.tensor(p["lengths"])) else "padded" for p in pts]),
+                 ("always padded", ["padded"] * len(pts)), ("always packed", ["packed"] * len(pts))]
+    if any("padding_free" in p for p in pts):
+        policies.append(("always padding_free", ["padding_free"] * len(pts)))
     return [(name, score(pts, picks)) for name, picks in policies if picks is not None]
 
 
@@ -154,27 +199,60 @@ def section(results_csv: Path) -> list[str]:
     if not pts:
         return []
     committed = packing_policy.load() if OUT.exists() else None
-    without = sum(p["interval"] is None for p in pts)
+    with_free = sum("padding_free" in p for p in pts)
+    without = sum(not p["intervals"] for p in pts)
     lines = ["## Packing policy: calibrated against the original's rule", "",
-             f"{len(pts)} points (model x distribution x B x T, C++ training step). The calibrated policy "
-             "(`packing = calibrated`) packs iff its cost model predicts a faster packed step; the original's rule "
-             "packs any batch of 8 or more with unequal lengths. Each pick is judged by the point's 95% interval of "
-             "`cpp packed / cpp padded` (paired rounds): right = the chosen path is significantly faster (the "
-             "interval excludes 1 on its side), wrong = significantly slower, undecidable = the interval covers 1; "
-             "not significantly slower = right + undecidable. Time lost = step time above always picking the path "
-             "with the higher median it/s, summed over the points (worst = the largest loss at one point); it comes "
-             "from medians, so it carries some of the machine's drift.", ""]
+             f"{len(pts)} points (model x distribution x B x T, C++ training step), {with_free} of them with the "
+             "padding-free path measured. The calibrated policy (`packing = calibrated`) picks the path (padded, "
+             "packed, padding_free) its cost model predicts fastest, among those it has coefficients for; the "
+             "original's rule packs any batch of 8 or more with unequal lengths (packed or padded). Each pick is "
+             "judged by the point's 95% intervals of `cpp <path> / cpp padded` (paired rounds): a pick of packed or "
+             "padding_free is right when that path is significantly faster than padded (the interval excludes 1 "
+             "above), wrong when significantly slower, undecidable when the interval covers 1; a pick of padded is "
+             "right when every other measured path is significantly slower, wrong when one is significantly "
+             "faster, undecidable otherwise. The run measures no paired interval of packed against padding_free, "
+             "so a pick between those two is judged against padded only (a pick of packed where padding_free is "
+             "faster still, or the reverse, can count right). Not significantly slower = right + undecidable. Time "
+             "lost = step time above always picking the path with the lowest median step time among the point's "
+             "measured paths (padded, packed and padding_free where measured), summed over the points (worst = the "
+             "largest loss at one point); it comes from medians, so it carries some of the machine's drift. "
+             "Picks = how many points each policy sends to padded / packed / padding_free.", ""]
     if without:
         lines += [f"{without} of {len(pts)} points have no interval (a results.csv of the old schema, or a ratio "
                   "not measured): they count in time lost only.", ""]
-    lines += ["| policy | right | wrong | undecidable | not significantly slower | time lost | worst point |",
-              "|---|---|---|---|---|---|---|"]
-    for name, s in evaluations(pts, committed):
-        lines.append(f"| {name} | {count_cell(s['right'], s['judged'])} | {count_cell(s['wrong'], s['judged'])} | "
-                     f"{count_cell(s['undecidable'], s['judged'])} | "
+    scored = evaluations(pts, committed)
+    lines += ["| policy | picks (padded/packed/padding_free) | right | wrong | undecidable | not significantly slower "
+              "| time lost | worst point |",
+              "|---|---|---|---|---|---|---|---|"]
+    for name, s in scored:
+        picks = "/".join(str(s["picked"][path]) for path in PATHS)
+        lines.append(f"| {name} | {picks} | {count_cell(s['right'], s['judged'])} | "
+                     f"{count_cell(s['wrong'], s['judged'])} | {count_cell(s['undecidable'], s['judged'])} | "
                      f"{count_cell(s['right'] + s['undecidable'], s['judged'])} | {s['lost_pct']:.1f}% | "
                      f"{s['worst_pct']:.0f}% |")
+    unmeasured = [(name, s["unmeasured"]) for name, s in scored if s["unmeasured"]]
+    if unmeasured:
+        lines += ["", "Picks of a path the point did not measure (padding_free on a run without it) are neither "
+                  "judged nor in time lost: " + "; ".join(f"{name}: {n} of {len(pts)}" for name, n in unmeasured)
+                  + "."]
     return lines + [""]
+
+
+def same_cost_model(committed: dict, fitted: dict) -> bool:
+    """Everything but the coefficients equal, the same models with the same paths (a padding_free
+    fitted on one side only is a difference), every path's coefficients equal to rounding."""
+    if {k: v for k, v in committed.items() if k != "models"} != {k: v for k, v in fitted.items() if k != "models"}:
+        return False
+    if committed["models"].keys() != fitted["models"].keys():
+        return False
+    for model, paths in fitted["models"].items():
+        if committed["models"][model].keys() != paths.keys():
+            return False
+        for path, b in paths.items():
+            a = committed["models"][model][path]
+            if len(a) != len(b) or not all(math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-12) for u, v in zip(a, b)):
+                return False
+    return True
 
 
 def main() -> int:
@@ -189,12 +267,7 @@ def main() -> int:
     fitted = cost_model(points(args.source), args.source.resolve())
     if args.check:
         committed = packing_policy.load()
-        same = {k: v for k, v in committed.items() if k != "models"} == \
-            {k: v for k, v in fitted.items() if k != "models"} and committed["models"].keys() == fitted["models"].keys()
-        for model in fitted["models"] if same else []:
-            for path in PATHS:
-                same &= all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-                            for a, b in zip(committed["models"][model][path], fitted["models"][model][path]))
+        same = same_cost_model(committed, fitted)
         print("packing cost model: " + ("matches the committed JSON" if same else "refit differs from the committed JSON"))
         return 0 if same else 1
     OUT.write_text(json.dumps(fitted, indent=1) + "\n")
