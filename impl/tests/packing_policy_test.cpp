@@ -106,21 +106,25 @@ at::Tensor full_rows_but_one_step(int64_t batch) {
   return lengths(values);
 }
 
-TEST(PackingPolicy, BuiltinPadsNearlyFullBatchesAndPacksMostlyEmptyOnes) {
+TEST(PackingPolicy, BuiltinPadsNearlyFullBatchesAndGoesPaddingFreeOnMostlyEmptyOnes) {
   for (const char* model : {"attention_lstm", "encoder_decoder_lstm", "transformer_lstm"}) {
-    // Fill > 0.99: packing only adds its bookkeeping (the fit predicts it e^0.27 or more slower).
+    // Fill > 0.99: PyTorch's packed path only adds its bookkeeping (the fit predicts it e^0.41 or
+    // more slower than padded). Padded and padding-free are then within a few percent for
+    // AttentionLSTM and TransformerLSTM (either may win); EncoderDecoderLSTM's padding-free step is
+    // predicted e^0.11 or more slower.
     for (int64_t batch : {8, 16, 64, 128}) {
       const auto past = at::zeros({batch, 64, 3});
-      EXPECT_EQ(models::resolve_packing(Packing::Calibrated, model, past, full_rows_but_one_step(batch)),
-                Packing::Never)
-          << model << " B = " << batch;
+      const auto picked = models::resolve_packing(Packing::Calibrated, model, past, full_rows_but_one_step(batch));
+      EXPECT_NE(picked, Packing::Always) << model << " B = " << batch;
+      if (std::string(model) == "encoder_decoder_lstm") EXPECT_EQ(picked, Packing::Never) << "B = " << batch;
     }
     // One row of 64 steps and the rest of 1, at large batch: fill ~ 0.02, the padded path runs
-    // ~64 times the real steps (the fit predicts packing e^0.43 or more faster).
+    // ~64 times the real steps (the fit predicts padding-free e^2.2 or more faster than padded and
+    // e^1.4 or more faster than packed).
     for (int64_t batch : {64, 128}) {
       const auto past = at::zeros({batch, 64, 3});
       EXPECT_EQ(models::resolve_packing(Packing::Calibrated, model, past, one_long_row_and_short_ones(batch)),
-                Packing::Always)
+                Packing::PaddingFree)
           << model << " B = " << batch;
     }
   }
