@@ -201,6 +201,14 @@ TEST(PaddingFreeRejections, AttentionNeedsBothLengthsOrNeither) {
   EXPECT_EQ(model->forward(encoder_only).size(0), kBatch);
 }
 
+TEST(PaddingFreeRejections, ALoneLstmRunHasNoPaddingFreePath) {
+  // A model without forward_real_steps would reach run_lstm with padding_free: refused, not run padded.
+  torch::nn::LSTM lstm(torch::nn::LSTMOptions(3, 4).batch_first(true));
+  EXPECT_REJECTS(models::run_lstm(lstm, at::randn({2, 5, 3}), at::tensor({5, 2}, at::kLong), Packing::PaddingFree,
+                                  PackedLstm::PyTorch, models::LstmRole::Encoder),
+                 "packing", "padding_free", "forward_real_steps");
+}
+
 TEST(PaddingFreeRejections, PackingNamesTheNewPath) {
   EXPECT_EQ(models::parse_packing("padding_free", "params.packing"), Packing::PaddingFree);
   EXPECT_EQ(models::to_string(Packing::PaddingFree), "padding_free");

@@ -28,6 +28,17 @@ std::tuple<at::Tensor, at::Tensor> project_state(torch::nn::ModuleDict projectio
           projection["c_proj"]->as<torch::nn::Linear>()->forward(c)};
 }
 
+std::pair<RealStepsLstmRun, RealStepsLstmRun> run_lstm_pair_on_real_steps(torch::nn::LSTM& encoder,
+                                                                         torch::nn::LSTM& decoder,
+                                                                         torch::nn::ModuleDict projection,
+                                                                         const RealStepBatch& steps,
+                                                                         const ModelInputs& in, PackedLstm packed_lstm) {
+  auto encoded = run_real_steps_lstm(encoder, steps.encoder, steps.encoder.gather(in.past_sequence), packed_lstm);
+  auto decoded = run_real_steps_lstm(decoder, steps.decoder, steps.decoder.gather(in.future_sequence), packed_lstm,
+                                     project_state(projection, encoded.state));
+  return {std::move(encoded), std::move(decoded)};
+}
+
 void require_positive(int64_t value, std::string_view name) {
   if (value < 1) reject(name, "must be at least 1 (got {})", value);
 }
@@ -99,22 +110,14 @@ std::optional<RealStepOutput> AttentionLSTMImpl::forward_real_steps(const ModelI
 
 RealStepOutput AttentionLSTMImpl::padding_free(const ModelInputs& in) {
   const auto masked = padding_free_attention_masked(in);
-  const auto device = in.past_sequence.device();
-  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
-                                           "encoder_lengths");
-  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
-                                           device, "decoder_lengths");
-  const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_steps.gather(in.past_sequence),
-                                           options.packed_lstm());
-  const auto decoded = run_real_steps_lstm(decoder, decoder_steps, decoder_steps.gather(in.future_sequence),
-                                           options.packed_lstm(), project_state(state_projection, encoded.state));
-  const auto plan = cross_attention_plan(
-      encoder_steps, decoder_steps,
-      masked ? std::optional(AttentionMaskOptions().causal_attention(options.causal_attention())) : std::nullopt);
+  const auto steps = RealStepBatch::of(in);
+  const auto [encoded, decoded] =
+      run_lstm_pair_on_real_steps(encoder, decoder, state_projection, steps, in, options.packed_lstm());
+  const auto plan = cross_attention_plan(steps.encoder, steps.decoder, padding_free_mask(masked, options.causal_attention()));
   const auto memory = encoder_output_projection ? encoder_output_projection(encoded.output) : encoded.output;
   const auto attended = attention->forward_planned(decoded.output, at::cat({memory, decoded.output}), plan);
   const auto combined = gate_add_norm ? gate_add_norm(attended, decoded.output) : layer_norm(decoded.output + attended);
-  return {output_head(combined), decoder_steps};
+  return {output_head(combined), steps.decoder};
 }
 
 }  // namespace seqpack::models

@@ -67,16 +67,10 @@ std::optional<RealStepOutput> EncoderDecoderLSTMImpl::forward_real_steps(const M
 }
 
 RealStepOutput EncoderDecoderLSTMImpl::padding_free(const ModelInputs& in) {
-  const auto device = in.past_sequence.device();
-  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
-                                           "encoder_lengths");
-  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
-                                           device, "decoder_lengths");
-  const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_steps.gather(in.past_sequence),
-                                           options.packed_lstm());
-  const auto decoded = run_real_steps_lstm(decoder, decoder_steps, decoder_steps.gather(in.future_sequence),
-                                           options.packed_lstm(), project_state(state_projection, encoded.state));
-  return {mlp_head.forward(decoded.output), decoder_steps};
+  const auto steps = RealStepBatch::of(in);
+  const auto [encoded, decoded] =
+      run_lstm_pair_on_real_steps(encoder, decoder, state_projection, steps, in, options.packed_lstm());
+  return {mlp_head.forward(decoded.output), steps.decoder};
 }
 
 }  // namespace seqpack::models

@@ -75,6 +75,12 @@ LstmRun run_packed(torch::nn::LSTM& lstm, const at::Tensor& input, const at::Ten
 
 LstmRun run_lstm(torch::nn::LSTM& lstm, const at::Tensor& input, const std::optional<at::Tensor>& lengths,
                  Packing packing, PackedLstm packed_lstm, LstmRole role, const std::optional<LstmState>& initial) {
+  // A model that takes the padding-free path runs its LSTMs by run_real_steps_lstm; reaching here
+  // with it means a model without that path, which must not quietly run padded instead.
+  if (packing == Packing::PaddingFree) {
+    reject("packing", "\"padding_free\" needs a model that runs on the real steps (forward_real_steps); this LSTM "
+           "run has no padding-free path");
+  }
   if (!packs(packing, lengths)) {
     auto [output, state] = lstm->forward(input, initial);
     return {output, state};

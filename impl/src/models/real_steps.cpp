@@ -54,6 +54,13 @@ RealSteps RealSteps::of(const std::optional<at::Tensor>& lengths, int64_t batch,
   return s;
 }
 
+RealStepBatch RealStepBatch::of(const ModelInputs& in) {
+  const auto device = in.past_sequence.device();
+  return {RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device, "encoder_lengths"),
+          RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1), device,
+                        "decoder_lengths")};
+}
+
 std::vector<int64_t> RealSteps::host_lengths() const {
   const auto* length = lengths.data_ptr<int64_t>();
   return {length, length + batch};

@@ -112,11 +112,7 @@ std::optional<RealStepOutput> TransformerLSTMImpl::forward_real_steps(const Mode
 
 RealStepOutput TransformerLSTMImpl::padding_free(const ModelInputs& in) {
   const auto masked = padding_free_attention_masked(in);
-  const auto device = in.past_sequence.device();
-  const auto encoder_steps = RealSteps::of(in.encoder_lengths, in.past_sequence.size(0), in.past_sequence.size(1), device,
-                                           "encoder_lengths");
-  const auto decoder_steps = RealSteps::of(in.decoder_lengths, in.future_sequence.size(0), in.future_sequence.size(1),
-                                           device, "decoder_lengths");
+  const auto [encoder_steps, decoder_steps] = RealStepBatch::of(in);
   const auto encoder_embedding = encoder_grn(encoder_steps.gather(in.past_sequence));
   const auto encoded = run_real_steps_lstm(encoder, encoder_steps, encoder_embedding, options.packed_lstm());
   auto encoder_output = encoded.output + encoder_embedding;
@@ -126,9 +122,8 @@ RealStepOutput TransformerLSTMImpl::padding_free(const ModelInputs& in) {
   auto decoder_output = decoded.output + decoder_embedding;
   if (!transformer_blocks->is_empty()) {
     const auto self_plan = self_attention_plan(encoder_steps);
-    const auto cross_plan = cross_attention_plan(
-        encoder_steps, decoder_steps,
-        masked ? std::optional(AttentionMaskOptions().causal_attention(options.causal_attention())) : std::nullopt);
+    const auto cross_plan =
+        cross_attention_plan(encoder_steps, decoder_steps, padding_free_mask(masked, options.causal_attention()));
     for (const auto& block : *transformer_blocks) {
       std::tie(encoder_output, decoder_output) =
           block->as<TransformerBlock>()->forward_real_steps(encoder_output, decoder_output, self_plan, cross_plan);

@@ -9,6 +9,7 @@
 #include <torch/nn/modules/rnn.h>
 
 #include "seqpack/models/forecast_model.h"
+#include "seqpack/models/real_steps.h"
 #include "seqpack/nn/attention.h"
 #include "seqpack/nn/gating.h"
 
@@ -64,6 +65,15 @@ torch::nn::ModuleDict make_state_projection(int64_t d_encoder, int64_t d_decoder
 // (h, c) through h_proj and c_proj, or unchanged without a projection.
 std::tuple<at::Tensor, at::Tensor> project_state(torch::nn::ModuleDict projection,
                                                  const std::tuple<at::Tensor, at::Tensor>& state);
+
+// AttentionLSTM's and EncoderDecoderLSTM's two LSTMs on the real steps (padding_free): the encoder
+// on the past sequence, then the decoder on the future one from the encoder's (projected) state.
+std::pair<RealStepsLstmRun, RealStepsLstmRun> run_lstm_pair_on_real_steps(torch::nn::LSTM& encoder,
+                                                                         torch::nn::LSTM& decoder,
+                                                                         torch::nn::ModuleDict projection,
+                                                                         const RealStepBatch& steps,
+                                                                         const ModelInputs& inputs,
+                                                                         PackedLstm packed_lstm);
 
 // Rejects a size option below 1, naming it.
 void require_positive(int64_t value, std::string_view name);

@@ -40,4 +40,10 @@ nn::AttentionPlan cross_attention_plan(const RealSteps& encoder, const RealSteps
 // whether to mask.
 bool padding_free_attention_masked(const ModelInputs& inputs);
 
+// The cross-attention mask's options when masked, else none (cross_attention_plan's `mask`).
+inline std::optional<AttentionMaskOptions> padding_free_mask(bool masked, bool causal_attention) {
+  if (!masked) return std::nullopt;
+  return AttentionMaskOptions().causal_attention(causal_attention);
+}
+
 }  // namespace seqpack::models

@@ -38,6 +38,12 @@ struct RealSteps {
   std::vector<int64_t> host_lengths() const;
 };
 
+// A batch's encoder and decoder real steps, the lengths checked under the names the models give them.
+struct RealStepBatch {
+  RealSteps encoder, decoder;
+  static RealStepBatch of(const ModelInputs& inputs);
+};
+
 // What a padding-free forward gives: the output at the decoder's real steps, and their layout.
 struct RealStepOutput {
   at::Tensor values;  // (N, output...)
