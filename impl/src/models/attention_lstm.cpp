@@ -100,6 +100,8 @@ at::Tensor AttentionLSTMImpl::forward(const ModelInputs& in) {
 }
 
 std::optional<RealStepOutput> AttentionLSTMImpl::forward_real_steps(const ModelInputs& in) {
+  // Only these two choices can take the path: the others skip the checks (forward makes them).
+  if (options.packing() != Packing::PaddingFree && options.packing() != Packing::Calibrated) return std::nullopt;
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(),
                           output_head->weight.scalar_type()});
   if (resolve_packing(options.packing(), "attention_lstm", in.past_sequence, in.encoder_lengths) != Packing::PaddingFree) {

@@ -58,6 +58,8 @@ at::Tensor EncoderDecoderLSTMImpl::forward(const ModelInputs& in) {
 }
 
 std::optional<RealStepOutput> EncoderDecoderLSTMImpl::forward_real_steps(const ModelInputs& in) {
+  // Only these two choices can take the path: the others skip the checks (forward makes them).
+  if (options.packing() != Packing::PaddingFree && options.packing() != Packing::Calibrated) return std::nullopt;
   check_model_inputs(in, {options.num_past_features(), options.num_future_features(), dtype()});
   if (resolve_packing(options.packing(), "encoder_decoder_lstm", in.past_sequence, in.encoder_lengths) !=
       Packing::PaddingFree) {
