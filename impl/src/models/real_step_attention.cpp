@@ -58,8 +58,9 @@ at::Tensor query_slots(const RealSteps& steps, const std::vector<int64_t>& sampl
   return index;
 }
 
-// Key slots [offset, offset + part_steps) of each sample read `steps`' matrix rows shifted by
-// `shift`; the padding reads `zero_row`.
+// Key slots [offset, offset + length) of each sample read `steps`' matrix rows shifted by `shift`
+// (the keys are the encoder's rows, then the decoder's); the slots past a sample's length keep the
+// index's fill, the zero row.
 void fill_key_slots(at::Tensor& index, const RealSteps& steps, const std::vector<int64_t>& samples, int64_t key_steps,
                     int64_t offset, int64_t shift) {
   auto* out = index.data_ptr<int64_t>();
