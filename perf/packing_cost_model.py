@@ -37,7 +37,7 @@ SOURCE = ROOT / "reports" / "2026-11-30-padding-free" / "results.csv"
 OUT = ROOT / "perf" / "packing_cost_model.json"
 # The paths, in the policy's tie order. padded and packed are required at every point; padding_free
 # is optional (runs before issue 21 did not measure it).
-PATHS = ("padded", "packed", "padding_free")
+PATHS = tuple(packing_policy.PATHS)
 REQUIRED = ("padded", "packed")
 ENCODER_SEED = 1  # the step workloads (perf/lib/workloads.cpp) draw the encoder lengths with seed 1
 
@@ -101,16 +101,7 @@ def cost_model(pts: list[dict], source: Path) -> dict:
             "features": packing_policy.FEATURES, "fill_floor": packing_policy.FILL_FLOOR, "models": fit(pts)}
 
 
-def pick(coefficients: dict, x: list[float]) -> str:
-    """The path with the lowest predicted ln seconds among those with coefficients; a tie goes to the
-    earlier of PATHS (strict <, in PATHS order)."""
-    best, best_log = None, math.inf
-    for path in PATHS:
-        if path in coefficients:
-            predicted = sum(c * v for c, v in zip(coefficients[path], x))  # as packing_policy's prediction
-            if predicted < best_log:
-                best, best_log = path, predicted
-    return best
+pick = packing_policy.fastest_of  # the policy's own rule, so the evaluation judges what C++ and Python pick
 
 
 # ---------------------------------------------------------------- evaluation

@@ -38,12 +38,15 @@ def predicted_log_seconds(cost_model: dict, model: str, path: str, x: list[float
     return sum(c * v for c, v in zip(cost_model["models"][model][path], x))
 
 
+def fastest_of(coefficients: dict, x: list[float]) -> str:
+    """The rule, on one model's coefficients ({path: [...]}) and features: the path (a key of PATHS)
+    with the lowest predicted ln seconds among those it has, ties to the earlier one."""
+    priced = [path for path in PATHS if path in coefficients]
+    return min(priced, key=lambda path: sum(c * v for c, v in zip(coefficients[path], x)))
+
+
 def fastest_path(cost_model: dict, model: str, batch: int, steps: int, lengths: list[int]) -> str:
-    """The path (a key of PATHS) with the lowest predicted step among those the model has, ties to
-    the earlier one."""
-    x = features(batch, steps, lengths)
-    priced = [path for path in PATHS if path in cost_model["models"][model]]
-    return min(priced, key=lambda path: predicted_log_seconds(cost_model, model, path, x))
+    return fastest_of(cost_model["models"][model], features(batch, steps, lengths))
 
 
 _CACHE: dict = {}
