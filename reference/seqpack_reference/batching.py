@@ -128,3 +128,76 @@ def fill_ratio(values: list[int], batches: list[list[int]]) -> float:
     real = sum(values[i] for b in batches for i in b)
     padded = sum(max(values[i] for i in b) * len(b) for b in batches)
     return 1.0 if padded == 0 else real / padded
+
+
+RANK_SAMPLERS = ("random", "grouped_per_rank", "grouped_global")
+
+
+def _data_set_values(lengths) -> list[int]:
+    """The lengths as ints, after the rules seqpack's checked_lengths applies (one line per rejection)."""
+    if lengths.dim() not in (1, 2) or (lengths.dim() == 2 and lengths.shape[1] != 1):
+        raise ValueError(f"lengths: must have shape (N,) or (N, 1) (got {list(lengths.shape)})")
+    if lengths.numel() == 0:
+        raise ValueError("lengths: must hold at least one sample (got none)")
+    values = []
+    for row, v in enumerate(lengths.reshape(-1).double().tolist()):
+        if v != v or v != int(v) or v < 0:
+            raise ValueError(f"lengths: must hold whole non-negative numbers (row {row} is {v})")
+        values.append(int(v))
+    return values
+
+
+def _sorted_buckets(members: list[int], values: list[int], bucket: int, batch_size: int) -> list[list[int]]:
+    """members cut into buckets of `bucket`, each sorted longest first (stable), cut into batches."""
+    batches = []
+    for start in range(0, len(members), bucket):
+        chunk = members[start:start + bucket]
+        batches += _cut(sorted(chunk, key=lambda i: -values[i]), batch_size)  # sorted() is stable
+    return batches
+
+
+def _deal(global_batch: list[int], ranks: int) -> list[list[int]]:
+    """Rank r gets positions r, r + R, ...: in a batch sorted longest first, a like share of each."""
+    return [global_batch[r::ranks] for r in range(ranks)]
+
+
+def rank_batches(lengths, ranks, batch_size, sampler, bucket_batches=16, shuffle=True, seed=0, drop_last=False):
+    """A data-parallel epoch: steps[s][r] is rank r's batch (b indices) at step s; every rank takes
+    the same number of steps and, without drop_last, every sample is seen once. Returns (steps,
+    rank_fill_ratio, fill_ratio). Seeded as length_grouped_batches, so that seqpack's rank_batches
+    (impl/include/seqpack/rank_batches.h) makes the same plan; the samplers: docs/contract.md."""
+    if sampler not in RANK_SAMPLERS:
+        raise ValueError(f"sampler: must be random, grouped_per_rank or grouped_global (got {sampler!r})")
+    for name, value in (("ranks", ranks), ("batch_size", batch_size), ("bucket_batches", bucket_batches)):
+        if value < 1:
+            raise ValueError(f"{name}: must be at least 1 (got {value})")
+    values = _data_set_values(lengths)
+    per_step = ranks * batch_size
+    if drop_last and len(values) < per_step:
+        raise ValueError(f"lengths: with drop_last, must hold at least ranks x batch_size = {per_step} samples "
+                         f"(got {len(values)})")
+    if not drop_last and len(values) % per_step:
+        raise ValueError(f"lengths: the number of samples must be a multiple of ranks x batch_size = {per_step} "
+                         f"(got {len(values)}; drop_last drops the rest)")
+    steps_count = len(values) // per_step
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(values), generator=generator).tolist() if shuffle else list(range(len(values)))
+    order = order[:steps_count * per_step]
+    if sampler == "grouped_per_rank":
+        per_rank = [_sorted_buckets(order[r::ranks], values, batch_size * bucket_batches, batch_size)
+                    for r in range(ranks)]
+        if shuffle:
+            per_rank = [[batches[k] for k in torch.randperm(steps_count, generator=generator).tolist()]
+                        for batches in per_rank]  # one permutation per rank, rank 0 first
+        steps = [[per_rank[r][s] for r in range(ranks)] for s in range(steps_count)]
+    else:
+        if sampler == "random":
+            global_batches = _cut(order, per_step)
+        else:
+            global_batches = _sorted_buckets(order, values, per_step * bucket_batches, per_step)
+            if shuffle:
+                global_batches = [global_batches[k]
+                                  for k in torch.randperm(steps_count, generator=generator).tolist()]
+        steps = [_deal(batch, ranks) for batch in global_batches]
+    rank_fill = [fill_ratio(values, [step[r] for step in steps]) for r in range(ranks)]
+    return steps, rank_fill, fill_ratio(values, [batch for step in steps for batch in step])

@@ -1,6 +1,7 @@
 """Golden cases for batching: collate (each alignment pair, equal and varying lengths, with and
 without lengths and masks, the original's guess and its flaw, windows of unequal length, one
-sample, random batches, rejections) and length-grouped batches of a data set."""
+sample, random batches, rejections), length-grouped batches of a data set and a data-parallel
+epoch's rank batches (family rank_batches: each sampler at 1 to 4 ranks)."""
 from __future__ import annotations
 
 import zlib
@@ -248,5 +249,66 @@ def _batches_cases():
                    {"lengths": values}, params, error_mentions=mention)
 
 
+def _rank_batches_case(name, values, params):
+    steps, rank_fill, fill = ref.rank_batches(values, **params)
+    expected = {"batches": torch.tensor(steps, dtype=torch.int64),
+                "rank_fill_ratio": torch.tensor(rank_fill, dtype=torch.float64),
+                "fill_ratio": torch.tensor(fill, dtype=torch.float64)}
+    return Case(f"rank_batches/{name}", "rank_batches",
+                f"{params['sampler']} rank batches at R = {params['ranks']}, {name}", {"lengths": values}, params,
+                expected=expected, atol=1e-12)
+
+
+def _rank_batches_cases():
+    gen = _generator("rank_batches")
+    # 96 samples make whole steps at b = 4 and b = 2 for R = 1..4; 101 (prime) never does.
+    data_sets = {
+        "uniform": torch.randint(1, 65, (96,), generator=gen),
+        "heavy_tailed_float": torch.clamp((4 / torch.rand(96, 1, generator=gen)).floor(), max=128),
+        "equal": torch.full((48,), 7, dtype=torch.int64),
+        "ragged_101": torch.randint(1, 65, (101,), generator=gen).to(torch.int32),
+    }
+    settings = {
+        "uniform": [("b4_buckets2", dict(batch_size=4, bucket_batches=2, seed=1)), ("b4_default", dict(batch_size=4)),
+                    ("b2_no_shuffle", dict(batch_size=2, bucket_batches=3, shuffle=False))],
+        "heavy_tailed_float": [("b4_buckets2", dict(batch_size=4, bucket_batches=2, seed=2)),
+                               ("b2_no_shuffle", dict(batch_size=2, bucket_batches=3, shuffle=False))],
+        "equal": [("b4_buckets2", dict(batch_size=4, bucket_batches=2, seed=3))],
+        "ragged_101": [("b3_drop_last", dict(batch_size=3, bucket_batches=2, drop_last=True, seed=4)),
+                       ("b3_drop_last_no_shuffle", dict(batch_size=3, bucket_batches=2, drop_last=True,
+                                                        shuffle=False))],
+    }
+    for sampler in ref.RANK_SAMPLERS:
+        for ranks in (1, 2, 3, 4):
+            for data_name, values in data_sets.items():
+                for setting_name, params in settings[data_name]:
+                    yield _rank_batches_case(f"{sampler}_r{ranks}_{data_name}_{setting_name}", values,
+                                             dict(ranks=ranks, sampler=sampler, **params))
+    ten = torch.arange(1, 11)
+    for name, values, params, mention in [
+        ("ranks_0", ten, {"ranks": 0, "batch_size": 5, "sampler": "random"}, "ranks"),
+        ("batch_size_0", ten, {"ranks": 2, "batch_size": 0, "sampler": "grouped_global"}, "batch_size"),
+        ("bucket_batches_0", ten, {"ranks": 2, "batch_size": 5, "sampler": "grouped_per_rank", "bucket_batches": 0},
+         "bucket_batches"),
+        ("unknown_sampler", ten, {"ranks": 2, "batch_size": 5, "sampler": "sorted"}, "sampler"),
+        ("not_whole_steps", ten, {"ranks": 3, "batch_size": 2, "sampler": "random"}, "multiple of ranks x batch_size"),
+        ("drop_last_too_few", ten, {"ranks": 4, "batch_size": 3, "sampler": "grouped_global", "drop_last": True},
+         "at least ranks x batch_size"),
+        ("empty", torch.zeros(0, dtype=torch.int64), {"ranks": 1, "batch_size": 1, "sampler": "random"}, "lengths"),
+        ("negative", torch.tensor([3, -1]), {"ranks": 2, "batch_size": 1, "sampler": "random"}, "lengths"),
+        ("fractional", torch.tensor([3.0, 1.5]), {"ranks": 1, "batch_size": 2, "sampler": "random"}, "lengths"),
+        ("two_columns", torch.ones(4, 2), {"ranks": 2, "batch_size": 2, "sampler": "random"}, "lengths"),
+    ]:
+        try:  # the reference rejects it too, naming the same argument and rule
+            ref.rank_batches(values, **params)
+        except ValueError as error:
+            assert mention in str(error), (name, str(error))
+        else:
+            raise AssertionError(f"rank_batches/error_{name}: the reference accepts it")
+        yield Case(f"rank_batches/error_{name}", "rank_batches", f"rejects {name.replace('_', ' ')}",
+                   {"lengths": values}, params, error_mentions=mention)
+
+
 def cases():
-    return [*_collate_grid(), *_collate_special(), *_collate_random(), *_collate_errors(), *_batches_cases()]
+    return [*_collate_grid(), *_collate_special(), *_collate_random(), *_collate_errors(), *_batches_cases(),
+            *_rank_batches_cases()]
