@@ -87,7 +87,8 @@ MODEL_SEQUENCES = {"past_sequence", "future_sequence", "past_covariates", "futur
 REQUIRED_PARAMS = {
     "create_mask": {"size"}, "get_attention_mask": {"max_encoder_length", "max_decoder_length"},
     "packing_policy": {"model", "steps"}, "validate_encoder_alignment": {"expected_alignment"},
-    "length_grouped_batches": {"batch_size"}, "calc_loss": {"criterion"},
+    "length_grouped_batches": {"batch_size"}, "rank_batches": {"ranks", "batch_size", "sampler"},
+    "calc_loss": {"criterion"},
     **{spec.op: spec.required_params for spec in SPECS},
 }
 # Params that each op is also given mutated when its goldens leave them out (value: a legal one).
@@ -103,6 +104,7 @@ EXTRA_PARAMS = {
     "create_mask": {"inverse": False, "alignment": "left"},
     "get_attention_mask": {"causal_attention": True},
     "length_grouped_batches": {"bucket_batches": 16, "seed": 0, "shuffle": True},
+    "rank_batches": {"bucket_batches": 16, "seed": 0, "shuffle": True, "drop_last": False},
     "collate": {"sample_alignment": "right"},
     **{spec.op: {"dropout": 0.0, **({"packing": "never"} if spec.family == "lstm" else {"num_heads": 1})}
        for spec in SPECS},
@@ -747,6 +749,7 @@ SPECIFIC_PARAMS = {
     "packing_policy": [below_lengths("steps", "lengths")],
     "unpack_to_fixed_length": [total_length_short, huge_size("total_length")],
     "length_grouped_batches": [batching_overflow],
+    "rank_batches": [batching_overflow],
 }
 INVALID_JSON = ['{"size": }', "{", '{"a": 1,}', "{'a': 1}", '{"a": NaN}', '{"a": 1} trailing',
                 b'{"a": "\xff\xfe"}']  # bytes: invalid UTF-8, through a file

@@ -1,6 +1,7 @@
-// Collate and length-grouped batches: every rejection, and the properties the goldens cannot show
-// on their own (data survives the round trip, left- and right-aligned windows make the same batch,
-// the batches cover the data set once, sorting the whole data set pads least).
+// Collate, length-grouped batches and rank batches: every rejection, and the properties the goldens
+// cannot show on their own (data survives the round trip, left- and right-aligned windows make the
+// same batch, the batches cover the data set once, sorting the whole data set pads least, every
+// rank takes equal steps, grouping globally gives a step's ranks like lengths).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 
 #include "seqpack/collate.h"
 #include "seqpack/length_grouped_batches.h"
+#include "seqpack/rank_batches.h"
 #include "test_helpers.h"
 
 namespace seqpack {
@@ -229,6 +231,140 @@ TEST(BatchesProperties, FillRatioCountsRealStepsOverPaddedSteps) {
   EXPECT_DOUBLE_EQ(random_batches(five, BatchingOptions(2).shuffle(false).drop_last(true)).fill_ratio, 12.0 / 18.0);
   // Nothing real and nothing padded: 1 by definition.
   EXPECT_DOUBLE_EQ(random_batches(at::tensor({0, 0, 0}), BatchingOptions(2).shuffle(false)).fill_ratio, 1.0);
+}
+
+constexpr RankSampler kRankSamplers[] = {RankSampler::Random, RankSampler::GroupedPerRank, RankSampler::GroupedGlobal};
+
+TEST(RankBatchesRejects, Arguments) {
+  const auto ten = at::arange(1, 11, at::kLong);
+  EXPECT_REJECTS(parse_rank_sampler("sorted", "params.sampler"), "params.sampler", "grouped_global", "sorted");
+  EXPECT_REJECTS(rank_batches(ten, 0, RankSampler::Random, BatchingOptions(5)), "ranks", "at least 1");
+  EXPECT_REJECTS(rank_batches(ten, 2, RankSampler::Random, BatchingOptions(0)), "batch_size", "at least 1");
+  EXPECT_REJECTS(rank_batches(ten, 2, RankSampler::GroupedPerRank, BatchingOptions(5).bucket_batches(0)),
+                 "bucket_batches", "at least 1");
+  EXPECT_REJECTS(rank_batches(ten, 3, RankSampler::Random, BatchingOptions(2)), "lengths",
+                 "multiple of ranks x batch_size = 6", "got 10");
+  EXPECT_REJECTS(rank_batches(ten, 4, RankSampler::GroupedGlobal, BatchingOptions(3).drop_last(true)), "lengths",
+                 "at least ranks x batch_size = 12");
+  EXPECT_REJECTS(rank_batches(ten, int64_t{1} << 40, RankSampler::Random, BatchingOptions(int64_t{1} << 40)),
+                 "ranks x batch_size");
+  EXPECT_REJECTS(rank_batches(at::zeros({0}, at::kLong), 1, RankSampler::Random, BatchingOptions(1)), "lengths",
+                 "at least one");
+  EXPECT_REJECTS(rank_batches(at::tensor({3, -2}), 1, RankSampler::Random, BatchingOptions(1)), "lengths", "row 1");
+  EXPECT_REJECTS(rank_batches(at::tensor({3.0, 2.5}), 1, RankSampler::Random, BatchingOptions(1)), "lengths", "row 1");
+  EXPECT_REJECTS(rank_batches(at::ones({4, 2}), 2, RankSampler::Random, BatchingOptions(2)), "lengths", "shape");
+}
+
+TEST(RankBatches, SamplerNamesRoundTrip) {
+  for (const auto sampler : kRankSamplers) EXPECT_EQ(parse_rank_sampler(to_string(sampler), "sampler"), sampler);
+}
+
+TEST(RankBatchesProperties, EveryRankTakesEqualStepsAndEverySampleOnce) {
+  const auto lengths = data_set_lengths(240);
+  for (const auto sampler : kRankSamplers) {
+    for (int64_t ranks = 1; ranks <= 4; ++ranks) {
+      const auto plan = rank_batches(lengths, ranks, sampler, BatchingOptions(5).bucket_batches(3).seed(2));
+      ASSERT_EQ(static_cast<int64_t>(plan.steps.size()), 240 / (5 * ranks)) << to_string(sampler);
+      ASSERT_EQ(static_cast<int64_t>(plan.rank_fill_ratio.size()), ranks);
+      std::set<int64_t> seen;
+      for (const auto& step : plan.steps) {
+        ASSERT_EQ(static_cast<int64_t>(step.size()), ranks);
+        for (const auto& batch : step) {
+          ASSERT_EQ(batch.numel(), 5);
+          for (int64_t i = 0; i < batch.numel(); ++i) seen.insert(batch[i].item<int64_t>());
+        }
+      }
+      EXPECT_EQ(seen.size(), 240u) << to_string(sampler) << " at R = " << ranks;
+      EXPECT_GT(plan.fill_ratio, 0.0);
+      EXPECT_LE(plan.fill_ratio, 1.0);
+    }
+  }
+}
+
+TEST(RankBatchesProperties, TheSeedDeterminesThePlan) {
+  const auto lengths = data_set_lengths(96);
+  for (const auto sampler : kRankSamplers) {
+    const auto plan = rank_batches(lengths, 2, sampler, BatchingOptions(4).bucket_batches(2).seed(3));
+    const auto again = rank_batches(lengths, 2, sampler, BatchingOptions(4).bucket_batches(2).seed(3));
+    const auto other = rank_batches(lengths, 2, sampler, BatchingOptions(4).bucket_batches(2).seed(4));
+    bool differs = false;
+    for (size_t s = 0; s < plan.steps.size(); ++s) {
+      for (size_t r = 0; r < 2; ++r) {
+        EXPECT_TRUE(at::equal(plan.steps[s][r], again.steps[s][r]));
+        differs = differs || !at::equal(plan.steps[s][r], other.steps[s][r]);
+      }
+    }
+    EXPECT_TRUE(differs) << to_string(sampler);
+  }
+}
+
+TEST(RankBatchesProperties, DropLastLeavesOutTheTailOfTheOrder) {
+  // 26 samples, 6 a step: 4 steps; unshuffled, samples 24 and 25 are the ones left out.
+  const auto plan =
+      rank_batches(at::arange(1, 27, at::kLong), 2, RankSampler::GroupedPerRank, BatchingOptions(3).shuffle(false).drop_last(true));
+  ASSERT_EQ(plan.steps.size(), 4u);
+  std::set<int64_t> seen;
+  for (const auto& step : plan.steps) {
+    for (const auto& batch : step) {
+      for (int64_t i = 0; i < batch.numel(); ++i) seen.insert(batch[i].item<int64_t>());
+    }
+  }
+  EXPECT_EQ(seen.size(), 24u);
+  EXPECT_EQ(*seen.rbegin(), 23);
+}
+
+// Unshuffled, one bucket: sorted longest first 1 6 3 4 | 5 2 7 0 (lengths 8 7 6 5 | 4 3 2 1), each
+// global batch dealt to the ranks by positions r, r + 2.
+TEST(RankBatchesProperties, GroupedGlobalDealsASortedBatchRoundRobin) {
+  const auto plan = rank_batches(at::tensor({1, 8, 3, 6, 5, 4, 7, 2}), 2, RankSampler::GroupedGlobal,
+                                 BatchingOptions(2).bucket_batches(2).shuffle(false));
+  const std::vector<std::vector<std::vector<int64_t>>> want = {{{1, 3}, {6, 4}}, {{5, 7}, {2, 0}}};
+  for (size_t s = 0; s < 2; ++s) {
+    for (size_t r = 0; r < 2; ++r) EXPECT_TRUE(at::equal(plan.steps[s][r], at::tensor(want[s][r])));
+  }
+  EXPECT_DOUBLE_EQ(plan.rank_fill_ratio[0], 20.0 / 24.0);
+  EXPECT_DOUBLE_EQ(plan.rank_fill_ratio[1], 16.0 / 20.0);
+  EXPECT_DOUBLE_EQ(plan.fill_ratio, 36.0 / 44.0);
+}
+
+// The mean over steps of (longest of the longest rank batch - shortest of them).
+double mean_step_spread(const at::Tensor& lengths, const RankBatchPlan& plan) {
+  double total = 0;
+  for (const auto& step : plan.steps) {
+    int64_t low = INT64_MAX, high = 0;
+    for (const auto& batch : step) {
+      const auto longest = lengths.index_select(0, batch).max().item<int64_t>();
+      low = std::min(low, longest);
+      high = std::max(high, longest);
+    }
+    total += static_cast<double>(high - low);
+  }
+  return total / static_cast<double>(plan.steps.size());
+}
+
+TEST(RankBatchesProperties, GroupingGloballyGivesAStepsRanksLikeLengths) {
+  const auto lengths = data_set_lengths(512);
+  const auto spread = [&](RankSampler sampler) {
+    return mean_step_spread(lengths, rank_batches(lengths, 4, sampler, BatchingOptions(8).seed(1)));
+  };
+  EXPECT_LT(spread(RankSampler::GroupedGlobal), 0.25 * spread(RankSampler::GroupedPerRank));
+  EXPECT_LT(spread(RankSampler::GroupedGlobal), 0.25 * spread(RankSampler::Random));
+}
+
+TEST(RankBatchesProperties, OneRankGroupsAsLengthGroupedBatches) {
+  const auto lengths = data_set_lengths(120);
+  for (const bool shuffle : {true, false}) {
+    const auto options = BatchingOptions(8).bucket_batches(3).shuffle(shuffle).seed(9);
+    const auto grouped = length_grouped_batches(lengths, options);
+    const auto random = random_batches(lengths, options);
+    for (const auto sampler : kRankSamplers) {
+      const auto plan = rank_batches(lengths, 1, sampler, options);
+      const auto& want = sampler == RankSampler::Random ? random : grouped;
+      ASSERT_EQ(plan.steps.size(), want.batches.size());
+      for (size_t s = 0; s < plan.steps.size(); ++s) EXPECT_TRUE(at::equal(plan.steps[s][0], want.batches[s]));
+      EXPECT_DOUBLE_EQ(plan.fill_ratio, want.fill_ratio);
+    }
+  }
 }
 
 }  // namespace

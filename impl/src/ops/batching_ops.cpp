@@ -1,5 +1,5 @@
-// `seqpack eval` entries for batching: collate (sample i's parts are named NAME.i) and the
-// length-grouped batches of a data set's lengths.
+// `seqpack eval` entries for batching: collate (sample i's parts are named NAME.i), the
+// length-grouped batches of a data set's lengths and a data-parallel epoch's rank batches.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
@@ -7,6 +7,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/length_grouped_batches.h"
 #include "seqpack/ops/registry.h"
+#include "seqpack/rank_batches.h"
 
 namespace seqpack::ops {
 namespace {
@@ -64,6 +65,20 @@ TensorMap grouped_op(Inputs& in, Params& params, const EvalOptions&) {
   return plan_outputs(grouped ? length_grouped_batches(lengths, options) : random_batches(lengths, options));
 }
 
+// batches (S, R, b): step s, rank r's batch; every batch holds b, so they stack.
+TensorMap rank_batches_op(Inputs& in, Params& params, const EvalOptions&) {
+  const auto lengths = in.required("lengths");
+  const auto ranks = params.get_required_int("ranks");
+  const auto sampler = parse_rank_sampler(params.get_required_string("sampler"), "params.sampler");
+  const auto plan = rank_batches(lengths, ranks, sampler, batching_options(params));
+  std::vector<at::Tensor> steps;
+  steps.reserve(plan.steps.size());
+  for (const auto& step : plan.steps) steps.push_back(at::stack(step));
+  return {{"batches", at::stack(steps)},
+          {"rank_fill_ratio", at::tensor(plan.rank_fill_ratio, at::kDouble)},
+          {"fill_ratio", at::scalar_tensor(plan.fill_ratio, at::kDouble)}};
+}
+
 }  // namespace
 
 void add_batching_ops(Registry& registry) {
@@ -72,6 +87,10 @@ void add_batching_ops(Registry& registry) {
                          "encoder_mask.i, decoder_mask.i]; encoder_alignment, sample_alignment -> the batch"};
   registry["length_grouped_batches"] = {
       grouped_op, "lengths; batch_size, bucket_batches, shuffle, seed, drop_last, group_by_length -> batch.i, fill_ratio"};
+  registry["rank_batches"] = {
+      rank_batches_op,
+      "lengths; ranks, batch_size, sampler, bucket_batches, shuffle, seed, drop_last -> batches, rank_fill_ratio, "
+      "fill_ratio"};
 }
 
 }  // namespace seqpack::ops
