@@ -20,17 +20,27 @@ GROUPING_PATHS = ("padded", "packed", "padding_free")  # each cut into random an
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
 AA_SUFFIX = " (A/A)"
-KINDS = ("step", "lstm_step", "forward", "grouping", "primitive")  # the kinds of point, in measuring order
+KINDS = ("step", "lstm_step", "forward", "grouping", "data_parallel", "primitive")  # in measuring order
+# Data parallel (docs/data-parallel.md): each path under each sampler across ranks
+# (seqpack_reference.batching.RANK_SAMPLERS), on 1 rank and on several.
+DATA_PARALLEL_CPP_PATHS = ("padded", "packed", "padding_free")
+DATA_PARALLEL_PYTHON_PATHS = ("padded_eager", "packed_eager")
 
 
 @dataclasses.dataclass(frozen=True)
 class Arm:
     side: str  # cpp | python
     mode: str
+    ranks: int = 0  # a data-parallel arm's process count (a worker group); 0: the side's single worker
 
     @property
     def label(self) -> str:
-        return f"{self.side} {self.mode}"
+        return f"{self.side} {self.mode}" + (f" x{self.ranks}" if self.ranks else "")
+
+    @property
+    def worker(self) -> str:
+        """Which worker runs it: the side's, or the side's group of `ranks` processes."""
+        return f"{self.side} x{self.ranks}" if self.ranks else self.side
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Point:
 
     @property
     def control_twin(self) -> Arm:
-        return Arm(self.control.side, self.control.mode + AA_SUFFIX)
+        return Arm(self.control.side, self.control.mode + AA_SUFFIX, self.control.ranks)
 
     @property
     def control_ratio(self) -> Ratio:
@@ -150,8 +160,51 @@ def points(settings: dict) -> list[Point]:
                   Ratio(cpp("padding_free_random"), cpp("padded_random")),
                   Ratio(cpp("padding_free_grouped"), cpp("padding_free_random"))]
         add("grouping", model, settings.get("grouping_batch_sizes", []), arms, ratios, cpp("padded_random"))
+    add_data_parallel(out, settings, distributions)
     add_primitives(out, settings, distributions)
     return out
+
+
+def data_parallel_comparison(ranks: list[int], samplers: tuple[str, ...], python_paths: tuple[str, ...]
+                             ) -> tuple[list[Arm], list[Ratio]]:
+    """Every path under every sampler, on each rank count (one rank: random and grouped batches only,
+    the two grouped samplers being the same there). Ratios at the most ranks: each sampler against
+    random batches, each path against padded; and each path's most ranks against one rank."""
+    top = max(ranks)
+    arms = []
+    for r in ranks:
+        for sampler in (samplers if r > 1 else ("random", "grouped_global")):
+            arms += [Arm("cpp", f"{p}_{sampler}", r) for p in DATA_PARALLEL_CPP_PATHS]
+            arms += [Arm("python", f"{p}_{sampler}", r) for p in python_paths]
+    ratios = []
+    for side, paths in (("cpp", DATA_PARALLEL_CPP_PATHS), ("python", python_paths)):
+        for path in paths:
+            ratios += [Ratio(Arm(side, f"{path}_{s}", top), Arm(side, f"{path}_random", top))
+                       for s in samplers if s != "random"]
+            if top > 1:
+                ratios.append(Ratio(Arm(side, f"{path}_random", top), Arm(side, f"{path}_random", 1)))
+        for sampler in samplers:
+            ratios += [Ratio(Arm(side, f"{p}_{sampler}", top), Arm(side, f"{paths[0]}_{sampler}", top))
+                       for p in paths[1:]]
+    for sampler in samplers:  # seqpack's padding-free step against PyTorch's DDP, padded (eager, compiled)
+        ratios += [Ratio(Arm("cpp", f"padding_free_{sampler}", top), Arm("python", f"{p}_{sampler}", top))
+                   for p in ("padded_eager", "padded_compile")]
+    return arms, [r for r in ratios if r.numerator in arms and r.denominator in arms]
+
+
+def add_data_parallel(out: list[Point], settings: dict, distributions: list[str]):
+    """A point per model, batch per rank and distribution, if the profile names data_parallel_models."""
+    from seqpack_reference.batching import RANK_SAMPLERS  # the samplers' names, declared with them
+    ranks = settings.get("data_parallel_ranks", [1, 2])
+    python_paths = DATA_PARALLEL_PYTHON_PATHS + tuple(settings.get("data_parallel_python_compiled", []))
+    arms, ratios = data_parallel_comparison(ranks, RANK_SAMPLERS, python_paths)
+    control = Arm("cpp", "padded_random", max(ranks))
+    for model in settings.get("data_parallel_models", []):
+        for batch in settings.get("data_parallel_batch_sizes", []):
+            for d in settings.get("data_parallel_distributions", distributions):
+                out.append(Point("data_parallel", model, d, batch, settings["encoder_steps"],
+                                 settings["decoder_steps"], list(arms), list(ratios), control,
+                                 settings["budget_s"]["data_parallel"], settings["sample_s"]["data_parallel"]))
 
 
 # C++ primitives (perf/lib/primitives.cpp) measured at each primitive point, and the original's

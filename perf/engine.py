@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import data_parallel
 import stats
 from comparisons import Arm, Point
 from seqpack_paths import ROOT
@@ -34,8 +35,9 @@ class WorkerError(Exception):
 class Worker:
     """One worker process: a JSON line out, a JSON line back, within a timeout."""
 
-    def __init__(self, side: str, argv: list[str], cwd: Path, env: dict, log: Path):
+    def __init__(self, side: str, argv: list[str], cwd: Path, env: dict, log: Path, group: bool = False):
         self.side, self.argv, self.cwd, self.env, self.log = side, argv, cwd, env, log
+        self.group = group  # a torchrun group of ranks: its log says which rank ended it
         self.process = None
         self.generation = 0  # counts starts: arms built before a restart are gone
 
@@ -70,7 +72,9 @@ class Worker:
         if not line:
             code = self.process.wait()
             self.stop()
-            raise WorkerError(f"the {self.side} worker died with exit status {code} (log: {self.log})")
+            cause = data_parallel.why_the_group_stopped(self.log) if self.group else ""
+            raise WorkerError(f"the {self.side} worker died with exit status {code}"
+                              + (f": {cause}" if cause else "") + f" (log: {self.log})")
         try:
             reply = json.loads(line)
         except ValueError:
@@ -82,6 +86,8 @@ class Worker:
 
     def stop(self):
         if self.process is not None:
+            if self.group and self.process.poll() is None:
+                self._stop_group()
             self.process.kill()
             self.process.wait()
             for pipe in (self.process.stdin, self.process.stdout):
@@ -92,19 +98,44 @@ class Worker:
             self.process = None
 
 
-class Workers:
-    """The C++ and the Python worker, started on first use and kept for the whole run."""
+    def _stop_group(self):
+        """End of input stops every rank; torchrun stops them itself on SIGTERM (a SIGKILL would leave
+        them running)."""
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+            return
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
 
-    def __init__(self, build: Path, python: str, logs: Path, profile: str, extra_env: dict | None = None):
+
+class Workers:
+    """The C++ and the Python worker, and a group of ranks per side and rank count for the
+    data-parallel arms (Arm.worker names which), started on first use and kept for the whole run."""
+
+    def __init__(self, build: Path, python: str, logs: Path, profile: str, extra_env: dict | None = None,
+                 threads_per_rank: int = 1):
         env = dict(os.environ, SEQPACK_PROFILE=profile, **(extra_env or {}))
+        self.build, self.python, self.logs = build, python, logs
+        self.group_env = dict(env, OMP_NUM_THREADS=str(threads_per_rank))
         self.workers = {
             "cpp": Worker("cpp", [str(build / "perf" / "perf_worker")], ROOT, env, logs / "cpp_worker.log"),
             "python": Worker("python", [python, "-m", "seqpack_reference.perf.worker"], ROOT / "reference", env,
                              logs / "python_worker.log")}
         self._info = {}
 
-    def __getitem__(self, side: str) -> Worker:
-        return self.workers[side]
+    def __getitem__(self, key: str) -> Worker:
+        if key not in self.workers:  # "cpp x2": a data-parallel group
+            side, ranks = key.split(" x")
+            argv, cwd = data_parallel.launcher(side, int(ranks), self.build, self.python)
+            self.workers[key] = Worker(key, argv, cwd, self.group_env,
+                                       self.logs / f"{side}_data_parallel_x{ranks}.log", group=True)
+        return self.workers[key]
 
     def info(self, side: str) -> dict:
         if side not in self._info:
@@ -128,6 +159,8 @@ class ArmResult:
     timesteps: int = 0
     steps_per_unit: int = 1
     peak_memory_mib: float = 0.0
+    rank_fill_ratio: list[float] = dataclasses.field(default_factory=list)  # data parallel: each rank's
+    metrics: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # data parallel: one per round
 
 
 @dataclasses.dataclass
@@ -185,7 +218,7 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     unit_s: dict[str, float] = {}
 
     def prepare(arm: Arm):
-        worker = workers[arm.side]
+        worker = workers[arm.worker]
         worker.ensure_started()
         reply = worker.call({"op": "prepare", "id": arm_id(arm),
                              "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
@@ -195,9 +228,10 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         result.prepare_s += reply["prepare_s"]
         result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]
         result.steps_per_unit = reply["steps_per_unit"]
+        result.rank_fill_ratio = reply.get("rank_fill_ratio", [])
 
     def run(arm: Arm, units: int) -> dict:
-        worker = workers[arm.side]
+        worker = workers[arm.worker]
         worker.ensure_started()
         if built.get(arm_id(arm)) != worker.generation:  # the worker was restarted: build the arm again
             prepare(arm)
@@ -216,7 +250,7 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     control, twin_result = arms[point.control.label], arms[twin.label]
     twin_result.status, twin_result.units, twin_result.fill_ratio = control.status, control.units, control.fill_ratio
     twin_result.samples, twin_result.timesteps = control.samples, control.timesteps
-    twin_result.steps_per_unit = control.steps_per_unit
+    twin_result.steps_per_unit, twin_result.rank_fill_ratio = control.steps_per_unit, control.rank_fill_ratio
     live = [a for a in all_arms if arms[a.label].status == "ok"]
     rounds, stopped, ratios = 0, "max rounds", {}
     rounds_started = time.monotonic()
@@ -232,6 +266,9 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                 reply = run(arm, result.units)
                 result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
                 result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
+                if "rank_timings" in reply:
+                    for name, value in data_parallel.metrics(reply["rank_timings"]).items():
+                        result.metrics.setdefault(name, []).append(value)
             except WorkerError as error:
                 result.status = f"error: {error}"
                 if arm in (point.control, twin):  # one instance: both fail
@@ -256,9 +293,9 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                 stopped = "budget"
                 break
     for arm_key in built:  # every instance built, failed or not: a run holds many points
-        side = next(a.side for a in point.arms if arm_id(a) == arm_key)
+        worker = next(a.worker for a in point.arms if arm_id(a) == arm_key)
         try:
-            workers[side].call({"op": "release", "id": arm_key}, 60)
+            workers[worker].call({"op": "release", "id": arm_key}, 60)
         except WorkerError:
             pass
     ratios = _ratio_intervals(point, arms)

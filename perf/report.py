@@ -25,11 +25,13 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator  # noq
 
 import packing_cost_model  # noqa: E402  (perf/ is on sys.path: this file runs as a script)
 import comparisons  # noqa: E402
+import data_parallel  # noqa: E402
 from comparisons import AA_SUFFIX, Ratio, cpp, python  # noqa: E402
 
 KINDS = comparisons.KINDS
 NUMBERS = ("median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "fill_ratio",
-           "peak_memory_mib", "warmup_s")
+           "peak_memory_mib", "warmup_s", "samples_per_s",
+           *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")])
 # The original's write-up (one GPU, TransformerLSTM, batch 64), it/s.
 ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
 HEADLINE_ARMS = [python("padded_compile"), python("packed_eager"), python("packed_compile_disable"), cpp("padded"),
@@ -75,8 +77,14 @@ def point_of(row: dict) -> Point:
     return Point(row["kind"], row["what"], row["distribution"], row["batch"], row["steps"])
 
 
+def ranks_suffix(ranks) -> str:
+    """A data-parallel arm's rank count as comparisons.Arm.label writes it ("" for any other arm)."""
+    return f" x{ranks}" if ranks else ""
+
+
 def label_of(row: dict) -> str:
-    return f"{row['side']} {row['mode']} / {row['base_side']} {row['base_mode']}"
+    return (f"{row['side']} {row['mode']}{ranks_suffix(row.get('ranks'))} / "
+            f"{row['base_side']} {row['base_mode']}{ranks_suffix(row.get('base_ranks'))}")
 
 
 def is_control(row: dict) -> bool:
@@ -89,7 +97,7 @@ class Results:
     def __init__(self, rows: list[dict]):
         self.arm_rows = [r for r in rows if r["row"] == "arm"]
         self.ratio_rows = [r for r in rows if r["row"] == "ratio"]
-        self._arms = {(point_of(r), r["side"], r["mode"]): r for r in self.arm_rows}
+        self._arms = {(point_of(r), r["side"], r["mode"], r.get("ranks") or ""): r for r in self.arm_rows}
         self._ratios = {(point_of(r), label_of(r)): r for r in self.ratio_rows}
         order = list(dict.fromkeys(r["distribution"] for r in rows))
         # Tables read distribution by distribution, then by B.
@@ -97,7 +105,7 @@ class Results:
             KINDS.index(p.kind), p.what, order.index(p.distribution), p.batch, p.steps))
 
     def arm(self, point: Point, arm) -> dict | None:
-        return self._arms.get((point, arm.side, arm.mode))
+        return self._arms.get((point, arm.side, arm.mode, str(arm.ranks or "")))
 
     def ratio(self, point: Point, label: str) -> dict | None:
         return self._ratios.get((point, label))
@@ -543,6 +551,65 @@ def grouping(res: Results) -> list[str]:
                      lambda points: [WHERE + fills + ratio_columns(res, res.labels(points))])
 
 
+DATA_PARALLEL_TEXT = (
+    "A unit is one epoch: the profile's data_parallel_steps steps of {batch} windows per rank (lengths drawn from the distribution), "
+    "cut by each sampler across ranks (docs/data-parallel.md): random, length-grouped within each rank "
+    "(grouped_per_rank), length-grouped across ranks (grouped_global: a sorted bucket dealt to the ranks). Each "
+    "rank is one process started by torchrun, one thread each; gradients averaged by gloo (C++: c10d "
+    "ProcessGroupGloo, DDP's buckets, after backward; Python: DistributedDataParallel). it/s = epochs' steps per "
+    "second (a step is the slowest rank's); straggler waste = the share of rank-time spent waiting for a slower "
+    "rank's compute; all-reduce share = the share spent in the all-reduce (that wait and the transfer); both "
+    "with their 95% intervals over the rounds. Fill = real encoder steps / padded ones, per rank.")
+
+
+def share_cell(row: dict | None, name: str) -> str:
+    if row is None or row["status"] != "ok" or row.get(name) is None:
+        return "—"
+    return f"{100 * row[name]:.1f}% [{100 * row[name + '_low']:.1f}, {100 * row[name + '_high']:.1f}]"
+
+
+def rate_interval_cell(row: dict | None) -> str:
+    if row is None or row["status"] != "ok" or row["it_s_low"] is None:
+        return "—"
+    return f"{row['median_it_s']:.2f} [{row['it_s_low']:.2f}, {row['it_s_high']:.2f}]"
+
+
+def scaling_cell(row: dict | None, ranks: int) -> str:
+    """A step-speed ratio of `ranks` ranks over one as samples/s scaling (each rank's batch is the same
+    size, so a step of `ranks` ranks holds `ranks` times the samples)."""
+    if row is None or row["status"] != "ok":
+        return "—"
+    return f"{interval(ranks * row['ratio'], ranks * row['ratio_low'], ranks * row['ratio_high'])}"
+
+
+def data_parallel_section(res: Results) -> list[str]:
+    """Per model and point: each arm of the most ranks (it/s, straggler waste, all-reduce share,
+    fills), then every ratio, with the rank scaling as samples/s."""
+    lines = []
+    for model in res.whats("data_parallel"):
+        points = res.points("data_parallel", model)
+        arms = [r for r in res.arm_rows if point_of(r) in set(points) and r.get("ranks") and not is_control(r)]
+        top = max(int(r["ranks"]) for r in arms)
+        lines += [f"## Data parallel: {model}, {top} ranks", "",
+                  DATA_PARALLEL_TEXT.format(batch=points[0].batch), ""]
+        for point in points:
+            rows = [r for r in arms if point_of(r) == point and int(r["ranks"]) == top]
+            lines += [f"**{point.distribution}, {point.batch} per rank**", ""]
+            lines += table(["arm", "it/s [95%]", "samples/s", "straggler waste", "all-reduce share", "fill per rank"],
+                           [[f"{arm_name(r['side'], r['mode'])}", rate_interval_cell(r),
+                             f"{r['samples_per_s']:.0f}" if r["samples_per_s"] else "—",
+                             share_cell(r, "straggler_waste"), share_cell(r, "wait_share"),
+                             r.get("rank_fill_ratio") or "—"] for r in rows])
+            ratio_rows = [r for r in res.ratio_rows if point_of(r) == point and not is_control(r)]
+            body = []
+            for r in ratio_rows:
+                scaled = r.get("base_ranks") and r.get("ranks") != r.get("base_ranks")
+                body.append([label_of(r), scaling_cell(r, int(r["ranks"]) // int(r["base_ranks"])) + " samples/s"
+                             if scaled else ratio_cell(r)])
+            lines += table(["ratio", "numerator / denominator [95%]"], body)
+    return lines
+
+
 PRIMITIVE_TEXT = ("Every primitive of both sides is an arm of its point, measured in the same rounds as any other "
                   "point. `cpp align_auto / python align_auto`: "
                   "seqpack's one gather against the original's row-by-row alignment loop; `cpp collate / python "
@@ -650,7 +717,8 @@ def main(report_dir: str) -> int:
     lines = (header(out.name, machine, res) + noise_floor(res) + precision(res, machine, rounds) + headline(res) +
              per_model(res, out) + efficiency_section(res, "step") + padding_free_targets(res) +
              efficiency_section(res, "lstm_step") +
-             forward(res) + grouping(res) + primitives(res) + packing_cost_model.section(out / "results.csv") +
+             forward(res) + grouping(res) + data_parallel_section(res) + primitives(res) +
+             packing_cost_model.section(out / "results.csv") +
              failures(res) + conclusions(res))
     (out / "report.md").write_text("\n".join(lines) + "\n")
     print(f"report: {out / 'report.md'}")

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import comparisons
+import data_parallel
 import engine
 import machine
 import stats
@@ -31,7 +32,8 @@ KINDS = comparisons.KINDS
 FIELDS = ["row", "kind", "what", "side", "mode", "base_side", "base_mode", "distribution", "batch", "steps", "status",
           "median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "verdict",
           "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_memory_mib",
-          "warmup_s", "device", "torch", "commit"]
+          "warmup_s", "ranks", "base_ranks", "rank_fill_ratio",
+          *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")], "device", "torch", "commit"]
 
 
 def commit() -> str:
@@ -64,13 +66,26 @@ def arm_row(kind, what, distribution, batch, steps, arm: comparisons.Arm, result
             "rounds": len(result.seconds_per_step), "units_per_sample": result.units, "fill_ratio": result.fill_ratio,
             "samples_per_s": median * result.samples / result.steps_per_unit,
             "timesteps_per_s": median * result.timesteps / result.steps_per_unit,
-            "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s}
+            "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s, **data_parallel_columns(arm, result)}
+
+
+def data_parallel_columns(arm: comparisons.Arm, result: engine.ArmResult) -> dict:
+    """A data-parallel arm's rank count, each rank's fill and its shares (data_parallel.py) with their
+    95% intervals over the rounds."""
+    if not arm.ranks:
+        return {}
+    row = {"ranks": arm.ranks, "rank_fill_ratio": " ".join(f"{f:.4f}" for f in result.rank_fill_ratio)}
+    for name in data_parallel.METRICS:
+        interval = stats.mean_interval(result.metrics.get(name, []))
+        if interval:
+            row.update({name: interval.estimate, f"{name}_low": interval.low, f"{name}_high": interval.high})
+    return row
 
 
 def ratio_row(kind, what, distribution, batch, steps, ratio: comparisons.Ratio, interval) -> dict:
     row = {"row": "ratio", "kind": kind, "what": what, "side": ratio.numerator.side, "mode": ratio.numerator.mode,
            "base_side": ratio.denominator.side, "base_mode": ratio.denominator.mode, "distribution": distribution,
-           "batch": batch, "steps": steps}
+           "batch": batch, "steps": steps, "ranks": ratio.numerator.ranks or "", "base_ranks": ratio.denominator.ranks or ""}
     if interval is None:
         return {**row, "status": "not measured"}
     return {**row, "status": "ok", "ratio": interval.estimate, "ratio_low": interval.low, "ratio_high": interval.high,
@@ -109,7 +124,8 @@ def main(argv=None) -> int:
     extra_env = {}
     if forward_models:
         extra_env["SEQPACK_AOTI_DIR"] = export_packages(sys.executable, forward_models, export_log)
-    workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env)
+    workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env,
+                             settings.get("data_parallel_threads_per_rank", 1))
     progress = engine.Progress(points)
     rows, rounds = [], {}
     device = machine.describe()

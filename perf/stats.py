@@ -69,6 +69,17 @@ def rate_interval(seconds: list[float]) -> Interval | None:
     return log_interval([-math.log(s) for s in seconds if s > 0])
 
 
+def mean_interval(values: list[float], confidence: float = CONFIDENCE) -> Interval | None:
+    """The t interval on the mean of `values` themselves (shares, which can be 0: no logs); None
+    with fewer than 2."""
+    n = len(values)
+    if n < 2:
+        return None
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    half = student_t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n)
+
+
 def holm_significant(p_values: dict[str, float], alpha: float) -> set[str]:
     """The names whose p-value stays below alpha under Holm's step-down correction, which keeps the
     chance of any false alarm among all of them at alpha."""

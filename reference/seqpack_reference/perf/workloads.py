@@ -91,7 +91,9 @@ class ModelSetup:
     """One model in one mode, built once and kept across the points (batch size, distribution) as a
     training run would: a compiled model compiles once (dynamic shapes), not per point."""
 
-    def __init__(self, kind, model_name, mode, model_settings):
+    def __init__(self, kind, model_name, mode, model_settings, wrap=lambda model: model):
+        """wrap: what the model runs inside (DistributedDataParallel in ddp_worker.py), before any
+        compilation, as a data-parallel training script compiles it."""
         self.kind, self.mode, self.settings = kind, mode, model_settings
         # The reference models read these module globals; several setups run interleaved, so each
         # unit installs its own packing calls (a compiled graph is guarded on them).
@@ -105,7 +107,8 @@ class ModelSetup:
         self.model = self.model_class(model_settings["num_past_features"], model_settings["num_future_features"],
                                       packing="always" if packed else "never")
         self.model.train(kind == "step")
-        self.forward = torch.compile(self.model, dynamic=True) if "compile" in mode else self.model
+        wrapped = wrap(self.model)
+        self.forward = torch.compile(wrapped, dynamic=True) if "compile" in mode else wrapped
         if kind == "step":
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
             self.criterion = dict(self.model_class.default_criterion)
