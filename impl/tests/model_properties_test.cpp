@@ -145,6 +145,36 @@ TEST(ModelProperties, TrainingStepLowersTheLossAndIsDeterministic) {
   }
 }
 
+TEST(ModelProperties, TrainingStepHalvesDoWhatTheWholeStepDoes) {
+  // backward then update (a data-parallel caller averages the gradients in between) is the step.
+  const auto in = [] { at::manual_seed(6); return batch(kEncoder, kDecoder, 7, 5); }();
+  const auto target = at::randn({5, 5, 1}, at::kDouble);
+  for (size_t index = 0; index < 3; ++index) {
+    std::vector<std::shared_ptr<models::ForecastModel>> trained;
+    for (bool halves : {false, true}) {
+      at::manual_seed(7);
+      auto model = testing::small_models(Packing::Auto)[index].second;
+      models::TrainingStep step(model);
+      for (int i = 0; i < 3; ++i) {
+        if (!halves) {
+          step(in, target);
+          continue;
+        }
+        const auto before = models::state_dict(*model);
+        step.backward(in, target);
+        for (const auto& [name, tensor] : models::state_dict(*model)) {
+          EXPECT_TRUE(at::equal(tensor, before.at(name))) << "backward updated " << name;
+        }
+        step.update();
+      }
+      trained.push_back(model);
+    }
+    for (const auto& [name, tensor] : models::state_dict(*trained[0])) {
+      EXPECT_TRUE(at::equal(tensor, models::state_dict(*trained[1]).at(name))) << "model " << index << ": " << name;
+    }
+  }
+}
+
 TEST(ModelProperties, WeightsRoundTripAndLightningNamesLoad) {
   at::manual_seed(8);
   const auto in = batch(kEncoder, kDecoder, 7, 5);

@@ -11,14 +11,21 @@ TrainingStep::TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingS
       optimizer_(model_->parameters(), torch::optim::AdamOptions(options.learning_rate())) {}
 
 at::Tensor TrainingStep::operator()(const ModelInputs& inputs, const at::Tensor& target) {
+  auto loss = backward(inputs, target);
+  update();
+  return loss;
+}
+
+at::Tensor TrainingStep::backward(const ModelInputs& inputs, const at::Tensor& target) {
   model_->train();
   optimizer_.zero_grad();
   const auto real = model_->forward_real_steps(inputs);
   const auto loss = real ? padding_free_loss(*real, target, inputs.decoder_lengths, criterion_, use_loss_masking_)
                          : calc_loss(model_->forward(inputs), target, inputs.decoder_lengths, criterion_, use_loss_masking_);
   loss.backward();
-  optimizer_.step();
   return loss.detach();
 }
+
+void TrainingStep::update() { optimizer_.step(); }
 
 }  // namespace seqpack::models

@@ -20,8 +20,13 @@ struct TrainingStepOptions {
 class TrainingStep {
  public:
   TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingStepOptions& options = {});
-  // Returns the loss (detached) of this step, taken before the update.
+  // Returns the loss (detached) of this step, taken before the update: backward, then update.
   at::Tensor operator()(const ModelInputs& inputs, const at::Tensor& target);
+  // The two halves, for a caller that works on the gradients in between (data-parallel training
+  // averages them over its ranks): gradients cleared, forward, loss, backward; returns the loss
+  // (detached). Then the optimizer's step on whatever gradients the parameters hold.
+  at::Tensor backward(const ModelInputs& inputs, const at::Tensor& target);
+  void update();
 
  private:
   std::shared_ptr<ForecastModel> model_;
