@@ -26,11 +26,6 @@ namespace {
 using models::PackedLstm;
 using models::Packing;
 
-struct Path {
-  Packing packing;
-  PackedLstm packed_lstm;
-};
-
 // The C++ model paths an arm mode names, declared once: step arms take them by name, lstm_step arms
 // the LSTM-only ones, grouping arms as <path>_<random|grouped>. padded, packed (PyTorch's packed LSTM,
 // as the original), segmented and stepwise (seqpack's packed runs; only the LSTMs run packed), and
@@ -39,7 +34,7 @@ struct Path {
 // of its 48 varied step points; segmented at the other 9).
 struct NamedPath {
   std::string_view mode;
-  Path path;
+  ModelPath path;
 };
 constexpr NamedPath kPaths[] = {
     {"padded", {Packing::Never, PackedLstm::PyTorch}},
@@ -48,13 +43,6 @@ constexpr NamedPath kPaths[] = {
     {"stepwise", {Packing::Always, PackedLstm::Stepwise}},
     {"padding_free", {Packing::PaddingFree, PackedLstm::Stepwise}},
 };
-
-const NamedPath* named_path(std::string_view mode) {
-  for (const auto& named : kPaths) {
-    if (named.mode == mode) return &named;
-  }
-  return nullptr;
-}
 
 std::string path_names() {
   std::string names;
@@ -66,8 +54,8 @@ std::string path_names() {
 }
 
 // A named path, or a packing choice made per batch (auto, calibrated) with PyTorch's packed LSTM.
-Path step_path(const std::string& mode) {
-  if (const auto* named = named_path(mode)) return named->path;
+ModelPath step_path(const std::string& mode) {
+  if (const auto* named = model_path_named(mode)) return *named;
   return {models::parse_packing(mode, "arm mode"), PackedLstm::PyTorch};
 }
 
@@ -185,7 +173,8 @@ Workload forward(const ArmSpec& arm) {
 // original's data module does; the unit counts one training step per batch.
 Workload grouping(const ArmSpec& arm) {
   const auto split = arm.mode.rfind('_');  // padding_free_grouped: the path's name holds a '_' too
-  const auto* named = split == std::string::npos ? nullptr : named_path(std::string_view(arm.mode).substr(0, split));
+  const auto* named =
+      split == std::string::npos ? nullptr : model_path_named(std::string_view(arm.mode).substr(0, split));
   const auto cut = split == std::string::npos ? "" : arm.mode.substr(split + 1);
   if (!named || (cut != "random" && cut != "grouped")) {
     reject("arm mode", "grouping runs <{}>_<random|grouped>, not \"{}\"", path_names(), arm.mode);
@@ -203,18 +192,14 @@ Workload grouping(const ArmSpec& arm) {
   auto targets = std::make_shared<std::vector<at::Tensor>>();
   Workload w;
   for (const auto& members : plan.batches) {
-    std::vector<Sample> chosen;
-    for (int64_t k = 0; k < members.numel(); ++k) chosen.push_back(samples[members[k].item<int64_t>()]);
-    const auto b = collate(chosen, CollateOptions().encoder_alignment(Alignment::Left).sample_alignment(Source::Right));
-    inputs->push_back({b.encoder_input, b.decoder_input, b.encoder_lengths->reshape({-1}),
-                       b.decoder_lengths->reshape({-1})});
-    targets->push_back(b.target);
+    auto b = collate_windows(samples, members);
     w.samples += members.numel();
-    w.timesteps += b.encoder_lengths->sum().item<int64_t>() + b.decoder_lengths->sum().item<int64_t>();
+    w.timesteps += b.inputs.encoder_lengths->sum().item<int64_t>() + b.inputs.decoder_lengths->sum().item<int64_t>();
+    inputs->push_back(std::move(b.inputs));
+    targets->push_back(b.target);
   }
   torch::manual_seed(0);
-  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, named->path.packing,
-                                                                     named->path.packed_lstm));
+  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, named->packing, named->packed_lstm));
   w.run = [step, inputs, targets](int64_t units) {
     for (int64_t i = 0; i < units; ++i) {
       for (size_t j = 0; j < inputs->size(); ++j) (*step)((*inputs)[j], (*targets)[j]);
@@ -254,6 +239,21 @@ std::function<void(int64_t)> slowed(std::function<void(int64_t)> run, double slo
 }
 
 }  // namespace
+
+const ModelPath* model_path_named(std::string_view mode) {
+  for (const auto& named : kPaths) {
+    if (named.mode == mode) return &named.path;
+  }
+  return nullptr;
+}
+
+TrainingBatch collate_windows(const std::vector<Sample>& samples, const at::Tensor& members) {
+  std::vector<Sample> chosen;
+  for (int64_t k = 0; k < members.numel(); ++k) chosen.push_back(samples.at(members[k].item<int64_t>()));
+  const auto b = collate(chosen, CollateOptions().encoder_alignment(Alignment::Left).sample_alignment(Source::Right));
+  return {{b.encoder_input, b.decoder_input, b.encoder_lengths->reshape({-1}), b.decoder_lengths->reshape({-1})},
+          b.target};
+}
 
 ArmSpec arm_from_json(const nlohmann::json& arm) {
   ArmSpec spec;

@@ -7,8 +7,31 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "seqpack/collate.h"
+#include "seqpack/models/forecast_model.h"
 
 namespace seqpack::perf {
+
+// A C++ model path: how the model packs and which packed LSTM it runs.
+struct ModelPath {
+  models::Packing packing;
+  models::PackedLstm packed_lstm;
+};
+
+// The path an arm mode names (padded | packed | segmented | stepwise | padding_free, declared once
+// in workloads.cpp), or nullptr.
+const ModelPath* model_path_named(std::string_view mode);
+
+// A batch of a data set's windows (bench_support.h) as a training step takes it: the members
+// collated to their own longest lengths as the original's data module does, encoders left-aligned.
+struct TrainingBatch {
+  models::ModelInputs inputs;
+  at::Tensor target;
+};
+TrainingBatch collate_windows(const std::vector<Sample>& samples, const at::Tensor& members);
 
 // One arm: what to run and where in the matrix. The JSON fields have the same names.
 struct ArmSpec {

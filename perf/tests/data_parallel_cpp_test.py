@@ -1,0 +1,226 @@
+"""The C++ data-parallel worker (perf/worker/ddp_worker.cpp) under torchrun with two ranks: its
+averaged training equals one process on the joined shards, rank 0 speaks the engine's protocol for
+both ranks, a rank's error comes back as "rank <r>: ..." and a rank that dies ends the group
+without hanging.
+
+Usage: data_parallel_cpp_test.py DDP_WORKER  (unittest; tiny models and arms, about a minute)"""
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from safetensors.torch import load_file
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from seqpack_paths import ROOT  # noqa: E402
+
+DDP_WORKER = Path(sys.argv.pop(1)) if len(sys.argv) > 1 else ROOT / "build" / "release" / "perf" / "ddp_worker"
+RANKS = 2
+GROUP_TIMEOUT_S = 60  # a group that has not answered or ended by then hangs
+STEPS_PER_UNIT = 8    # data_parallel_steps' default (the quick profile does not set it)
+
+
+def environment(**more):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SEQPACK_DDP_") and k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(OMP_NUM_THREADS="1", SEQPACK_PROFILE="quick", SEQPACK_DDP_TIMEOUT_S=str(GROUP_TIMEOUT_S))
+    env.update(more)
+    return env
+
+
+def torchrun(*args):
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(RANKS),
+            "--no-python", str(DDP_WORKER), *args]
+
+
+def arm(mode, **more):
+    return {"kind": "data_parallel", "what": "transformer_lstm", "mode": mode, "distribution": "uniform_half",
+            "batch": 2, "encoder_steps": 16, "decoder_steps": 4, **more}
+
+
+class Group:
+    """The ranks of one torchrun, spoken to through rank 0's stdin and stdout."""
+
+    def __init__(self, log: Path, **env):
+        self.log = open(log, "w")
+        self.process = subprocess.Popen(torchrun(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                        text=True, env=environment(**env))
+
+    def send(self, request: dict):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+
+    def reply(self) -> dict:
+        ready, _, _ = select.select([self.process.stdout], [], [], GROUP_TIMEOUT_S)
+        if not ready:
+            raise TimeoutError(f"no reply in {GROUP_TIMEOUT_S} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise EOFError(f"the group ended (torchrun exit {self.process.wait(GROUP_TIMEOUT_S)})")
+        return json.loads(line)
+
+    def call(self, request: dict) -> dict:
+        self.send(request)
+        return self.reply()
+
+    def close(self) -> int:
+        """End of stdin stops every rank; torchrun's exit status."""
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            return self.process.wait(GROUP_TIMEOUT_S)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.stdout.close()
+            self.log.close()
+
+
+class DataParallel(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def group(self, name, **env) -> Group:
+        group = Group(self.dir / f"{name}.log", **env)
+        self.addCleanup(lambda: group.process.poll() is None and group.process.kill())
+        return group
+
+    def log_of(self, name) -> str:
+        return (self.dir / f"{name}.log").read_text()[-3000:]
+
+    def run_checked(self, argv, **env):
+        done = subprocess.run(argv, env=environment(**env), capture_output=True, text=True, timeout=GROUP_TIMEOUT_S)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+
+    def test_averaged_training_equals_one_process_on_the_joined_shards(self):
+        for model in ("transformer_lstm", "attention_lstm"):
+            for path in ("padded", "packed"):
+                with self.subTest(model=model, path=path):
+                    out = {name: self.dir / f"{model}_{path}_{name}.safetensors" for name in ("ddp", "one", "start")}
+                    common = ["--model", model, "--path", path]
+                    self.run_checked(torchrun("--equivalence", str(out["ddp"]), *common, "--steps", "3"))
+                    self.run_checked([str(DDP_WORKER), "--equivalence", str(out["one"]), *common, "--steps", "3",
+                                      "--as-ranks", str(RANKS)])
+                    self.run_checked([str(DDP_WORKER), "--equivalence", str(out["start"]), *common, "--steps", "0",
+                                      "--as-ranks", str(RANKS)])
+                    ddp, one, start = (load_file(str(out[name])) for name in ("ddp", "one", "start"))
+                    self.assertEqual(sorted(ddp), sorted(one))
+                    self.assertGreater(len(ddp), 0)
+                    moved = 0.0
+                    for name, value in one.items():
+                        self.assertEqual(value.dtype, ddp[name].dtype)
+                        difference = (ddp[name] - value).abs().max().item()
+                        self.assertLessEqual(difference, 1e-10, f"{name} differs by {difference}")
+                        moved = max(moved, (value - start[name]).abs().max().item())
+                    self.assertGreater(moved, 1e-6, "training changed no parameter")
+
+    def test_rank_zero_speaks_the_protocol_for_both_ranks(self):
+        group = self.group("protocol")
+        info = group.call({"op": "info"})
+        self.assertEqual((info["ok"], info["side"], info["ranks"], info["threads"]), (True, "cpp", RANKS, 1))
+        for mode in ("padded_random", "packed_grouped_per_rank", "padding_free_grouped_global"):
+            with self.subTest(mode=mode):
+                prepared = group.call({"op": "prepare", "id": mode, "arm": arm(mode)})
+                self.assertTrue(prepared["ok"], prepared)
+                self.assertGreater(prepared["prepare_s"], 0)
+                self.assertEqual(prepared["samples"], 2 * RANKS * STEPS_PER_UNIT)
+                self.assertEqual(prepared["steps_per_unit"], STEPS_PER_UNIT)
+                self.assertEqual(len(prepared["rank_fill_ratio"]), RANKS)
+                self.assertTrue(0 < prepared["fill_ratio"] <= 1)
+                self.assertGreater(prepared["timesteps"], 0)
+                ran = group.call({"op": "run", "id": mode, "units": 2})
+                self.assertTrue(ran["ok"], ran)
+                self.assertGreater(ran["seconds"], 0)
+                self.assertGreater(ran["peak_memory_mib"], 0)
+                self.assertEqual(sorted(ran["metrics"]), ["compute_share", "straggler_waste", "wait_share"])
+                for value in ran["metrics"].values():
+                    self.assertTrue(0 <= value <= 1, ran["metrics"])
+                self.assertLessEqual(ran["metrics"]["compute_share"] + ran["metrics"]["wait_share"], 1 + 1e-9)
+                self.assertEqual(len(ran["rank_timings"]), RANKS)
+                for times in ran["rank_timings"]:
+                    self.assertEqual({k: len(v) for k, v in times.items()},
+                                     {k: 2 * STEPS_PER_UNIT for k in ("compute", "wait", "step")})
+                self.assertEqual(group.call({"op": "release", "id": mode}), {"ok": True})
+        for request, words in [({"op": "prepare", "id": "x", "arm": arm("padded_sideways")},
+                                "rank 0: arm mode: data_parallel runs <padded|packed|padding_free>_<random|"),
+                               ({"op": "prepare", "id": "x", "arm": arm("segmented_random")}, "rank 0: arm mode"),
+                               ({"op": "prepare", "id": "x", "arm": {**arm("padded_random"), "kind": "step"}},
+                                "rank 0: arm kind: the data-parallel worker runs data_parallel"),
+                               ({"op": "run", "id": "never", "units": 1}, "rank 0: no prepared arm"),
+                               ({"op": "frobnicate"}, "rank 0: no op")]:
+            with self.subTest(request=request):
+                reply = group.call(request)
+                self.assertFalse(reply["ok"])
+                self.assertIn(words, reply["error"])
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        self.assertEqual(group.close(), 0, self.log_of("protocol"))
+
+    def test_an_idle_rank_waits_past_the_store_timeout(self):
+        group = self.group("idle", SEQPACK_DDP_TIMEOUT_S="2")
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        time.sleep(5)  # rank 1 waits for the next request through two store timeouts
+        self.assertTrue(group.call({"op": "prepare", "id": "a", "arm": arm("padded_random")})["ok"])
+        self.assertTrue(group.call({"op": "run", "id": "a", "units": 1})["ok"])
+        self.assertEqual(group.close(), 0, self.log_of("idle"))
+
+    def test_a_rank_that_fails_to_prepare_is_named_and_the_group_goes_on(self):
+        group = self.group("prepare", SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="prepare")
+        for _ in range(2):
+            reply = group.call({"op": "prepare", "id": "a", "arm": arm("padded_random")})
+            self.assertFalse(reply["ok"])
+            self.assertTrue(reply["error"].startswith("rank 1: SEQPACK_DDP_FAIL_AT"), reply["error"])
+            self.assertNotIn("\n", reply["error"])
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        self.assertIn("no prepared arm", group.call({"op": "run", "id": "a", "units": 1})["error"])
+        self.assertEqual(group.close(), 0, self.log_of("prepare"))
+
+    def test_a_rank_that_dies_ends_the_group(self):
+        group = self.group("exit", SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="exit")
+        self.assertTrue(group.call({"op": "prepare", "id": "a", "arm": arm("padded_random")})["ok"])
+        start = time.monotonic()
+        group.send({"op": "run", "id": "a", "units": 1})
+        with self.assertRaises(EOFError):
+            group.reply()
+        self.assertNotEqual(group.close(), 0)
+        self.assertLess(time.monotonic() - start, GROUP_TIMEOUT_S)
+
+    def test_bad_options_and_environments_are_refused(self):
+        worker = str(DDP_WORKER)
+        out = str(self.dir / "never.safetensors")
+        for argv, env, words in [
+                ([worker, "--equivalence", out, "--model", "tft"], {}, "--model: must be an LSTM-family model"),
+                ([worker, "--equivalence", out, "--path", "sideways"], {}, "--path: must be padded or packed"),
+                ([worker, "--equivalence", out, "--steps", "-1"], {}, "--steps: must be in [0, 1000]"),
+                ([worker, "--equivalence", out, "--as-ranks", "0"], {}, "--as-ranks: must be in [1, 64]"),
+                ([worker, "--equivalence", out, "--as-ranks", "2"], {"WORLD_SIZE": "2"},
+                 "--as-ranks: is for a run without torchrun"),
+                ([worker], {}, "WORLD_SIZE: is not set"),
+                ([worker], {"WORLD_SIZE": "2", "RANK": "2"}, "RANK: must be an integer in [0, 1]"),
+                ([worker], {"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "x"},
+                 "MASTER_PORT: must be an integer"),
+                ([worker], {"WORLD_SIZE": "1", "RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "1",
+                            "SEQPACK_DDP_TIMEOUT_S": "soon"}, "SEQPACK_DDP_TIMEOUT_S: must be seconds"),
+                ([worker], {"OMP_NUM_THREADS": "0"}, "OMP_NUM_THREADS: must be an integer in [1, 1024]")]:
+            with self.subTest(argv=argv[1:], env=env):
+                done = subprocess.run(argv, env=environment(**env), capture_output=True, text=True, timeout=60)
+                self.assertEqual(done.returncode, 1, done.stderr)
+                said = [line for line in done.stderr.splitlines() if line.startswith("ddp_worker:")]
+                self.assertEqual(len(said), 1, done.stderr)  # one line (libgomp may add its own)
+                self.assertIn(words, said[0])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
