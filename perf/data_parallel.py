@@ -28,7 +28,7 @@ def launcher(side: str, ranks: int, build: Path, python: str) -> tuple[list[str]
     (docs/data-parallel.md)."""
     run = [python, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks)]
     if side == "cpp":
-        return run + ["--no-python", str(build / "perf" / "ddp_worker")], ROOT
+        return run + ["--no-python", str(build.resolve() / "perf" / "ddp_worker")], ROOT
     if side == "python":
         return run + ["-m", "seqpack_reference.perf.ddp_worker"], ROOT / "reference"
     raise ValueError(f"no data-parallel worker for side {side!r}")

@@ -53,7 +53,7 @@ class GroupFailure(unittest.TestCase):
     def test_a_group_is_started_by_torchrun(self):
         argv, _ = data_parallel.launcher("cpp", 2, Path("build"), "py")
         self.assertEqual(argv[:6], ["py", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"])
-        self.assertEqual(argv[6:], ["--no-python", str(Path("build") / "perf" / "ddp_worker")])
+        self.assertEqual(argv[6:], ["--no-python", str(Path("build").resolve() / "perf" / "ddp_worker")])
         with self.assertRaisesRegex(ValueError, "no data-parallel worker for side 'rust'"):
             data_parallel.launcher("rust", 2, Path("build"), "py")
 

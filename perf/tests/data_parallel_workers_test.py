@@ -1,14 +1,20 @@
-"""The data-parallel workers under torchrun, 2 ranks (docs/data-parallel.md):
+"""A data-parallel worker (the C++ perf/worker/ddp_worker.cpp or the Python
+seqpack_reference.perf.ddp_worker) under torchrun with two ranks, started as the engine starts it
+(perf/data_parallel.py):
 
-1. equivalence: N steps on 2 ranks give the parameters of one process trained on the 2 ranks'
-   concatenated shards (DDP's averaging), padded and packed, float64, within 1e-10;
-2. the protocol through rank 0 (info, prepare, run with every rank's per-step times, release);
-3. failures: an error on one rank comes back as one line naming the rank, and the group stays up;
-   a rank that dies ends the whole group at once (torchrun), nothing hangs.
+1. its averaged training equals one process on the joined shards (DDP's promise), padded and
+   packed, TransformerLSTM and AttentionLSTM, float64, within 1e-10, and the steps moved the
+   parameters;
+2. rank 0 speaks the engine's protocol for both ranks (every rank's per-step times in a run);
+3. an idle rank waits past the store's timeout; a rank's error comes back as one line naming it and
+   the group goes on; a rank that dies ends the group at once, nothing hangs, and the coordinator
+   can say which rank it was;
+4. (C++) bad options and environments are refused in one line.
 
-Usage: data_parallel_workers_test.py python | cpp BUILD_DIR   (unittest)"""
+Usage: data_parallel_workers_test.py cpp|python [BUILD_DIR]  (unittest; tiny arms, about a minute)"""
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -16,131 +22,233 @@ import time
 import unittest
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import data_parallel  # noqa: E402
+from seqpack_paths import ROOT  # noqa: E402
 
-SIDE = sys.argv[1] if len(sys.argv) > 1 else "python"
-BUILD = Path(sys.argv[2]) if len(sys.argv) > 2 else HERE.parents[1] / "build" / "release"
-del sys.argv[1:]
-ENV = dict(os.environ, OMP_NUM_THREADS="1", SEQPACK_PROFILE="quick", SEQPACK_DDP_TIMEOUT_S="60")
-TIMEOUT_S = 180  # a group that has not finished by then is hanging
+SIDE = sys.argv.pop(1) if len(sys.argv) > 1 else "python"
+BUILD = Path(sys.argv.pop(1)) if len(sys.argv) > 1 else ROOT / "build" / "release"
+RANKS = 2
+GROUP_TIMEOUT_S = 60  # a group that has not answered or ended by then hangs
+STEPS_PER_UNIT = 8    # data_parallel_steps in the quick profile
+# The paths each side runs (perf/comparisons.py), one per sampler in the protocol test.
+MODES = {"cpp": ("padded_random", "packed_grouped_per_rank", "padding_free_grouped_global"),
+         "python": ("padded_eager_random", "packed_eager_grouped_per_rank", "packed_eager_grouped_global")}
 
 
-def group_command(ranks: int) -> tuple[list[str], Path]:
-    return data_parallel.launcher(SIDE, ranks, BUILD, sys.executable)
+def environment(**more):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SEQPACK_DDP_") and k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(OMP_NUM_THREADS="1", SEQPACK_PROFILE="quick", SEQPACK_DDP_TIMEOUT_S=str(GROUP_TIMEOUT_S))
+    env.update(more)
+    return env
 
 
-def single_command() -> tuple[list[str], Path]:
-    """The same worker in one plain process (no torchrun)."""
-    argv, cwd = group_command(1)
+def torchrun() -> tuple[list[str], Path]:
+    return data_parallel.launcher(SIDE, RANKS, BUILD, sys.executable)
+
+
+def one_process() -> tuple[list[str], Path]:
+    """The same worker as a plain process, without torchrun."""
+    argv, cwd = torchrun()
     worker = argv[argv.index("--nproc-per-node") + 2:]
-    return ([w for w in worker if w != "--no-python"] if SIDE == "cpp" else [sys.executable] + worker), cwd
+    return (worker[1:] if SIDE == "cpp" else [sys.executable, *worker]), cwd
 
 
-class Equivalence(unittest.TestCase):
-    def train(self, argv, cwd, out, model, path, steps=3):
-        subprocess.run(argv + ["--equivalence", str(out), "--model", model, "--path", path, "--steps", str(steps)],
-                       cwd=cwd, env=ENV, check=True, timeout=TIMEOUT_S, capture_output=True)
-        return load_file(str(out))
-
-    def test_two_ranks_equal_one_process_on_the_joined_shards(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            for model in ("transformer_lstm", "attention_lstm"):
-                for path in ("padded", "packed"):
-                    with self.subTest(model=model, path=path):
-                        ranks = self.train(*group_command(2), Path(tmp) / "ranks.safetensors", model, path)
-                        argv, cwd = single_command()
-                        joined = self.train(argv + ["--as-ranks", "2"], cwd, Path(tmp) / "one.safetensors", model,
-                                            path)
-                        initial = self.train(argv + ["--as-ranks", "2"], cwd, Path(tmp) / "initial.safetensors",
-                                             model, path, steps=0)
-                        self.assertEqual(sorted(ranks), sorted(joined))
-                        worst = max((ranks[k] - joined[k]).abs().max().item() for k in ranks)
-                        self.assertLess(worst, 1e-10, f"{model} {path}: parameters differ by {worst:.3g}")
-                        self.assertTrue(all(r.dtype == torch.float64 for r in ranks.values()))
-                        moved = max((ranks[k] - initial[k]).abs().max().item() for k in ranks)
-                        self.assertGreater(moved, 1e-4, "the steps changed nothing: the comparison would be empty")
+def arm(mode, **more):
+    return {"kind": "data_parallel", "what": "transformer_lstm", "mode": mode, "distribution": "uniform_half",
+            "batch": 2, "encoder_steps": 16, "decoder_steps": 4, **more}
 
 
-class Protocol(unittest.TestCase):
-    ARM = {"kind": "data_parallel", "what": "transformer_lstm", "mode": "", "distribution": "heavy_tailed",
-           "batch": 4, "encoder_steps": 16, "decoder_steps": 4}
-    MODE = {"python": "packed_eager_grouped_global", "cpp": "padding_free_grouped_global"}
+class Group:
+    """The ranks of one torchrun, spoken to through rank 0's stdin and stdout."""
 
-    def start(self, **env):
-        argv, cwd = group_command(2)
-        self.log = tempfile.TemporaryFile("w+")
-        return subprocess.Popen(argv, cwd=cwd, env=dict(ENV, **env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=self.log, text=True, bufsize=1)
+    def __init__(self, log: Path, **env):
+        self.log = open(log, "w")
+        argv, cwd = torchrun()
+        self.process = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                        text=True, env=environment(**env))
 
-    def call(self, worker, request):
-        worker.stdin.write(json.dumps(request) + "\n")
-        worker.stdin.flush()
-        line = worker.stdout.readline()
-        return json.loads(line) if line else None
+    def send(self, request: dict):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
 
-    def finish(self, worker):
-        worker.stdin.close()
-        self.assertEqual(worker.wait(timeout=TIMEOUT_S), 0)
-        self.log.close()
+    def reply(self) -> dict:
+        ready, _, _ = select.select([self.process.stdout], [], [], GROUP_TIMEOUT_S)
+        if not ready:
+            raise TimeoutError(f"no reply in {GROUP_TIMEOUT_S} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise EOFError(f"the group ended (torchrun exit {self.process.wait(GROUP_TIMEOUT_S)})")
+        return json.loads(line)
 
-    def test_rank_zero_answers_for_every_rank(self):
-        worker = self.start()
-        info = self.call(worker, {"op": "info"})
-        self.assertEqual((info["ok"], info["ranks"], info["threads"]), (True, 2, 1))
-        arm = dict(self.ARM, mode=self.MODE[SIDE])
-        prepared = self.call(worker, {"op": "prepare", "id": "a", "arm": arm})
-        self.assertTrue(prepared["ok"], prepared)
-        steps = prepared["steps_per_unit"]
-        self.assertEqual(prepared["samples"], 2 * 4 * steps)
-        self.assertEqual(len(prepared["rank_fill_ratio"]), 2)
-        self.assertTrue(all(0 < f <= 1 for f in prepared["rank_fill_ratio"]))
-        ran = self.call(worker, {"op": "run", "id": "a", "units": 2})
-        self.assertTrue(ran["ok"], ran)
-        self.assertEqual(len(ran["rank_timings"]), 2)
-        for timings in ran["rank_timings"]:
-            for name in ("compute", "wait", "step"):
-                self.assertEqual(len(timings[name]), 2 * steps)
-                self.assertTrue(all(t >= 0 for t in timings[name]))
-            self.assertTrue(all(c + w <= s * 1.001 + 1e-4 for c, w, s in
-                                zip(timings["compute"], timings["wait"], timings["step"])))
-        shares = data_parallel.metrics(ran["rank_timings"])
-        self.assertTrue(0 <= shares["straggler_waste"] < 1 and 0 < shares["compute_share"] <= 1)
-        bad = self.call(worker, {"op": "prepare", "id": "b", "arm": dict(arm, mode="padded_sideways")})
-        self.assertFalse(bad["ok"])
-        self.assertIn("arm mode", bad["error"])
-        self.assertTrue(self.call(worker, {"op": "release", "id": "a"})["ok"])
-        self.finish(worker)
+    def call(self, request: dict) -> dict:
+        self.send(request)
+        return self.reply()
 
-    def test_an_error_on_one_rank_names_it_and_the_group_goes_on(self):
-        worker = self.start(SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="prepare")
-        reply = self.call(worker, {"op": "prepare", "id": "a", "arm": dict(self.ARM, mode=self.MODE[SIDE])})
-        self.assertFalse(reply["ok"])
-        self.assertTrue(reply["error"].startswith("rank 1: "), reply["error"])
-        self.assertNotIn("\n", reply["error"])
-        self.assertTrue(self.call(worker, {"op": "info"})["ok"])
-        self.finish(worker)
+    def close(self) -> int:
+        """End of stdin stops every rank; torchrun's exit status."""
+        if self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        try:
+            return self.process.wait(GROUP_TIMEOUT_S)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.stdout.close()
+            self.log.close()
 
-    def test_a_rank_that_dies_ends_the_group_without_a_hang(self):
-        worker = self.start(SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="exit")
-        self.assertTrue(self.call(worker, {"op": "prepare", "id": "a", "arm": dict(self.ARM, mode=self.MODE[SIDE])})
-                        ["ok"])
-        started = time.monotonic()
-        self.assertIsNone(self.call(worker, {"op": "run", "id": "a", "units": 1}))  # no answer: the group is gone
-        self.assertNotEqual(worker.wait(timeout=TIMEOUT_S), 0)
-        self.assertLess(time.monotonic() - started, 60)
-        self.log.seek(0)
-        with tempfile.NamedTemporaryFile("w+", suffix=".log") as copy:
-            copy.write(self.log.read())
-            copy.flush()
-            self.assertEqual(data_parallel.why_the_group_stopped(Path(copy.name)),
-                             "rank 1 exited with status 3, and torchrun stopped the others")
-        self.log.close()
+
+class DataParallel(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def group(self, name, **env) -> Group:
+        group = Group(self.dir / f"{name}.log", **env)
+        self.addCleanup(lambda: group.process.poll() is None and group.process.kill())
+        return group
+
+    def log_of(self, name) -> str:
+        return (self.dir / f"{name}.log").read_text()[-3000:]
+
+    def run_checked(self, argv, cwd, **env):
+        done = subprocess.run(argv, cwd=cwd, env=environment(**env), capture_output=True, text=True,
+                              timeout=3 * GROUP_TIMEOUT_S)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+
+    def test_averaged_training_equals_one_process_on_the_joined_shards(self):
+        for model in ("transformer_lstm", "attention_lstm"):
+            for path in ("padded", "packed"):
+                with self.subTest(model=model, path=path):
+                    out = {name: self.dir / f"{model}_{path}_{name}.safetensors" for name in ("ddp", "one", "start")}
+                    common = ["--model", model, "--path", path]
+                    ranks, cwd = torchrun()
+                    single, _ = one_process()
+                    self.run_checked([*ranks, "--equivalence", str(out["ddp"]), *common, "--steps", "3"], cwd)
+                    self.run_checked([*single, "--equivalence", str(out["one"]), *common, "--steps", "3",
+                                      "--as-ranks", str(RANKS)], cwd)
+                    self.run_checked([*single, "--equivalence", str(out["start"]), *common, "--steps", "0",
+                                      "--as-ranks", str(RANKS)], cwd)
+                    ddp, one, start = (load_file(str(out[name])) for name in ("ddp", "one", "start"))
+                    self.assertEqual(sorted(ddp), sorted(one))
+                    self.assertGreater(len(ddp), 0)
+                    moved = 0.0
+                    for name, value in one.items():
+                        self.assertEqual(str(value.dtype), "torch.float64")
+                        self.assertEqual(value.dtype, ddp[name].dtype)
+                        difference = (ddp[name] - value).abs().max().item()
+                        self.assertLessEqual(difference, 1e-10, f"{name} differs by {difference}")
+                        moved = max(moved, (value - start[name]).abs().max().item())
+                    self.assertGreater(moved, 1e-6, "training changed no parameter: the comparison would be empty")
+
+    def test_rank_zero_speaks_the_protocol_for_both_ranks(self):
+        group = self.group("protocol")
+        info = group.call({"op": "info"})
+        self.assertEqual((info["ok"], info["side"], info["ranks"], info["threads"]), (True, SIDE, RANKS, 1))
+        for mode in MODES[SIDE]:
+            with self.subTest(mode=mode):
+                prepared = group.call({"op": "prepare", "id": mode, "arm": arm(mode)})
+                self.assertTrue(prepared["ok"], prepared)
+                self.assertGreater(prepared["prepare_s"], 0)
+                self.assertEqual(prepared["samples"], 2 * RANKS * STEPS_PER_UNIT)
+                self.assertEqual(prepared["steps_per_unit"], STEPS_PER_UNIT)
+                self.assertEqual(len(prepared["rank_fill_ratio"]), RANKS)
+                self.assertTrue(0 < prepared["fill_ratio"] <= 1)
+                self.assertGreater(prepared["timesteps"], 0)
+                ran = group.call({"op": "run", "id": mode, "units": 2})
+                self.assertTrue(ran["ok"], ran)
+                self.assertGreater(ran["seconds"], 0)
+                self.assertGreater(ran["peak_memory_mib"], 0)
+                self.assertEqual(len(ran["rank_timings"]), RANKS)
+                for times in ran["rank_timings"]:
+                    self.assertEqual({k: len(v) for k, v in times.items()},
+                                     {k: 2 * STEPS_PER_UNIT for k in ("compute", "wait", "step")})
+                    for compute, wait, step in zip(times["compute"], times["wait"], times["step"]):
+                        self.assertTrue(0 < compute and 0 <= wait and compute + wait <= step, times)
+                shares = data_parallel.metrics(ran["rank_timings"])
+                self.assertTrue(0 <= shares["straggler_waste"] < 1 and 0 < shares["compute_share"] < 1, shares)
+                self.assertEqual(group.call({"op": "release", "id": mode}), {"ok": True})
+        for request, words in [({"op": "prepare", "id": "x", "arm": arm("padded_sideways")}, "arm mode"),
+                               ({"op": "prepare", "id": "x", "arm": arm("segmented_random")}, "arm mode"),
+                               ({"op": "prepare", "id": "x", "arm": {**arm(MODES[SIDE][0]), "kind": "step"}},
+                                "arm kind: the data-parallel worker runs data_parallel"),
+                               ({"op": "run", "id": "never", "units": 1}, "no prepared arm"),
+                               ({"op": "frobnicate"}, "no op")]:
+            with self.subTest(request=request):
+                reply = group.call(request)
+                self.assertFalse(reply["ok"])
+                self.assertTrue(reply["error"].startswith("rank 0: "), reply["error"])
+                self.assertIn(words, reply["error"])
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        self.assertEqual(group.close(), 0, self.log_of("protocol"))
+
+    def test_an_idle_rank_waits_past_the_store_timeout(self):
+        group = self.group("idle", SEQPACK_DDP_TIMEOUT_S="2")
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        time.sleep(5)  # rank 1 waits for the next request through two store timeouts
+        self.assertTrue(group.call({"op": "prepare", "id": "a", "arm": arm(MODES[SIDE][0])})["ok"])
+        self.assertTrue(group.call({"op": "run", "id": "a", "units": 1})["ok"])
+        self.assertEqual(group.close(), 0, self.log_of("idle"))
+
+    def test_a_rank_that_fails_to_prepare_is_named_and_the_group_goes_on(self):
+        group = self.group("prepare", SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="prepare")
+        for _ in range(2):
+            reply = group.call({"op": "prepare", "id": "a", "arm": arm(MODES[SIDE][0])})
+            self.assertFalse(reply["ok"])
+            self.assertTrue(reply["error"].startswith("rank 1: "), reply["error"])
+            self.assertIn("SEQPACK_DDP_FAIL_AT", reply["error"])
+            self.assertNotIn("\n", reply["error"])
+        self.assertTrue(group.call({"op": "info"})["ok"])
+        self.assertIn("no prepared arm", group.call({"op": "run", "id": "a", "units": 1})["error"])
+        self.assertEqual(group.close(), 0, self.log_of("prepare"))
+
+    def test_a_rank_that_dies_ends_the_group(self):
+        group = self.group("exit", SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="exit")
+        self.assertTrue(group.call({"op": "prepare", "id": "a", "arm": arm(MODES[SIDE][0])})["ok"])
+        start = time.monotonic()
+        group.send({"op": "run", "id": "a", "units": 1})
+        with self.assertRaises(EOFError):
+            group.reply()
+        self.assertNotEqual(group.close(), 0)
+        self.assertLess(time.monotonic() - start, GROUP_TIMEOUT_S)
+        self.assertEqual(data_parallel.why_the_group_stopped(self.dir / "exit.log"),
+                         "rank 1 exited with status 3, and torchrun stopped the others")
+
+    @unittest.skipIf(SIDE != "cpp", "the Python worker's options are argparse's, its environment torch's to check")
+    def test_bad_options_and_environments_are_refused(self):
+        worker = str(BUILD / "perf" / "ddp_worker")
+        out = str(self.dir / "never.safetensors")
+        for argv, env, words in [
+                ([worker, "--equivalence", out, "--model", "tft"], {}, "--model: must be an LSTM-family model"),
+                ([worker, "--equivalence", out, "--path", "sideways"], {}, "--path: must be padded or packed"),
+                ([worker, "--equivalence", out, "--steps", "-1"], {}, "--steps: must be in [0, 1000]"),
+                ([worker, "--equivalence", out, "--as-ranks", "0"], {}, "--as-ranks: must be in [1, 64]"),
+                ([worker, "--equivalence", out, "--as-ranks", "2"], {"WORLD_SIZE": "2"},
+                 "--as-ranks: is for a run without torchrun"),
+                ([worker], {}, "WORLD_SIZE: is not set"),
+                ([worker], {"WORLD_SIZE": "2", "RANK": "2"}, "RANK: must be an integer in [0, 1]"),
+                ([worker], {"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "x"},
+                 "MASTER_PORT: must be an integer"),
+                ([worker], {"WORLD_SIZE": "1", "RANK": "0", "MASTER_ADDR": "localhost", "MASTER_PORT": "1",
+                            "SEQPACK_DDP_TIMEOUT_S": "soon"}, "SEQPACK_DDP_TIMEOUT_S: must be seconds"),
+                ([worker], {"OMP_NUM_THREADS": "0"}, "OMP_NUM_THREADS: must be an integer in [1, 1024]")]:
+            with self.subTest(argv=argv[1:], env=env):
+                done = subprocess.run(argv, env=environment(**env), capture_output=True, text=True, timeout=60)
+                self.assertEqual(done.returncode, 1, done.stderr)
+                said = [line for line in done.stderr.splitlines() if line.startswith("ddp_worker:")]
+                self.assertEqual(len(said), 1, done.stderr)  # one line (libgomp may add its own)
+                self.assertIn(words, said[0])
 
 
 if __name__ == "__main__":
-    unittest.main()
+    unittest.main(verbosity=2)

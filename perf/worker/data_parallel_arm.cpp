@@ -44,41 +44,11 @@ double seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-double sum(const std::vector<double>& values) { return std::accumulate(values.begin(), values.end(), 0.0); }
 
 }  // namespace
 
 nlohmann::json to_json(const StepTimes& times) {
   return {{"compute", times.compute}, {"wait", times.wait}, {"step", times.step}};
-}
-
-StepTimes step_times_from_json(const nlohmann::json& times) {
-  return {times.at("compute").get<std::vector<double>>(), times.at("wait").get<std::vector<double>>(),
-          times.at("step").get<std::vector<double>>()};
-}
-
-nlohmann::json data_parallel_metrics(const std::vector<StepTimes>& ranks) {
-  if (ranks.empty()) reject("ranks", "no rank's step times");
-  const auto steps = ranks[0].step.size();
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    const auto& t = ranks[r];
-    if (t.compute.size() != steps || t.wait.size() != steps || t.step.size() != steps) {
-      reject("ranks", "rank {} timed {} steps, rank 0 {}: the ranks run the same steps", r, t.step.size(), steps);
-    }
-  }
-  double waste = 0.0, wait = 0.0, compute = 0.0, step = 0.0;
-  for (size_t s = 0; s < steps; ++s) {
-    double slowest = 0.0;
-    for (const auto& t : ranks) slowest = std::max(slowest, t.compute[s]);
-    for (const auto& t : ranks) waste += slowest - t.compute[s];
-  }
-  for (const auto& t : ranks) {
-    wait += sum(t.wait);
-    compute += sum(t.compute);
-    step += sum(t.step);
-  }
-  const auto share = [step](double part) { return step > 0.0 ? part / step : 0.0; };
-  return {{"straggler_waste", share(waste)}, {"wait_share", share(wait)}, {"compute_share", share(compute)}};
 }
 
 DataParallelArm::DataParallelArm(const ArmSpec& arm, int rank, int ranks, c10d::Backend& group) : group_(&group) {

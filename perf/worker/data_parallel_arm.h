@@ -22,14 +22,9 @@ namespace seqpack::perf {
 struct StepTimes {
   std::vector<double> compute, wait, step;  // seconds, one value per step, in order
 };
+// {"compute": [...], "wait": [...], "step": [...]}: what the coordinator's shares are computed from
+// (perf/data_parallel.py, the one place of their formulas).
 nlohmann::json to_json(const StepTimes& times);
-StepTimes step_times_from_json(const nlohmann::json& times);
-
-// Over the ranks' times for the same steps (sums over steps s and ranks r):
-//   straggler_waste = sum (max_r' compute[r'][s] - compute[r][s]) / sum step[r][s]
-//   wait_share = sum wait / sum step, compute_share = sum compute / sum step.
-// InvalidArgument when the ranks timed different numbers of steps.
-nlohmann::json data_parallel_metrics(const std::vector<StepTimes>& ranks);
 
 class DataParallelArm {
  public:

@@ -9,8 +9,8 @@
 //                      -> {"ok", "prepare_s" (slowest rank), "fill_ratio", "samples", "timesteps",
 //                          "steps_per_unit", "rank_fill_ratio": [R]}
 //   {"op": "run", "id", "units": K} -> {"ok", "seconds" (rank 0's), "peak_memory_mib" (largest),
-//                          "metrics": {straggler_waste, wait_share, compute_share},
 //                          "rank_timings": [R x {"compute", "wait", "step"}: seconds per step]}
+//                          (the coordinator computes the shares: perf/data_parallel.py)
 //   {"op": "release", "id"} -> {"ok"}
 // Before a collective (prepare, run) the ranks agree that each of them can take part, so that one
 // rank's error is answered instead of leaving the others waiting; a rank that dies ends the group
@@ -152,15 +152,10 @@ nlohmann::json merged(const std::string& op, const std::vector<nlohmann::json>& 
   auto out = replies[0];
   if (op == "prepare") out["prepare_s"] = largest(replies, "prepare_s");
   if (op == "run") {
-    std::vector<StepTimes> ranks;
     out["rank_timings"] = nlohmann::json::array();
-    for (const auto& r : replies) {
-      ranks.push_back(step_times_from_json(r.at("timings")));
-      out["rank_timings"].push_back(r.at("timings"));
-    }
+    for (const auto& r : replies) out["rank_timings"].push_back(r.at("timings"));
     out.erase("timings");
     out["peak_memory_mib"] = largest(replies, "peak_memory_mib");
-    out["metrics"] = data_parallel_metrics(ranks);
   }
   return out;
 }

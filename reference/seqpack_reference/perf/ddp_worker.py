@@ -12,7 +12,7 @@ computes the straggler waste.
     python -m seqpack_reference.perf.ddp_worker --equivalence OUT --model M --path padded|packed --steps N
         [--as-ranks R]
 
-trains N steps of the model's small float64 configuration (dropout off; summed_squared_error) on R ranks under
+trains N steps of the model's small float64 configuration (dropout off, unmasked MSE) on R ranks under
 torchrun, or in one process on the concatenation of the R ranks' shards (--as-ranks R), and writes the
 final parameters to OUT (safetensors): DDP's averaging promises they are the same.
 """
@@ -317,14 +317,6 @@ def serve() -> int:
 EQUIVALENCE_BATCH, EQUIVALENCE_TE, EQUIVALENCE_TD = 4, 8, 4
 
 
-def summed_squared_error(prediction, target, decoder_lengths, rows):
-    """The squared error summed over the real decoder steps, over `rows` x the window's decoder steps:
-    unlike a mean over the real steps, its average over equal shards is its value on their
-    concatenation, which is what DDP's averaged gradients compute."""
-    real = (torch.arange(target.shape[1]).unsqueeze(0) < decoder_lengths.reshape(-1, 1)).unsqueeze(-1)
-    return ((prediction - target) ** 2 * real).sum() / (rows * EQUIVALENCE_TD)
-
-
 def equivalence(args) -> int:
     """N steps on R ranks (under torchrun) or on their concatenated shards in one process: the final
     parameters, to be compared (perf/tests/data_parallel_python_test.py)."""
@@ -351,7 +343,9 @@ def equivalence(args) -> int:
         members = shards[group.rank] if distributed else [i for shard in shards for i in shard]
         past, future, enc, dec, target = shard_batch(samples, members, (EQUIVALENCE_TE, EQUIVALENCE_TD))
         optimizer.zero_grad()
-        summed_squared_error(forward(past, future, enc, dec), target, dec, len(members)).backward()
+        # Unmasked MSE over batches padded to the window: every row weighs the same on every rank, so
+        # the mean of the ranks' losses is the loss of the joined batch (docs/data-parallel.md).
+        losses.calc_loss(forward(past, future, enc, dec), target, dec, "MSELoss", use_loss_masking=False).backward()
         optimizer.step()
     if not distributed or group.rank == 0:
         save_file({name: p.detach().contiguous() for name, p in model.state_dict().items()}, args.equivalence)
