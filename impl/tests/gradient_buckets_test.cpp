@@ -25,19 +25,20 @@ std::vector<at::Tensor> floats(const std::vector<int64_t>& counts) {
   return all;
 }
 
-TEST(GradientBuckets, LastRegisteredFirstAndEachBucketWithinItsCap) {
+TEST(GradientBuckets, LastRegisteredFirstAndEachBucketClosedAtItsCap) {
   // Caps of 40 and 100 bytes: 10 and 25 floats.
   const BucketCaps caps{40, 100};
   EXPECT_EQ(gradient_buckets(floats({5, 5, 5, 5, 5, 5}), caps), (Buckets{{5, 4}, {3, 2, 1, 0}}));
-  // The first bucket is full at 10 floats; 25 floats exactly fit a later one.
+  // The first bucket closes at 10 floats; a later one at 25.
   EXPECT_EQ(gradient_buckets(floats({20, 5, 6, 4}), caps), (Buckets{{3, 2}, {1, 0}}));
   EXPECT_EQ(gradient_buckets(floats({25, 4, 6}), caps), (Buckets{{2, 1}, {0}}));
 }
 
-TEST(GradientBuckets, AParameterAboveTheCapGetsABucketOfItsOwn) {
+TEST(GradientBuckets, TheParameterThatPassesTheCapStaysInItsBucket) {
+  // DDP's rule: added first, then the bucket closes (so a bucket can pass its cap by one parameter).
   const BucketCaps caps{40, 100};
-  EXPECT_EQ(gradient_buckets(floats({1, 30, 1, 11}), caps), (Buckets{{3}, {2}, {1}, {0}}));
-  EXPECT_EQ(gradient_buckets(floats({2, 2, 26, 2}), caps), (Buckets{{3}, {2}, {1, 0}}));
+  EXPECT_EQ(gradient_buckets(floats({1, 30, 1, 11}), caps), (Buckets{{3}, {2, 1}, {0}}));
+  EXPECT_EQ(gradient_buckets(floats({2, 2, 26, 2}), caps), (Buckets{{3, 2}, {1, 0}}));
 }
 
 TEST(GradientBuckets, DefaultCapsAreDdpsOneAndTwentyFiveMiB) {
@@ -87,7 +88,7 @@ TEST(GradientBuckets, OnOneRankAveragingKeepsTheGradients) {
   auto unused = at::ones({4}).requires_grad_();  // no gradient: it gets the mean of zeros
   t.parameters.push_back(unused);
   GradientBuckets buckets(t.parameters, {40, 40});
-  ASSERT_EQ(buckets.buckets(), (Buckets{{3, 2}, {1, 0}}));
+  ASSERT_EQ(buckets.buckets(), (Buckets{{3, 2, 1}, {0}}));  // 16 + 8 + 28 bytes pass 40: closed
   buckets.average_gradients(*group);
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_TRUE(at::equal(t.parameters[i].grad(), at::arange(t.parameters[i].numel(), at::kFloat) * 2 + 1)) << i;

@@ -26,14 +26,14 @@ std::vector<std::vector<size_t>> gradient_buckets(const std::vector<at::Tensor>&
   };
   for (size_t i = parameters.size(); i-- > 0;) {
     const auto& p = parameters[i];
-    const auto bytes = static_cast<int64_t>(p.numel() * p.element_size());
     if (!open.empty()) {
       const auto& last = parameters[open.back()];
-      const auto cap = buckets.empty() ? caps.first_bytes : caps.other_bytes;
-      if (last.scalar_type() != p.scalar_type() || last.device() != p.device() || open_bytes + bytes > cap) close();
+      if (last.scalar_type() != p.scalar_type() || last.device() != p.device()) close();
     }
     open.push_back(i);
-    open_bytes += bytes;
+    open_bytes += static_cast<int64_t>(p.numel() * p.element_size());
+    // As DDP's compute_bucket_assignment_by_size: a bucket closes once it reaches its cap.
+    if (open_bytes >= (buckets.empty() ? caps.first_bytes : caps.other_bytes)) close();
   }
   close();
   return buckets;

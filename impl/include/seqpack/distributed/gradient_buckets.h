@@ -22,10 +22,11 @@ struct BucketCaps {
 };
 
 // The parameters' indices, bucket by bucket. From the last registered parameter to the first (the
-// order in which backward roughly produces their gradients), a bucket takes parameters while its
-// bytes stay within its cap (the first bucket's cap, then the others'); a parameter larger than
-// the cap gets a bucket of its own; a change of dtype or device closes the bucket (a bucket is one
-// flat tensor). InvalidArgument for an undefined parameter or a cap below 1.
+// order in which backward roughly produces their gradients; DDP rebuilds its buckets in the order
+// the first backward produced them, which these models' backward follows closely), a bucket takes
+// parameters until its bytes reach its cap (the first bucket's cap, then the others'), as DDP's
+// compute_bucket_assignment_by_size does; a change of dtype or device closes the bucket (a bucket
+// is one flat tensor). InvalidArgument for an undefined parameter or a cap below 1.
 std::vector<std::vector<size_t>> gradient_buckets(const std::vector<at::Tensor>& parameters,
                                                   const BucketCaps& caps = {});
 
