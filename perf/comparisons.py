@@ -167,13 +167,14 @@ def points(settings: dict) -> list[Point]:
 
 def data_parallel_comparison(ranks: list[int], samplers: tuple[str, ...], python_paths: tuple[str, ...]
                              ) -> tuple[list[Arm], list[Ratio]]:
-    """Every path under every sampler, on each rank count (one rank: random and grouped batches only,
-    the two grouped samplers being the same there). Ratios at the most ranks: each sampler against
-    random batches, each path against padded; and each path's most ranks against one rank."""
+    """Every path under every sampler on the most ranks, and under random batches on fewer (the
+    scaling: a rank's batches are the same size whatever the rank count). Ratios at the most ranks:
+    each sampler against random batches, each path against padded; and each path's most ranks
+    against one rank."""
     top = max(ranks)
     arms = []
     for r in ranks:
-        for sampler in (samplers if r > 1 else ("random", "grouped_global")):
+        for sampler in (samplers if r == top else ("random",)):
             arms += [Arm("cpp", f"{p}_{sampler}", r) for p in DATA_PARALLEL_CPP_PATHS]
             arms += [Arm("python", f"{p}_{sampler}", r) for p in python_paths]
     ratios = []

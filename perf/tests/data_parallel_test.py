@@ -73,8 +73,8 @@ class Matrix(unittest.TestCase):
                                                             ("padded_eager",))
         labels = {a.label for a in arms}
         self.assertIn("cpp padding_free_grouped_global x2", labels)
-        self.assertIn("python padded_eager_grouped_global x1", labels)
-        self.assertNotIn("cpp padded_grouped_per_rank x1", labels)  # one rank: the grouped samplers coincide
+        self.assertIn("python padded_eager_random x1", labels)
+        self.assertNotIn("cpp padded_grouped_global x1", labels)  # fewer ranks: the scaling's random batches only
         wanted = {r.label for r in ratios}
         self.assertIn("cpp packed_grouped_global x2 / cpp packed_random x2", wanted)
         self.assertIn("cpp padded_random x2 / cpp padded_random x1", wanted)
