@@ -182,6 +182,7 @@ def data_parallel_comparison(ranks: list[int], samplers: tuple[str, ...], python
         for path in paths:
             ratios += [Ratio(Arm(side, f"{path}_{s}", top), Arm(side, f"{path}_random", top))
                        for s in samplers if s != "random"]
+            ratios.append(Ratio(Arm(side, f"{path}_grouped_global", top), Arm(side, f"{path}_grouped_per_rank", top)))
             if top > 1:
                 ratios.append(Ratio(Arm(side, f"{path}_random", top), Arm(side, f"{path}_random", 1)))
         for sampler in samplers:

@@ -210,7 +210,12 @@ def arm_name(side: str, mode: str) -> str:
 
 def header(name: str, machine: dict, res: Results) -> list[str]:
     threads = ", ".join(f"{side} {n}" for side, n in machine.get("threads", {}).items()) or "?"
-    steps = sorted({p.steps for kind in KINDS[:4] for p in res.points(kind)})
+    if res.points("data_parallel"):  # recorded since the first data-parallel run; that run's profile said 1
+        per_rank = machine.get("data_parallel_threads_per_rank",
+                               comparisons.load_profile(machine.get("profile", "quick")).get(
+                                   "data_parallel_threads_per_rank", 1))
+        threads += f", {per_rank} per data-parallel rank"
+    steps = sorted({p.steps for kind in KINDS if kind != "primitive" for p in res.points(kind)})
     lines = [f"# seqpack performance report: {name}", "",
              f"Machine: {machine.get('device', '?')}, governor {machine.get('governor', '?')}. torch "
              f"{machine.get('torch', '?')}, commit {machine.get('commit', '?')}, "
@@ -693,8 +698,8 @@ def conclusions(res: Results) -> list[str]:
     groups = {}
     for r in res.ratio_rows:
         if not is_control(r):
-            key = (r["kind"], r["what"] if r["kind"] != "primitive" else "", r["side"], r["mode"], r["base_side"],
-                   r["base_mode"])
+            key = (r["kind"], r["what"] if r["kind"] != "primitive" else "", r["side"], r["mode"] + ranks_suffix(
+                r.get("ranks")), r["base_side"], r["base_mode"] + ranks_suffix(r.get("base_ranks")))
             groups.setdefault(key, {}).setdefault((r["batch"], r["steps"]), []).append(r)
     if not groups:
         return []
@@ -706,6 +711,8 @@ def conclusions(res: Results) -> list[str]:
         clauses = [verdict_clause(rows, f"B = {b}" + (f", T = {t}" if show_t else ""))
                    for (b, t), rows in sorted(by_size.items())]
         subject = f"{arm_name(side, mode)} against {arm_name(base_side, base_mode)}"
+        if mode.split(" x")[-1:] != base_mode.split(" x")[-1:]:  # rank counts differ: a step holds more samples
+            subject += " (steps per second; samples/s: the data-parallel section)"
         lines.append(f"- {kind}{' ' + what if what else ''}: {subject}: " + "; ".join(clauses) + ".")
     return lines + [""]
 

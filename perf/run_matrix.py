@@ -148,13 +148,15 @@ def main(argv=None) -> int:
             rounds[point.name] = {"stopped": result.stopped, "arms": {label: a.seconds_per_step
                                                                       for label, a in result.arms.items()}}
             write_results()
-        threads = {side: workers.info(side)["threads"] for side in ("cpp", "python")}
+        threads = {side: workers.info(side)["threads"] for side in ("cpp", "python")
+                   if workers[side].process is not None}  # the single workers that ran
         torch_version = workers.info("python")["torch"]
     finally:
         workers.close()
     after = machine.snapshot()
     (args.out / "machine.json").write_text(json.dumps(
         {**machine.record(threads), "profile": args.profile, "commit": revision, "torch": torch_version,
+         "data_parallel_threads_per_rank": settings.get("data_parallel_threads_per_rank", 1),
          "engine": settings.get("engine", {}), "before": before, "after": after,
          "warnings": machine.shared_warnings(before, after)}, indent=1) + "\n")
     print(f"results: {len(rows)} rows in {args.out / 'results.csv'}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """The data-parallel arms' bookkeeping, on made-up times: the shares (data_parallel.metrics) by hand,
 the reading of torchrun's failure report, the arms and ratios a profile asks for, the results.csv
-columns, and the report's section.
+columns, the report's section, and paired_ratio.py's ratios after the fact.
 
 Usage: data_parallel_test.py  (unittest; needs matplotlib and scipy, as perf/report.py)"""
 import csv
@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import comparisons  # noqa: E402
 import data_parallel  # noqa: E402
 import engine  # noqa: E402
+import paired_ratio  # noqa: E402
 import report  # noqa: E402
 import run_matrix  # noqa: E402
 from comparisons import Arm  # noqa: E402
@@ -78,6 +79,7 @@ class Matrix(unittest.TestCase):
         wanted = {r.label for r in ratios}
         self.assertIn("cpp packed_grouped_global x2 / cpp packed_random x2", wanted)
         self.assertIn("cpp padded_random x2 / cpp padded_random x1", wanted)
+        self.assertIn("cpp padded_grouped_global x2 / cpp padded_grouped_per_rank x2", wanted)
         self.assertIn("cpp padding_free_random x2 / python padded_eager_random x2", wanted)
         self.assertTrue(all(r.numerator in arms and r.denominator in arms for r in ratios))
 
@@ -107,6 +109,16 @@ def made_up_results(folder: Path):
         writer = csv.DictWriter(f, fieldnames=run_matrix.FIELDS)
         writer.writeheader()
         writer.writerows(rows)
+
+
+class PairedAfterTheFact(unittest.TestCase):
+    def test_any_two_arms_of_a_point_by_round(self):
+        rounds = {"points": {"data_parallel/m/d/16/64": {"arms": {"a x2": [1.0, 1.1, 1.0], "b x2": [2.0, 2.2, 2.0]}},
+                             "step/m/d/16/64": {"arms": {"a x2": [1.0, 1.0]}}}}
+        found = paired_ratio.paired_ratios(rounds, "a x2", "b x2", "data_parallel")
+        self.assertEqual(list(found), ["data_parallel/m/d/16/64"])
+        self.assertAlmostEqual(found["data_parallel/m/d/16/64"].estimate, 2.0)  # a takes half b's time
+        self.assertEqual(paired_ratio.paired_ratios(rounds, "a x2", "c x2"), {})
 
 
 class Report(unittest.TestCase):
