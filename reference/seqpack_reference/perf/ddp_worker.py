@@ -31,11 +31,10 @@ from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from torch.nn.parallel import DistributedDataParallel
 
 from .. import batching, losses
-from ..models import MODEL_SPECS
+from ..models import MODEL_SPECS, lstm_family
 from ..models.registry import small_params
 from .distributions import batch_lengths, read_distributions
 from .workloads import MODES, PERF_DIR, ModelSetup, peak_memory_mib, reset_peak_memory
-from ..models import lstm_family
 
 IDLE_WAIT = datetime.timedelta(seconds=30)  # a rank waiting for the next request asks again this often
 OTHER_RANK_FAILED = "another rank failed"  # what the ranks that did not fail answer
