@@ -193,9 +193,11 @@ class DataParallel(unittest.TestCase):
         self.assertEqual(group.close(), 0, self.log_of("protocol"))
 
     def test_an_idle_rank_waits_past_the_store_timeout(self):
-        group = self.group("idle", SEQPACK_DDP_TIMEOUT_S="2")
+        # 5 s bounds the collectives too: enough for two ranks that reach one at different moments
+        # on a loaded machine.
+        group = self.group("idle", SEQPACK_DDP_TIMEOUT_S="5")
         self.assertTrue(group.call({"op": "info"})["ok"])
-        time.sleep(5)  # rank 1 waits for the next request through two store timeouts
+        time.sleep(12)  # rank 1 waits for the next request through two store timeouts
         self.assertTrue(group.call({"op": "prepare", "id": "a", "arm": arm(MODES[SIDE][0])})["ok"])
         self.assertTrue(group.call({"op": "run", "id": "a", "units": 1})["ok"])
         self.assertEqual(group.close(), 0, self.log_of("idle"))
