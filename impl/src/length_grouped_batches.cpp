@@ -6,6 +6,7 @@
 #include "seqpack/errors.h"
 #include "seqpack/limits.h"
 #include "seqpack/lengths.h"
+#include "sorted_buckets.h"
 
 namespace seqpack {
 namespace {
@@ -49,20 +50,9 @@ BatchPlan length_grouped_batches(const at::Tensor& lengths, const BatchingOption
   auto generator = seeded(options.seed());
   const auto order = data_set_order(checked.numel(), options, generator);
   const int64_t bucket = checked_multiply(options.batch_size(), options.bucket_batches(), "batch_size x bucket_batches");
-  std::vector<at::Tensor> batches;
-  for (int64_t start = 0; start < order.numel(); start += bucket) {
-    const auto members = order.narrow(0, start, std::min(bucket, order.numel() - start));
-    const auto by_length = std::get<1>(at::sort(checked.index_select(0, members), /*stable=*/true, 0, /*descending=*/true));
-    cut(members.index_select(0, by_length), options.batch_size(), batches);
-  }
+  auto batches = detail::sorted_buckets(order, checked, bucket, options.batch_size());
   drop_short_last(batches, options);
-  if (options.shuffle()) {
-    const auto batch_order = at::randperm(static_cast<int64_t>(batches.size()), generator, at::kLong);
-    std::vector<at::Tensor> shuffled;
-    shuffled.reserve(batches.size());
-    for (int64_t i = 0; i < batch_order.numel(); ++i) shuffled.push_back(batches[batch_order[i].item<int64_t>()]);
-    batches = std::move(shuffled);
-  }
+  if (options.shuffle()) batches = detail::permuted(batches, generator);
   return finish(checked, std::move(batches));
 }
 

@@ -8,31 +8,13 @@
 #include "seqpack/errors.h"
 #include "seqpack/lengths.h"
 #include "seqpack/limits.h"
+#include "sorted_buckets.h"
 
 namespace seqpack {
 namespace {
 
-// Cuts `members` into buckets of `bucket`, sorts each longest first (stable, as Python's sorted)
-// and cuts it into batches of `batch`.
-std::vector<at::Tensor> sorted_buckets(const at::Tensor& members, const at::Tensor& lengths, int64_t bucket,
-                                       int64_t batch) {
-  std::vector<at::Tensor> batches;
-  for (int64_t start = 0; start < members.numel(); start += bucket) {
-    const auto chunk = members.narrow(0, start, std::min(bucket, members.numel() - start));
-    const auto by_length = std::get<1>(at::sort(lengths.index_select(0, chunk), /*stable=*/true, 0, /*descending=*/true));
-    const auto sorted = chunk.index_select(0, by_length);
-    for (int64_t b = 0; b < sorted.numel(); b += batch) batches.push_back(sorted.narrow(0, b, batch).clone());
-  }
-  return batches;
-}
-
-std::vector<at::Tensor> permuted(const std::vector<at::Tensor>& batches, at::Generator& generator) {
-  const auto perm = at::randperm(static_cast<int64_t>(batches.size()), generator, at::kLong);
-  std::vector<at::Tensor> out;
-  out.reserve(batches.size());
-  for (int64_t k = 0; k < perm.numel(); ++k) out.push_back(batches[perm[k].item<int64_t>()]);
-  return out;
-}
+using detail::permuted;
+using detail::sorted_buckets;
 
 // Rank r takes positions r, r + R, ...: in a batch sorted longest first, each rank a like share.
 std::vector<at::Tensor> dealt(const at::Tensor& global_batch, int64_t ranks) {

@@ -79,10 +79,7 @@ DataParallelArm::DataParallelArm(const ArmSpec& arm, int rank, int ranks, c10d::
 }
 
 void DataParallelArm::start() {
-  auto state = model_->parameters();
-  const auto buffers = model_->buffers();
-  state.insert(state.end(), buffers.begin(), buffers.end());
-  distributed::broadcast_parameters(*group_, state, 0);
+  distributed::broadcast_module_state(*group_, *model_);
   run(1);  // warm-up: first-touch allocations, oneDNN primitives, every shape of an epoch once
 }
 

@@ -92,12 +92,7 @@ void run_equivalence(const EquivalenceOptions& options) {
 
   torch::manual_seed(0);
   auto model = small_model(*entry, options.path);
-  if (distributed) {  // as DDP's constructor: rank 0's parameters and buffers everywhere
-    auto state = model->parameters();
-    const auto buffers = model->buffers();
-    state.insert(state.end(), buffers.begin(), buffers.end());
-    distributed::broadcast_parameters(*group->group, state, 0);
-  }
+  if (distributed) distributed::broadcast_module_state(*group->group, *model);  // as DDP's constructor
   Criterion mse;  // MSE, mean over every element, padding included
   models::TrainingStep step(model, models::TrainingStepOptions().criterion(mse).use_loss_masking(false));
   distributed::GradientBuckets buckets(model->parameters());

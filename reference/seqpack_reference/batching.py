@@ -101,6 +101,15 @@ def _cut(order: list[int], batch_size: int) -> list[list[int]]:
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def _sorted_buckets(members: list[int], values: list[int], bucket: int, batch_size: int) -> list[list[int]]:
+    """members cut into buckets of `bucket`, each sorted longest first (stable), cut into batches."""
+    batches = []
+    for start in range(0, len(members), bucket):
+        chunk = members[start:start + bucket]
+        batches += _cut(sorted(chunk, key=lambda i: -values[i]), batch_size)  # sorted() is stable
+    return batches
+
+
 def length_grouped_batches(lengths, batch_size, bucket_batches=16, shuffle=True, seed=0, drop_last=False,
                            group_by_length=True):
     """Batches of indices: shuffled, bucketed, each bucket sorted by length (longest first, stable),
@@ -111,12 +120,7 @@ def length_grouped_batches(lengths, batch_size, bucket_batches=16, shuffle=True,
     if not group_by_length:
         batches = _cut(order, batch_size)
     else:
-        bucket = batch_size * bucket_batches
-        batches = []
-        for start in range(0, len(order), bucket):
-            members = order[start:start + bucket]
-            by_length = sorted(range(len(members)), key=lambda k: -values[members[k]])  # sorted() is stable
-            batches += _cut([members[k] for k in by_length], batch_size)
+        batches = _sorted_buckets(order, values, batch_size * bucket_batches, batch_size)
     if drop_last and batches and len(batches[-1]) < batch_size:
         batches.pop()
     if group_by_length and shuffle:
@@ -145,15 +149,6 @@ def _data_set_values(lengths) -> list[int]:
             raise ValueError(f"lengths: must hold whole non-negative numbers (row {row} is {v})")
         values.append(int(v))
     return values
-
-
-def _sorted_buckets(members: list[int], values: list[int], bucket: int, batch_size: int) -> list[list[int]]:
-    """members cut into buckets of `bucket`, each sorted longest first (stable), cut into batches."""
-    batches = []
-    for start in range(0, len(members), bucket):
-        chunk = members[start:start + bucket]
-        batches += _cut(sorted(chunk, key=lambda i: -values[i]), batch_size)  # sorted() is stable
-    return batches
 
 
 def _deal(global_batch: list[int], ranks: int) -> list[list[int]]:

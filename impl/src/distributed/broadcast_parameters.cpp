@@ -23,4 +23,11 @@ void broadcast_parameters(c10d::Backend& group, const std::vector<at::Tensor>& t
   }
 }
 
+void broadcast_module_state(c10d::Backend& group, const torch::nn::Module& module, int root) {
+  auto state = module.parameters();
+  const auto buffers = module.buffers();
+  state.insert(state.end(), buffers.begin(), buffers.end());
+  broadcast_parameters(group, state, root);
+}
+
 }  // namespace seqpack::distributed
