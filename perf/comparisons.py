@@ -27,20 +27,32 @@ DATA_PARALLEL_CPP_PATHS = ("padded", "packed", "padding_free")
 DATA_PARALLEL_PYTHON_PATHS = ("padded_eager", "packed_eager")
 
 
+PRECISIONS = ("float32", "bfloat16", "float16")  # float32, or autocast to the 16-bit type (float16 with a
+# gradient scaler), as seqpack/precision.h and torch.autocast run them
+DEFAULT_PRECISION = PRECISIONS[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Arm:
     side: str  # cpp | python
     mode: str
     ranks: int = 0  # a data-parallel arm's process count (a worker group); 0: the side's single worker
+    precision: str = DEFAULT_PRECISION
 
     @property
     def label(self) -> str:
-        return f"{self.side} {self.mode}" + (f" x{self.ranks}" if self.ranks else "")
+        return (f"{self.side} {self.mode}" + precision_suffix(self.precision)
+                + (f" x{self.ranks}" if self.ranks else ""))
 
     @property
     def worker(self) -> str:
         """Which worker runs it: the side's, or the side's group of `ranks` processes."""
         return f"{self.side} x{self.ranks}" if self.ranks else self.side
+
+
+def precision_suffix(precision: str | None) -> str:
+    """How a label names an arm's precision: nothing for float32 (every arm before precisions had one)."""
+    return f" {precision}" if precision and precision != DEFAULT_PRECISION else ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +79,8 @@ class Point:
     control: Arm  # measured twice: the A/A control
     budget_s: float
     sample_s: float  # how long one arm's sample lasts (calibrated in units)
+    device: str = "cpu"  # where every arm runs: "cpu" or "cuda:N" (run_matrix.py --device)
+    model_params: dict = dataclasses.field(default_factory=dict)  # hyperparameters over profiles.json's "model"
 
     @property
     def name(self) -> str:
@@ -74,7 +88,7 @@ class Point:
 
     @property
     def control_twin(self) -> Arm:
-        return Arm(self.control.side, self.control.mode + AA_SUFFIX, self.control.ranks)
+        return dataclasses.replace(self.control, mode=self.control.mode + AA_SUFFIX)
 
     @property
     def control_ratio(self) -> Ratio:
@@ -88,7 +102,8 @@ class Point:
             what, mode = mode, "-"
         return {"kind": self.kind, "what": what, "mode": mode,
                 "distribution": self.distribution, "batch": self.batch, "encoder_steps": self.encoder_steps,
-                "decoder_steps": self.decoder_steps, "slowdown": slowdown}
+                "decoder_steps": self.decoder_steps, "slowdown": slowdown, "device": self.device,
+                "precision": arm.precision, "model_params": dict(self.model_params)}
 
 
 def cpp(mode: str) -> Arm:
@@ -103,15 +118,45 @@ def over_padded(arms, padded: Arm) -> list[Ratio]:
     return [Ratio(a, padded) for a in arms if a != padded]
 
 
-def step_comparison(model: str, compiled: bool, python_eager: bool = True) -> tuple[list[Arm], list[Ratio]]:
-    """A training step: C++'s paths against each other and against PyTorch's own modes. Without the
-    Python eager arms (a profile's "python_eager": false), the ratios that need them are left out."""
-    arms = [cpp(p) for p in MODEL_STEP_PATHS] + ([python(m) for m in PYTHON_EAGER] if python_eager else [])
-    ratios = over_padded([cpp(p) for p in MODEL_STEP_PATHS], cpp("padded"))
+def model_family(model: str) -> str:
+    """"lstm" (the packed paths) or "tft" (padded only), as the reference's model registry declares it."""
+    from seqpack_reference.models.registry import MODEL_SPECS
+    if "model." + model not in MODEL_SPECS:
+        raise SystemExit(f"no model {model!r} in seqpack_reference.models.registry")
+    return MODEL_SPECS["model." + model].family
+
+
+def lower_precision_twins(arms: list[Arm], twins: list[Arm], precisions) -> tuple[list[Arm], list[Ratio]]:
+    """Each of `twins` again in every precision but float32, and each such arm over its float32 twin:
+    what autocast buys on this path."""
+    extra, ratios = [], []
+    for precision in precisions:
+        if precision == DEFAULT_PRECISION:
+            continue
+        for arm in twins:
+            if arm in arms:
+                low = dataclasses.replace(arm, precision=precision)
+                extra.append(low)
+                ratios.append(Ratio(low, arm))
+        ratios.append(Ratio(Arm("cpp", "padded", precision=precision), Arm("python", "padded_eager", precision=precision)))
+    return extra, ratios
+
+
+def step_comparison(model: str, compiled: bool, python_eager: bool = True, precisions=(DEFAULT_PRECISION,),
+                    family: str = "lstm") -> tuple[list[Arm], list[Ratio]]:
+    """A training step: C++'s paths against each other and against PyTorch's own modes, and the padded
+    paths again in each lower precision. The TFT family runs padded only (its LSTMs never pack). Without
+    the Python eager arms (a profile's "python_eager": false), the ratios that need them are left out."""
+    lstm = family == "lstm"
+    cpp_paths = MODEL_STEP_PATHS if lstm else ("padded",)
+    arms = [cpp(p) for p in cpp_paths]
+    if python_eager:
+        arms += [python(m) for m in (PYTHON_EAGER if lstm else PYTHON_EAGER[:1])]
+    ratios = over_padded([cpp(p) for p in cpp_paths], cpp("padded"))
     ratios += [Ratio(cpp("padding_free"), cpp("stepwise")),  # all layers on the real steps, or only the LSTMs
                Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("packed"), python("packed_eager"))]
     if compiled:
-        arms += [python(m) for m in PYTHON_COMPILED]
+        arms += [python(m) for m in (PYTHON_COMPILED if lstm else PYTHON_COMPILED[:1])]
         ratios += [Ratio(python("padded_compile"), python("padded_eager")),
                    Ratio(python("packed_compile_disable"), python("packed_eager")),
                    Ratio(python("packed_eager"), python("padded_compile")),
@@ -119,37 +164,73 @@ def step_comparison(model: str, compiled: bool, python_eager: bool = True) -> tu
                    Ratio(cpp("padded"), python("padded_compile")),
                    Ratio(cpp("packed"), python("packed_compile_disable")),
                    Ratio(cpp("padding_free"), python("padded_compile"))]
+    twins = [cpp("padded"), cpp("padding_free"), python("padded_eager"), python("padded_compile")]
+    extra, precision_ratios = lower_precision_twins(arms, twins, precisions)
+    arms += extra
+    ratios += precision_ratios
     return arms, [r for r in ratios if r.numerator in arms and r.denominator in arms]
 
 
-def points(settings: dict) -> list[Point]:
-    """The profile's points, in the order they are measured (one model's points together, so that
-    the Python worker keeps one model's compiled graphs at a time)."""
+def forward_comparison(family: str, precisions=(DEFAULT_PRECISION,)) -> tuple[list[Arm], list[Ratio]]:
+    """Inference: eager padded (and packed, LSTM family), the AOTInductor package of the padded forward
+    (LSTM family: seqpack_reference.compiled.export --perf), PyTorch eager and torch.compile; the padded
+    arms again in each lower precision."""
+    lstm = family == "lstm"
+    arms = [cpp("padded")] + ([cpp("packed"), cpp("compiled")] if lstm else [])
+    arms += [python("padded_eager"), python("padded_compile")]
+    ratios = [Ratio(cpp("compiled"), cpp("padded")), Ratio(cpp("packed"), cpp("padded")),
+              Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("compiled"), python("padded_compile")),
+              Ratio(cpp("padded"), python("padded_compile")),
+              Ratio(python("padded_compile"), python("padded_eager"))]
+    extra, precision_ratios = lower_precision_twins(arms, [cpp("padded"), python("padded_eager")], precisions)
+    arms += extra
+    ratios += precision_ratios
+    return arms, [r for r in ratios if r.numerator in arms and r.denominator in arms]
+
+
+def device_precisions(settings: dict, device: str) -> list[str]:
+    """The precisions a profile measures on this device's type (profiles.json "precisions"; float32 alone
+    when it names none)."""
+    wanted = settings.get("precisions", {}).get(device.split(":")[0], [DEFAULT_PRECISION])
+    unknown = [p for p in wanted if p not in PRECISIONS]
+    if unknown:
+        raise SystemExit(f"profile precisions: {unknown} are not among {list(PRECISIONS)}")
+    return wanted
+
+
+def points(settings: dict, device: str = "cpu") -> list[Point]:
+    """The profile's points on `device`, in the order they are measured (one model's points together,
+    so that the Python worker keeps one model's compiled graphs at a time). A model's points take its
+    own batch sizes and distributions where the profile gives them ("batch_sizes_by_model",
+    "distributions_by_model") and its hyperparameters from "model_params"."""
     distributions = [d["name"] for d in read_distributions()]
     te, td = settings["encoder_steps"], settings["decoder_steps"]
     budget, sample = settings["budget_s"], settings["sample_s"]
+    precisions = device_precisions(settings, device)
     out = []
 
     def add(kind, what, batches, arms, ratios, control):
+        params = settings.get("model_params", {}).get(what, {})
         for batch in batches:
-            for d in distributions:
+            for d in settings.get("distributions_by_model", {}).get(what, distributions):
                 out.append(Point(kind, what, d, batch, te, td, list(arms), list(ratios), control, budget[kind],
-                                 sample[kind]))
+                                 sample[kind], device, dict(params)))
+
+    def batches_of(model: str, key: str) -> list[int]:
+        return settings.get("batch_sizes_by_model", {}).get(model, settings.get(key, []))
 
     for model in settings.get("step_models", []):
         compiled_batches = settings.get("python_compiled", {}).get(model, [])
-        for batch in settings["step_batch_sizes"]:
-            arms, ratios = step_comparison(model, batch in compiled_batches, settings.get("python_eager", True))
+        for batch in batches_of(model, "step_batch_sizes"):
+            arms, ratios = step_comparison(model, batch in compiled_batches, settings.get("python_eager", True),
+                                           precisions, model_family(model))
             add("step", model, [batch], arms, ratios, cpp("padded"))
     lstm = [cpp(p) for p in STEP_PATHS]
     add("lstm_step", "lstm", settings.get("lstm_step_batch_sizes", []), lstm, over_padded(lstm, cpp("padded")),
         cpp("padded"))
     for model in settings.get("forward_models", []):
-        arms = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
-        ratios = [Ratio(cpp("compiled"), cpp("padded")), Ratio(cpp("packed"), cpp("padded")),
-                  Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("compiled"), python("padded_compile")),
-                  Ratio(python("padded_compile"), python("padded_eager"))]
-        add("forward", model, settings.get("forward_batch_sizes", []), arms, ratios, cpp("padded"))
+        arms, ratios = forward_comparison(model_family(model), precisions)
+        add("forward", model, batches_of(model, "forward_batch_sizes"), arms, ratios, cpp("padded"))
     for model in settings.get("grouping_models", []):
         arms = [cpp(f"{p}_{cut}") for p in GROUPING_PATHS for cut in ("random", "grouped")]
         ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")),

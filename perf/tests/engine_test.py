@@ -134,7 +134,7 @@ class Declarations(unittest.TestCase):
         for profile in ("quick", "full"):
             points = comparisons.points(comparisons.load_profile(profile))
             for point in points:
-                if point.kind == "step":
+                if point.kind == "step" and comparisons.model_family(point.what) == "lstm":
                     self.assertIn(Ratio(pf, Arm("cpp", "padded")), point.ratios, point.name)
                     self.assertIn(Ratio(pf, Arm("cpp", "stepwise")), point.ratios, point.name)
                     self.assertIn(Arm("python", "padded_eager"), point.arms, point.name)  # the default: eager arms
@@ -145,6 +145,31 @@ class Declarations(unittest.TestCase):
                 if point.kind == "grouping":
                     self.assertIn(Ratio(Arm("cpp", "padding_free_grouped"), Arm("cpp", "padded_grouped")), point.ratios)
                     self.assertIn(Ratio(Arm("cpp", "packed_grouped"), Arm("cpp", "padded_grouped")), point.ratios)
+
+    def test_the_tft_family_runs_padded_only_beside_pytorch(self):
+        points = [p for p in comparisons.points(comparisons.load_profile("full")) if p.what in ("tft", "pftft", "xtft")]
+        self.assertEqual({p.what for p in points}, {"tft", "pftft", "xtft"})
+        self.assertEqual({p.kind for p in points}, {"step", "forward"})
+        for point in points:
+            modes = {a.mode for a in point.arms}
+            self.assertFalse({"packed", "packed_eager", "segmented", "stepwise", "padding_free"} & modes, point.name)
+            self.assertIn(Ratio(Arm("cpp", "padded"), Arm("python", "padded_eager")), point.ratios, point.name)
+            self.assertEqual(point.model_params["d_model"], 32, point.name)  # the original's sample config
+
+    def test_each_lower_precision_arm_is_paired_with_its_float32_twin(self):
+        for device, lower in (("cpu", {"bfloat16"}), ("cuda:0", {"bfloat16", "float16"})):
+            points = [p for p in comparisons.points(comparisons.load_profile("quick"), device)
+                      if p.kind in ("step", "forward")]
+            for point in points:
+                self.assertEqual(point.device, device)
+                arms = [a for a in point.arms if a.precision != "float32"]
+                self.assertEqual({a.precision for a in arms}, lower, point.name)
+                for arm in arms:
+                    twin = Arm(arm.side, arm.mode)
+                    self.assertIn(Ratio(arm, twin), point.ratios, point.name)
+                    self.assertEqual(point.arm_spec(arm)["precision"], arm.precision)
+                    self.assertEqual(point.arm_spec(arm)["device"], device)
+                    self.assertTrue(arm.label.endswith(" " + arm.precision), arm.label)
 
     def test_the_gate_points_are_unchanged(self):
         # Its baselines hold these ratios: a new arm or ratio there would make them stale.
