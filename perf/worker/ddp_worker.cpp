@@ -92,6 +92,9 @@ class Worker {
     std::string error;
     try {
       if (failure_ == "prepare") reject("SEQPACK_DDP_FAIL_AT", "rank {} fails every prepare on purpose", g_.rank);
+      if (const auto device = arm.value("device", std::string("cpu")); device != "cpu") {
+        reject("device", "the data-parallel worker runs on the CPU only (gloo), not \"{}\"", device);
+      }
       built = std::make_unique<DataParallelArm>(arm_from_json(arm), g_.rank, g_.ranks, *g_.group);
     } catch (const std::exception& e) {
       error = first_line(e.what());

@@ -234,6 +234,8 @@ class Worker:
             arm = request["arm"]
             if arm["kind"] != "data_parallel":
                 raise ValueError(f"arm kind: the data-parallel worker runs data_parallel, not {arm['kind']!r}")
+            if arm.get("device", "cpu") != "cpu":
+                raise ValueError(f'device: the data-parallel worker runs on the CPU only (gloo), not "{arm["device"]}"')
             start = time.perf_counter()
             built = DataParallelArm(arm, self.group, self.model_settings, self.distributions, self.settings,
                                     self.models, fail=failing and self.fail_at == "prepare")

@@ -1,13 +1,16 @@
 """The Python worker of the comparison engine (perf/engine.py), the twin of perf/worker/perf_worker.cpp:
 one JSON line in, one JSON line out, for as long as the run lasts.
 
-    {"op": "info"}                                     -> {"ok": true, "side": "python", "threads", "pid", "torch"}
+    {"op": "info", "device": D}                        -> {"ok": true, "side": "python", "threads", "pid", "torch",
+                                                           "device": describe_device(D)}  (D optional, "cpu")
     {"op": "prepare", "id": I, "arm": {..}, "timeout_s": S}
                                                        -> {"ok": true, "prepare_s", "fill_ratio", "samples",
                                                            "timesteps", "steps_per_unit"}  (built, warmed up)
-    {"op": "run", "id": I, "units": K}                 -> {"ok": true, "seconds", "peak_memory_mib"}
+    {"op": "run", "id": I, "units": K}                 -> {"ok": true, "seconds", "peak_memory_mib",
+                                                           "peak_device_memory_mib"}  (0 on the CPU)
     {"op": "release", "id": I}                         -> {"ok": true}
 
+A run is timed on the arm's device (its "device", default "cpu"): CUDA events after synchronising.
 A failed request answers {"ok": false, "error": "..."}; the worker goes on. A mode whose preparation
 timed out (a compilation that does not end) fails at once afterwards instead of timing out again."""
 from __future__ import annotations
@@ -20,6 +23,8 @@ import time
 
 import torch
 
+from .device import DeviceTimer, describe_device, parse_device, peak_device_memory_mib, reset_peak_device_memory, \
+    synchronize
 from .workloads import PERF_DIR, Workloads, peak_memory_mib, reset_peak_memory
 
 
@@ -51,17 +56,20 @@ class Worker:
     def __init__(self):
         self.workloads = Workloads(json.loads((PERF_DIR / "profiles.json").read_text())["model"])
         self.arms, self.timed_out = {}, {}
+        self.devices = {}  # arm id -> the device it runs on
 
     def answer(self, request: dict) -> dict:
         op = request["op"]
         if op == "info":
             return {"ok": True, "side": "python", "threads": torch.get_num_threads(), "pid": os.getpid(),
-                    "torch": torch.__version__}
+                    "torch": torch.__version__,
+                    "device": describe_device(parse_device(request.get("device", "cpu")))}
         if op not in ("prepare", "run", "release"):
             return {"ok": False, "error": f"no op {op!r}"}
         arm_id = request["id"]
         if op == "prepare":
             arm = request["arm"]
+            device = parse_device(arm.get("device", "cpu"))
             mode_key = (arm["kind"], arm["what"], arm["mode"])
             if mode_key in self.timed_out:
                 raise self.timed_out[mode_key]
@@ -71,7 +79,8 @@ class Worker:
             except _TimedOut as error:
                 self.timed_out[mode_key] = error
                 raise
-            self.arms[arm_id] = workload
+            synchronize(device)
+            self.arms[arm_id], self.devices[arm_id] = workload, device
             return {"ok": True, "prepare_s": time.perf_counter() - start, "fill_ratio": workload.fill_ratio,
                     "samples": workload.samples, "timesteps": workload.timesteps,
                     "steps_per_unit": workload.steps_per_unit}
@@ -81,11 +90,16 @@ class Worker:
             units = int(request["units"])
             if units < 1:
                 return {"ok": False, "error": "units must be at least 1"}
+            device = self.devices[arm_id]
+            synchronize(device)  # nothing queued before the run is counted in it
             reset_peak_memory()
-            start = time.perf_counter()
+            reset_peak_device_memory(device)
+            timer = DeviceTimer(device)
+            timer.start()
             self.arms[arm_id].run(units)
-            return {"ok": True, "seconds": time.perf_counter() - start, "peak_memory_mib": peak_memory_mib()}
-        del self.arms[arm_id]  # release
+            return {"ok": True, "seconds": timer.stop_seconds(), "peak_memory_mib": peak_memory_mib(),
+                    "peak_device_memory_mib": peak_device_memory_mib(device)}
+        del self.arms[arm_id], self.devices[arm_id]  # release
         return {"ok": True}
 
 
