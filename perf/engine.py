@@ -159,6 +159,7 @@ class ArmResult:
     timesteps: int = 0
     steps_per_unit: int = 1
     peak_memory_mib: float = 0.0
+    peak_device_memory_mib: float = 0.0  # the caching allocator's peak on a CUDA device; 0 on the CPU
     rank_fill_ratio: list[float] = dataclasses.field(default_factory=list)  # data parallel: each rank's
     metrics: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # data parallel: one per round
 
@@ -266,6 +267,8 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                 reply = run(arm, result.units)
                 result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
                 result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
+                result.peak_device_memory_mib = max(result.peak_device_memory_mib,
+                                                    reply.get("peak_device_memory_mib", 0.0))
                 if "rank_timings" in reply:
                     for name, value in data_parallel.metrics(reply["rank_timings"]).items():
                         result.metrics.setdefault(name, []).append(value)

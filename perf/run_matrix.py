@@ -2,13 +2,17 @@
 in paired, interleaved rounds (engine.py, over the C++ and the Python worker).
 
     python perf/run_matrix.py --profile quick|full --build build/release --out reports/<name>
-        [--only step lstm_step forward grouping primitive] [--filter TEXT]
+        [--only step lstm_step forward grouping primitive] [--filter TEXT] [--device auto|cpu|cuda[:N]]
+
+--device (default auto: cuda:0 when a GPU is present, else cpu) is resolved here, once, before any
+worker starts; asking for CUDA on a machine without a GPU fails at once in one line.
 
 Writes <out>/results.csv: one row per arm (median it/s over the rounds; it_s_low / it_s_high, the 95%
 interval of their geometric mean,
 rounds, units per sample, preparation time, fill, memory) and one per ratio (estimate, 95%
 interval, half-width, verdict); <out>/rounds.json, every round's seconds per step of every arm (what
-the ratios are computed from); <out>/machine.json, the machine and its load before and after.
+the ratios are computed from); <out>/machine.json, the machine, its accelerator (the device's
+description: GPU name, memory, driver, CUDA, cuDNN) and its load before and after.
 Progress goes to stderr: a line per point with how many are left and about how long.
 """
 from __future__ import annotations
@@ -27,13 +31,15 @@ import engine
 import machine
 import stats
 from seqpack_paths import ROOT
+from seqpack_reference.perf import device as devices
 
 KINDS = comparisons.KINDS
 FIELDS = ["row", "kind", "what", "side", "mode", "base_side", "base_mode", "distribution", "batch", "steps", "status",
           "median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "verdict",
           "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_memory_mib",
           "warmup_s", "ranks", "base_ranks", "rank_fill_ratio",
-          *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")], "device", "torch", "commit"]
+          *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")], "precision",
+          "base_precision", "peak_device_memory_mib", "device", "machine", "torch", "commit"]
 
 
 def commit() -> str:
@@ -66,7 +72,9 @@ def arm_row(kind, what, distribution, batch, steps, arm: comparisons.Arm, result
             "rounds": len(result.seconds_per_step), "units_per_sample": result.units, "fill_ratio": result.fill_ratio,
             "samples_per_s": median * result.samples / result.steps_per_unit,
             "timesteps_per_s": median * result.timesteps / result.steps_per_unit,
-            "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s, **data_parallel_columns(arm, result)}
+            "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s,
+            "precision": getattr(arm, "precision", "float32"), "peak_device_memory_mib": result.peak_device_memory_mib,
+            **data_parallel_columns(arm, result)}
 
 
 def data_parallel_columns(arm: comparisons.Arm, result: engine.ArmResult) -> dict:
@@ -85,7 +93,9 @@ def data_parallel_columns(arm: comparisons.Arm, result: engine.ArmResult) -> dic
 def ratio_row(kind, what, distribution, batch, steps, ratio: comparisons.Ratio, interval) -> dict:
     row = {"row": "ratio", "kind": kind, "what": what, "side": ratio.numerator.side, "mode": ratio.numerator.mode,
            "base_side": ratio.denominator.side, "base_mode": ratio.denominator.mode, "distribution": distribution,
-           "batch": batch, "steps": steps, "ranks": ratio.numerator.ranks or "", "base_ranks": ratio.denominator.ranks or ""}
+           "batch": batch, "steps": steps, "ranks": ratio.numerator.ranks or "", "base_ranks": ratio.denominator.ranks or "",
+           "precision": getattr(ratio.numerator, "precision", "float32"),
+           "base_precision": getattr(ratio.denominator, "precision", "float32")}
     if interval is None:
         return {**row, "status": "not measured"}
     return {**row, "status": "ok", "ratio": interval.estimate, "ratio_low": interval.low, "ratio_high": interval.high,
@@ -110,14 +120,19 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", choices=KINDS, default=list(KINDS), help="the kinds of point to measure")
     parser.add_argument("--filter", default="", help="only points whose name contains this text")
     parser.add_argument("--seed", type=int, default=None, help="the seed of the rounds' order (default: random)")
+    parser.add_argument("--device", default="auto", help="auto (a GPU when present), cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
+    try:  # before anything starts: a GPU asked for and absent is one line, at once
+        device = devices.device_label(devices.parse_device(args.device, "--device"))
+    except devices.DeviceError as error:
+        raise SystemExit(f"run_matrix.py: {error}")
     settings = comparisons.load_profile(args.profile)
     args.out.mkdir(parents=True, exist_ok=True)
     revision = commit()  # taken before the run: what was built and measured
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
-    points = [p for p in comparisons.points(settings) if p.kind in args.only and args.filter in p.name]
-    print(f"[setup] {len(points)} points; checking the machine", file=sys.stderr, flush=True)
+    points = [p for p in comparisons.points(settings, device=device) if p.kind in args.only and args.filter in p.name]
+    print(f"[setup] {len(points)} points on {device}; checking the machine", file=sys.stderr, flush=True)
     before = machine.snapshot()
     forward_models = sorted({p.what for p in points if p.kind == "forward"})
     export_log = args.out / "logs" / "export.log"
@@ -128,7 +143,7 @@ def main(argv=None) -> int:
                              settings.get("data_parallel_threads_per_rank", 1))
     progress = engine.Progress(points)
     rows, rounds = [], {}
-    device = machine.describe()
+    host = machine.describe()
 
     def write_results():  # after every point, so that an interrupted run keeps what it measured
         torch_version = workers.info("python")["torch"]
@@ -136,7 +151,7 @@ def main(argv=None) -> int:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             for row in rows:
-                writer.writerow({**row, "device": device, "torch": torch_version, "commit": revision})
+                writer.writerow({**row, "device": device, "machine": host, "torch": torch_version, "commit": revision})
         (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
 
     try:
@@ -155,7 +170,8 @@ def main(argv=None) -> int:
         workers.close()
     after = machine.snapshot()
     (args.out / "machine.json").write_text(json.dumps(
-        {**machine.record(threads), "profile": args.profile, "commit": revision, "torch": torch_version,
+        {**machine.record(threads), "accelerator": devices.describe_device(devices.parse_device(device)),
+         "profile": args.profile, "commit": revision, "torch": torch_version,
          "data_parallel_threads_per_rank": settings.get("data_parallel_threads_per_rank", 1),
          "engine": settings.get("engine", {}), "before": before, "after": after,
          "warnings": machine.shared_warnings(before, after)}, indent=1) + "\n")
