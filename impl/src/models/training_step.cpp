@@ -8,7 +8,10 @@ TrainingStep::TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingS
     : model_(std::move(model)),
       criterion_(options.criterion().value_or(model_->default_criterion())),
       use_loss_masking_(options.use_loss_masking().value_or(model_->default_use_loss_masking())),
-      optimizer_(model_->parameters(), torch::optim::AdamOptions(options.learning_rate())) {}
+      precision_(options.precision()),
+      optimizer_(model_->parameters(), torch::optim::AdamOptions(options.learning_rate())) {
+  if (precision_ == Precision::Float16) grad_scaler_.emplace();
+}
 
 at::Tensor TrainingStep::operator()(const ModelInputs& inputs, const at::Tensor& target) {
   auto loss = backward(inputs, target);
@@ -19,13 +22,31 @@ at::Tensor TrainingStep::operator()(const ModelInputs& inputs, const at::Tensor&
 at::Tensor TrainingStep::backward(const ModelInputs& inputs, const at::Tensor& target) {
   model_->train();
   optimizer_.zero_grad();
-  const auto real = model_->forward_real_steps(inputs);
-  const auto loss = real ? padding_free_loss(*real, target, inputs.decoder_lengths, criterion_, use_loss_masking_)
-                         : calc_loss(model_->forward(inputs), target, inputs.decoder_lengths, criterion_, use_loss_masking_);
-  loss.backward();
+  const auto loss = [&] {
+    // Autocast where the parameters are, as `with torch.autocast(param.device.type, dtype)`.
+    const auto parameters = model_->parameters();
+    const auto device_type = parameters.empty() ? c10::DeviceType::CPU : parameters.front().device().type();
+    const AutocastGuard autocast(device_type, precision_);
+    const auto real = model_->forward_real_steps(inputs);
+    return real ? padding_free_loss(*real, target, inputs.decoder_lengths, criterion_, use_loss_masking_)
+                : calc_loss(model_->forward(inputs), target, inputs.decoder_lengths, criterion_, use_loss_masking_);
+  }();
+  // Backward outside autocast, as PyTorch recommends; its ops run in the dtypes forward chose.
+  if (grad_scaler_) {
+    grad_scaler_->scale(loss).backward();
+  } else {
+    loss.backward();
+  }
   return loss.detach();
 }
 
-void TrainingStep::update() { optimizer_.step(); }
+void TrainingStep::update() {
+  if (!grad_scaler_) {
+    optimizer_.step();
+    return;
+  }
+  grad_scaler_->step(optimizer_);
+  grad_scaler_->update();
+}
 
 }  // namespace seqpack::models
