@@ -11,6 +11,7 @@ A section whose kind of point the run did not measure is left out.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import statistics
 import sys
@@ -26,14 +27,15 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator  # noq
 import packing_cost_model  # noqa: E402  (perf/ is on sys.path: this file runs as a script)
 import comparisons  # noqa: E402
 import data_parallel  # noqa: E402
-from comparisons import AA_SUFFIX, Ratio, cpp, python  # noqa: E402
+from comparisons import AA_SUFFIX, DEFAULT_PRECISION, Ratio, cpp, precision_suffix, python  # noqa: E402
 
 KINDS = comparisons.KINDS
 NUMBERS = ("median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "fill_ratio",
-           "peak_memory_mib", "warmup_s", "samples_per_s",
+           "peak_memory_mib", "peak_device_memory_mib", "warmup_s", "samples_per_s",
            *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")])
-# The original's write-up (one GPU, TransformerLSTM, batch 64), it/s.
-ORIGINAL_HEADLINE = {"padded_compile": 3.02, "packed_eager": 2.0, "packed_compile_disable": 2.78}
+# The original's write-up (one GPU, TransformerLSTM, batch 64): its it/s and their ratios, with their source.
+ORIGINAL_FIGURES = json.loads((Path(__file__).resolve().parent / "original_figures.json").read_text())
+ORIGINAL_HEADLINE = ORIGINAL_FIGURES["it_s"]
 HEADLINE_ARMS = [python("padded_compile"), python("packed_eager"), python("packed_compile_disable"), cpp("padded"),
                  cpp("packed")]
 HEADLINE_RATIOS = [Ratio(cpp("padded"), python("padded_compile")).label, Ratio(cpp("packed"), cpp("padded")).label,
@@ -83,8 +85,14 @@ def ranks_suffix(ranks) -> str:
 
 
 def label_of(row: dict) -> str:
-    return (f"{row['side']} {row['mode']}{ranks_suffix(row.get('ranks'))} / "
-            f"{row['base_side']} {row['base_mode']}{ranks_suffix(row.get('base_ranks'))}")
+    """As comparisons.Ratio.label writes it; results from before precisions (no column) are float32."""
+    return (f"{row['side']} {row['mode']}{precision_suffix(row.get('precision'))}{ranks_suffix(row.get('ranks'))} / "
+            f"{row['base_side']} {row['base_mode']}{precision_suffix(row.get('base_precision'))}"
+            f"{ranks_suffix(row.get('base_ranks'))}")
+
+
+def precision_of(row: dict) -> str:
+    return row.get("precision") or DEFAULT_PRECISION
 
 
 def is_control(row: dict) -> bool:
@@ -97,7 +105,8 @@ class Results:
     def __init__(self, rows: list[dict]):
         self.arm_rows = [r for r in rows if r["row"] == "arm"]
         self.ratio_rows = [r for r in rows if r["row"] == "ratio"]
-        self._arms = {(point_of(r), r["side"], r["mode"], r.get("ranks") or ""): r for r in self.arm_rows}
+        self._arms = {(point_of(r), r["side"], r["mode"], r.get("ranks") or "", precision_of(r)): r
+                      for r in self.arm_rows}
         self._ratios = {(point_of(r), label_of(r)): r for r in self.ratio_rows}
         order = list(dict.fromkeys(r["distribution"] for r in rows))
         # Tables read distribution by distribution, then by B.
@@ -105,7 +114,18 @@ class Results:
             KINDS.index(p.kind), p.what, order.index(p.distribution), p.batch, p.steps))
 
     def arm(self, point: Point, arm) -> dict | None:
-        return self._arms.get((point, arm.side, arm.mode, str(arm.ranks or "")))
+        return self._arms.get((point, arm.side, arm.mode, str(arm.ranks or ""),
+                               getattr(arm, "precision", DEFAULT_PRECISION)))
+
+    @property
+    def device(self) -> str:
+        """"cpu" or "cuda:N"; results from before the device column held the host there, on the CPU."""
+        devices = {r.get("device") or "cpu" for r in self.arm_rows}
+        return next((d for d in sorted(devices) if d.startswith("cuda")), "cpu")
+
+    @property
+    def precisions(self) -> list[str]:
+        return list(dict.fromkeys(precision_of(r) for r in self.arm_rows)) or [DEFAULT_PRECISION]
 
     def ratio(self, point: Point, label: str) -> dict | None:
         return self._ratios.get((point, label))
@@ -220,8 +240,10 @@ def header(name: str, machine: dict, res: Results) -> list[str]:
              f"Machine: {machine.get('device', '?')}, governor {machine.get('governor', '?')}. torch "
              f"{machine.get('torch', '?')}, commit {machine.get('commit', '?')}, "
              f"profile {machine.get('profile', '?')}, threads {threads}.", "",
+             f"Device: {device_text(res.device, machine.get('accelerator', {}))}.", "",
              "Training step = forward, the model's default loss through calc_loss, backward, Adam. Models at the "
-             f"original's default sizes, float32, CPU, encoder T = {', '.join(map(str, steps)) or '—'}.", "",
+             f"original's default sizes (unless the profile sets others), {', '.join(res.precisions)}, "
+             f"{res.device}, encoder T = {', '.join(map(str, steps)) or '—'}.", "",
              "How to read it: every ratio is a 95% interval from paired, interleaved rounds (t interval on per-round "
              "log ratios); verdicts only where the interval excludes 1; it/s of single arms include the machine's "
              "drift and are not compared across arms. A ratio is numerator it/s / denominator it/s: above 1, the "
@@ -231,6 +253,16 @@ def header(name: str, machine: dict, res: Results) -> list[str]:
                   ". The paired rounds cancel much of other work from the ratios (their intervals widen instead), "
                   "but not from the it/s.", ""]
     return lines
+
+
+def device_text(device: str, accelerator: dict) -> str:
+    """The device the arms ran on; on CUDA the GPU, its memory and the driver, CUDA and cuDNN versions."""
+    if not device.startswith("cuda"):
+        return f"{device} (every arm ran on the CPU)"
+    a = accelerator
+    return (f"{device}, {a.get('name', 'unknown GPU')}, {a.get('memory_mib', '?')} MiB, capability "
+            f"{a.get('capability', '?')}, driver {a.get('driver', '?')}, CUDA {a.get('cuda', '?')}, "
+            f"cuDNN {a.get('cudnn', '?')}; timed with CUDA events after synchronising")
 
 
 def noise_floor(res: Results) -> list[str]:
@@ -300,6 +332,68 @@ def headline(res: Results) -> list[str]:
             arms[:2] + ["| " + " | ".join(original) + " |"] + arms[2:] +  # the original's row under the header
             point_table(points, WHERE + ratio_columns(res, [label for label in HEADLINE_RATIOS
                                                     if any(res.ratio(p, label) for p in points)])))
+
+
+ORIGINAL_ARMS = [python(m) for m in comparisons.PYTHON_EAGER + comparisons.PYTHON_COMPILED] + [
+    cpp("padded"), cpp("packed"), cpp("segmented")]
+
+
+def original_experiment(res: Results) -> list[str]:
+    """The original's experiment again (TransformerLSTM, batch 64, its PyTorch modes; profile gpu): our
+    it/s with intervals beside its figures, and the two paired ratios its figures imply."""
+    setting = ORIGINAL_FIGURES["setting"]
+    points = res.points(setting["kind"], setting["model"], setting["batch"])
+    if not points:
+        return []
+    where = ("on the CPU: the original's figures are from one GPU, so only the ratios, not the it/s, are comparable"
+             if not res.device.startswith("cuda") else f"on {res.device}, as the original's (one GPU)")
+    lines = ["## The original's experiment", "",
+             f"TransformerLSTM, batch 64, a training step, measured {where}. The original's figures: "
+             f"{ORIGINAL_FIGURES['source']}", ""]
+    for precision in res.precisions:
+        for p in points:
+            arms = [dataclasses.replace(a, precision=precision) for a in ORIGINAL_ARMS]
+            body = [[arm_name(a.side, a.mode), rate_interval_cell(res.arm(p, a)),
+                     str(ORIGINAL_HEADLINE[a.mode]) if a.side == "python" and a.mode in ORIGINAL_HEADLINE else "—"]
+                    for a in arms if res.arm(p, a)]
+            if not body:
+                continue
+            lines += [f"{p.distribution}, T = {p.steps}, {precision}: it/s (95% interval of the rounds' geometric "
+                      "mean) beside the original's", ""]
+            lines += table(["arm", "it/s", "the original's it/s"], body)
+            ratios = []
+            for r in ORIGINAL_FIGURES["ratios"]:
+                label = Ratio(dataclasses.replace(python(r["numerator"]), precision=precision),
+                              dataclasses.replace(python(r["denominator"]), precision=precision)).label
+                row = res.ratio(p, label)
+                if row:
+                    ratios.append([label, ratio_cell(row), f"{r['value']:g}", original_verdict(row, r["value"])])
+            if ratios:
+                lines += table(["paired ratio", "measured", "the original's", "against the original's"], ratios)
+    return lines
+
+
+def original_verdict(row: dict, value: float) -> str:
+    if row["status"] != "ok":
+        return "not measured"
+    if row["ratio_low"] <= value <= row["ratio_high"]:
+        return "interval covers it"
+    return "above it" if row["ratio_low"] > value else "below it"
+
+
+def device_memory(res: Results) -> list[str]:
+    """Peak device memory per arm (the caching allocator's peak allocated bytes over a run's units)."""
+    if not res.device.startswith("cuda"):
+        return []
+    rows = [r for r in res.arm_rows if r.get("peak_device_memory_mib") is not None and not is_control(r)]
+    if not rows:
+        return []
+    return (["## Peak device memory", "",
+             f"The most memory any run of an arm allocated on {res.device} (PyTorch's caching allocator, peak "
+             "allocated bytes since the run's start), MiB.", ""] +
+            table(["point", "arm", "peak MiB"],
+                  [[point_of(r).name, f"{r['side']} {r['mode']}{precision_suffix(r.get('precision'))}"
+                    f"{ranks_suffix(r.get('ranks'))}", f"{r['peak_device_memory_mib']:.0f}"] for r in rows]))
 
 
 def plot_ratios(res: Results, out: Path, model: str, points: list[Point], labels: list[str]) -> str:
@@ -722,6 +816,7 @@ def main(report_dir: str) -> int:
     res = load(out / "results.csv")
     machine, rounds = read_json(out / "machine.json"), read_json(out / "rounds.json")
     lines = (header(out.name, machine, res) + noise_floor(res) + precision(res, machine, rounds) + headline(res) +
+             original_experiment(res) + device_memory(res) +
              per_model(res, out) + efficiency_section(res, "step") + padding_free_targets(res) +
              efficiency_section(res, "lstm_step") +
              forward(res) + grouping(res) + data_parallel_section(res) + primitives(res) +

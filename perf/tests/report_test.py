@@ -1,8 +1,10 @@
 """report.py on made-up results: the efficiency table's columns and issue 21's padding-free targets
-(T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval.
+(T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval; issue
+20's device header, the original's experiment and peak device memory, and results of the old schema.
 
 Usage: report_test.py  (unittest; needs matplotlib and scipy, as perf/report.py)"""
 import csv
+import json
 import sys
 import tempfile
 import unittest
@@ -156,6 +158,80 @@ class Sections(unittest.TestCase):
         self.assertIn("| T2 | ", section)
         self.assertIn("met (met at 1 of 1 points)", section)
         self.assertIn("| T3 faster | grouping | heavy_tailed | 32 | 0.60 | 1.300 [1.200, 1.400] | met |", section)
+
+
+def write_results(folder: Path, rows: list[dict], fields: list[str]) -> None:
+    with open(folder / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def original_point(device: str, precision: str = "float32") -> list[dict]:
+    """The original's experiment (profile gpu): the five PyTorch modes and C++ padded / packed."""
+    rows = [{**arm("step", "transformer_lstm", "uniform_half", 64, side, mode), "device": device,
+             "precision": precision, "peak_device_memory_mib": 1234.0 if device != "cpu" else 0.0}
+            for side, mode in [("python", m) for m in ("padded_eager", "packed_eager", "padded_compile",
+                                                         "packed_compile", "packed_compile_disable")] +
+            [("cpp", "padded"), ("cpp", "packed")]]
+    rows.append({**ratio("step", "transformer_lstm", "uniform_half", 64, "python packed_eager",
+                         "python padded_compile", 0.7, 0.65, 0.75), "precision": precision,
+                 "base_precision": precision})
+    rows.append({**ratio("step", "transformer_lstm", "uniform_half", 64, "python packed_compile_disable",
+                         "python padded_compile", 0.8, 0.78, 0.82), "precision": precision,
+                 "base_precision": precision})
+    return rows
+
+
+class GpuSection(unittest.TestCase):
+    """The device in the header, the original's experiment beside its figures, peak device memory on CUDA;
+    results from before the device and precision columns still read."""
+
+    def test_a_cuda_run_names_its_gpu_and_the_originals_figures(self):
+        rows = original_point("cuda:0") + original_point("cuda:0", "bfloat16")
+        accelerator = {"device": "cuda:0", "name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.1",
+                       "cuda": "13.0", "cudnn": "91000", "capability": "9.0"}
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results(Path(tmp), rows, run_matrix.FIELDS)
+            (Path(tmp) / "machine.json").write_text(json.dumps({"device": "some CPU", "accelerator": accelerator}))
+            self.assertEqual(report.main(tmp), 0)
+            text = (Path(tmp) / "report.md").read_text()
+        self.assertIn("Device: cuda:0, NVIDIA H200, 143771 MiB, capability 9.0, driver 570.1, CUDA 13.0, cuDNN 91000",
+                      text)
+        section = text[text.index("## The original's experiment"):text.index("## Peak device memory")]
+        self.assertIn("measured on cuda:0, as the original's (one GPU)", section)
+        self.assertIn("| Python packed + compiler.disable | 5.00 [4.90, 5.10] | 2.78 |", section)
+        self.assertIn("| python packed_eager / python padded_compile | 0.70 [0.65, 0.75] slower | 0.66 | interval covers it |",
+                      section)
+        self.assertIn("| python packed_compile_disable / python padded_compile | 0.80 [0.78, 0.82] slower | 0.92 "
+                      "| below it |", section)
+        # the bfloat16 arms are read apart from the float32 ones, their ratios labelled with the precision
+        self.assertIn("uniform_half, T = 64, bfloat16", section)
+        self.assertIn("| python packed_eager bfloat16 / python padded_compile bfloat16 |", section)
+        memory = text[text.index("## Peak device memory"):]
+        self.assertIn("| step/transformer_lstm/uniform_half/64/64 | python packed_eager bfloat16 | 1234 |", memory)
+
+    def test_a_cpu_run_says_the_originals_figures_are_from_a_gpu(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results(Path(tmp), original_point("cpu"), run_matrix.FIELDS)
+            self.assertEqual(report.main(tmp), 0)
+            text = (Path(tmp) / "report.md").read_text()
+        self.assertIn("Device: cpu (every arm ran on the CPU)", text)
+        self.assertIn("measured on the CPU: the original's figures are from one GPU", text)
+        self.assertNotIn("## Peak device memory", text)
+
+    def test_old_results_without_device_or_precision_columns_still_read(self):
+        old_fields = [f for f in run_matrix.FIELDS
+                      if f not in ("precision", "base_precision", "peak_device_memory_mib", "machine")]
+        rows = [{k: v for k, v in r.items() if k not in ("precision", "base_precision", "peak_device_memory_mib")}
+                for r in original_point("Some CPU, 2 logical CPUs, Linux")]
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results(Path(tmp), rows, old_fields)
+            self.assertEqual(report.main(tmp), 0)
+            text = (Path(tmp) / "report.md").read_text()
+        self.assertIn("Device: cpu (every arm ran on the CPU)", text)
+        self.assertIn("| python packed_eager / python padded_compile | 0.70 [0.65, 0.75] slower | 0.66 | interval covers it |",
+                      text)
 
 
 if __name__ == "__main__":
