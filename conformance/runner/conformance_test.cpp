@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "golden_case.h"
+#include "run_settings.h"
 #include "seqpack/errors.h"
 #include "seqpack/ops/registry.h"
 
@@ -54,11 +55,19 @@ class Golden : public ::testing::TestWithParam<GoldenCase> {};
 TEST_P(Golden, MatchesPyTorch) {
   const auto& golden = GetParam();
   SCOPED_TRACE(golden.meta.value("checks", ""));
-  const auto inputs = read_safetensors(golden.folder / "inputs.safetensors").tensors;
+  const auto& settings = run_settings();
   const auto& op = golden.meta.at("op").get_ref<const std::string&>();
+  const bool autocast = settings.precision != Precision::Float32;
+  if (autocast && !op.starts_with("model.")) GTEST_SKIP() << "autocast reruns check the model ops only";
+  if (autocast && golden.meta.at("expect") == "error") GTEST_SKIP() << "autocast reruns compare outputs only";
+  // Under autocast the model runs in float32, as a model trained in mixed precision does.
+  const auto floating = autocast ? at::kFloat : c10::ScalarType::Undefined;
+  const auto inputs = moved(read_safetensors(golden.folder / "inputs.safetensors").tensors, settings.device, floating);
   const auto params = with_extra_params(golden.meta.at("params"));
   const auto weights_file = golden.folder / "weights.safetensors";
-  const auto weights = std::filesystem::exists(weights_file) ? read_safetensors(weights_file).tensors : TensorMap{};
+  const auto weights = std::filesystem::exists(weights_file)
+                           ? moved(read_safetensors(weights_file).tensors, settings.device, floating)
+                           : TensorMap{};
   const ops::EvalOptions options{.backward = golden.meta.value("backward", false),
                                  .weights = weights.empty() ? nullptr : &weights};
   if (golden.meta.at("expect") == "error") {
@@ -77,9 +86,12 @@ TEST_P(Golden, MatchesPyTorch) {
   if (padding_free && golden.meta["padding_free"].contains("skip")) {
     GTEST_SKIP() << golden.meta["padding_free"]["skip"].get<std::string>();
   }
-  auto actual = ops::run_op(op, inputs, params, options);
-  if (padding_free) keep_what_padding_free_computes(golden.meta["padding_free"], inputs, expected, actual);
-  const auto why = mismatch(golden, expected, actual);
+  auto actual = [&] {
+    const AutocastGuard guard(settings.device.type(), settings.precision);
+    return moved(ops::run_op(op, inputs, params, options), at::kCPU);
+  }();
+  if (padding_free) keep_what_padding_free_computes(golden.meta["padding_free"], moved(inputs, at::kCPU), expected, actual);
+  const auto why = autocast ? autocast_mismatch(golden, expected, actual, settings) : mismatch(golden, expected, actual);
   EXPECT_TRUE(why.empty()) << why;
 }
 

@@ -38,6 +38,8 @@ OpFunction model_op(const ModelEntry& entry) {
     const models::ModelInputs inputs{in.required(entry.past_input()), in.required(entry.future_input()),
                                      in.optional("encoder_lengths"), in.optional("decoder_lengths"),
                                      static_covariates};
+    // The model computes where its inputs are (conformance on a GPU moves them there).
+    if (inputs.past_sequence.device() != model->parameters().front().device()) model->to(inputs.past_sequence.device());
     const auto target = in.optional("target");
     if (options.backward && !target) reject("--backward", "needs a target to compute the loss");
     // packing = padding_free: the output at the real steps, zeros at the padding, and the loss

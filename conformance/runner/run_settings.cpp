@@ -1,0 +1,117 @@
+#include "run_settings.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <torch/cuda.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "seqpack/errors.h"
+#include "seqpack/models/model_registry.h"
+
+namespace seqpack::conformance {
+
+c10::Device parse_device(const std::string& text, const std::string& argument) {
+  if (text == "cpu") return c10::Device(c10::DeviceType::CPU);
+  int64_t index = 0;
+  if (text != "cuda") {
+    const std::string prefix = "cuda:";
+    const auto digits = text.starts_with(prefix) ? text.substr(prefix.size()) : std::string();
+    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
+      reject(argument, "must be cpu, cuda or cuda:N, got \"{}\"", printable(text, 40));
+    }
+    index = std::stoll(digits);
+  }
+  if (!torch::cuda::is_available()) {
+    reject(argument, "\"{}\" asked for, but this machine has no CUDA GPU (torch::cuda::is_available() is false)", text);
+  }
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  if (index >= count) reject(argument, "\"{}\" asked for, but this machine has {} CUDA GPU(s)", text, count);
+  return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+namespace {
+
+RunSettings read_settings() {
+  RunSettings settings;
+  if (const char* device = std::getenv("SEQPACK_DEVICE")) settings.device = parse_device(device, "SEQPACK_DEVICE");
+  if (const char* precision = std::getenv("SEQPACK_PRECISION")) {
+    settings.precision = parse_precision(precision, "SEQPACK_PRECISION");
+  }
+  if (settings.device.is_cuda()) {
+    // The goldens come from the CPU in full float32/float64: TF32 would round matmul and cuDNN
+    // inputs to 10 bits and fail float32 cases for a reason that is not seqpack's.
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+  if (settings.precision != Precision::Float32) {
+    std::ifstream file(SEQPACK_AUTOCAST_TOLERANCES);
+    if (!file) reject("SEQPACK_PRECISION", "cannot read the tolerances {}", SEQPACK_AUTOCAST_TOLERANCES);
+    settings.tolerances = nlohmann::json::parse(file);
+    if (!settings.tolerances.contains(std::string(to_string(settings.precision)))) {
+      reject("SEQPACK_PRECISION", "{} has no tolerances in {}", to_string(settings.precision), SEQPACK_AUTOCAST_TOLERANCES);
+    }
+  }
+  return settings;
+}
+
+}  // namespace
+
+const RunSettings& run_settings() {
+  static const RunSettings settings = [] {
+    try {
+      return read_settings();
+    } catch (const InvalidArgument& error) {
+      std::fprintf(stderr, "conformance_runner: %s\n", error.what());
+      std::exit(2);
+    }
+  }();
+  return settings;
+}
+
+TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType floating) {
+  TensorMap out;
+  for (const auto& [name, tensor] : tensors) {
+    const bool cast = floating != c10::ScalarType::Undefined && at::isFloatingType(tensor.scalar_type());
+    out[name] = tensor.to(device, cast ? floating : tensor.scalar_type());
+  }
+  return out;
+}
+
+std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,
+                              const RunSettings& settings) {
+  const auto& op = golden.meta.at("op").get_ref<const std::string&>();
+  const auto* entry = models::find_model(op.substr(std::string("model.").size()));
+  const auto family = entry && entry->family == models::ModelFamily::TemporalFusion ? "tft" : "lstm";
+  const auto& by_quantity = settings.tolerances.at(std::string(to_string(settings.precision))).at(family);
+  const double floor = settings.tolerances.at("floor").at("value").get<double>();
+  std::string why;
+  for (const auto& [name, want] : expected) {
+    const auto quantity = name == "output" ? "output" : name == "loss" ? "loss" : "gradients";
+    const double tolerance = by_quantity.at(quantity).at("tolerance").get<double>();
+    const auto found = actual.find(name);
+    if (found == actual.end()) {
+      why += fmt::format("{}: missing; ", name);
+      continue;
+    }
+    const auto got = found->second.to(at::kCPU, at::kDouble);
+    if (got.sizes() != want.sizes()) {
+      why += fmt::format("{}: shape [{}], expected [{}]; ", name, fmt::join(got.sizes(), ", "), fmt::join(want.sizes(), ", "));
+      continue;
+    }
+    if (want.numel() == 0) continue;
+    const auto expected_double = want.to(at::kDouble);
+    const double error = (got - expected_double).abs().max().item<double>();
+    const double scale = std::max(expected_double.abs().max().item<double>(), floor);
+    if (!(error <= tolerance * scale)) {
+      why += fmt::format("{}: max |got - expected| = {:.3g} > {} * {:.3g} ({} {} tolerance); ", name, error, tolerance,
+                         scale, to_string(settings.precision), quantity);
+    }
+  }
+  return why;
+}
+
+}  // namespace seqpack::conformance

@@ -1,0 +1,41 @@
+#pragma once
+// How the runner reruns the goldens, from the environment (as SEQPACK_CASE_FAMILY and
+// SEQPACK_EXTRA_PARAMS): SEQPACK_DEVICE=cpu|cuda|cuda:N (default cpu) runs every op on that device,
+// its inputs moved there and its results brought back; SEQPACK_PRECISION=float32|bfloat16|float16
+// (default float32) reruns the model ops' float64 cases in float32 under autocast, compared by the
+// normwise rule of conformance/autocast_tolerances.json.
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "golden_case.h"
+#include "seqpack/precision.h"
+
+namespace seqpack::conformance {
+
+struct RunSettings {
+  c10::Device device = c10::Device(c10::DeviceType::CPU);
+  Precision precision = Precision::Float32;
+  nlohmann::json tolerances;  // autocast_tolerances.json, read when precision is not float32
+};
+
+// Parsed once; a bad value (or a CUDA device this machine lacks) ends the process with one line
+// on stderr and exit status 2, before any test runs.
+const RunSettings& run_settings();
+
+// "cpu" | "cuda" | "cuda:N"; rejects other text, and a CUDA device that is not here, in one line.
+c10::Device parse_device(const std::string& text, const std::string& argument);
+
+// Every tensor on `device`; floating ones cast to `floating` unless it is Undefined.
+TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType floating = c10::ScalarType::Undefined);
+
+// Why `actual` (float32 under autocast) differs from the float64 `expected` beyond the normwise
+// rule, "" when it matches: every expected tensor present, of the same shape, and
+// max |got - expected| <= tolerance * max(max |expected|, floor), the tolerance by the precision,
+// the model's family ("lstm" or "tft") and the quantity (output, loss, gradients).
+std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,
+                              const RunSettings& settings);
+
+}  // namespace seqpack::conformance
