@@ -58,18 +58,38 @@ std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t
   return samples;
 }
 
-std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
-                                                       models::PackedLstm packed_lstm) {
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, const ModelBuild& build) {
   const auto* entry = models::find_model(name);
-  if (!entry || entry->family != models::ModelFamily::Lstm) reject("model", "no benchmark model \"{}\"", name);
+  if (!entry) reject("model", "no benchmark model \"{}\"", name);
+  if (!build.params.is_object()) reject("arm model_params", "must be an object of hyperparameters");
   auto params = profile().model;
   params.erase("description");  // profiles.json's note, not a hyperparameter
-  params["packing"] = std::string(models::to_string(packing));
-  params["packed_lstm"] = std::string(models::to_string(packed_lstm));
+  for (const auto& key : {"packing", "packed_lstm"}) {
+    if (build.params.contains(key)) reject("arm model_params", "may not set \"{}\": the arm's mode names the path", key);
+  }
+  if (entry->family == models::ModelFamily::Lstm) {
+    params["packing"] = std::string(models::to_string(build.packing));
+    params["packed_lstm"] = std::string(models::to_string(build.packed_lstm));
+  } else {
+    // What the original's Lightning modules pass (reference: registry.py's static_params and window_params).
+    if (entry->takes_static_covariates) params["num_static_features"] = 1;
+    for (const auto& asked : entry->parameters()) {
+      if (asked.name == "ctxt_seq_len") params["ctxt_seq_len"] = build.encoder_steps;
+      if (asked.name == "tgt_seq_len") params["tgt_seq_len"] = build.decoder_steps;
+    }
+  }
+  params.update(build.params);
   ops::Params reader(params);
   auto model = entry->build(reader);
   reader.finish(entry->op());
   return model;
+}
+
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
+                                                       models::PackedLstm packed_lstm) {
+  const auto* entry = models::find_model(name);
+  if (!entry || entry->family != models::ModelFamily::Lstm) reject("model", "no benchmark model \"{}\"", name);
+  return benchmark_model(name, ModelBuild{.packing = packing, .packed_lstm = packed_lstm});
 }
 
 void reset_peak_memory() {

@@ -38,9 +38,22 @@ std::vector<Sample> windows(const std::vector<int64_t>& encoder_lengths, int64_t
                             const std::vector<int64_t>& decoder_lengths, int64_t decoder_steps, int64_t features,
                             int64_t decoder_features);
 
-// One LSTM-family model of model_registry.h ("attention_lstm", ...), built from profiles.json's
-// "model" params (the feature counts; every other hyperparameter the original's default) and the
-// given packing and packed LSTM.
+// How a benchmark model is built beyond its name: the LSTM family's path (the TFT family has only
+// its padded one), hyperparameters over profiles.json's "model" (an arm's model_params), and the
+// window the model is built for (TFT's ctxt_seq_len and tgt_seq_len).
+struct ModelBuild {
+  models::Packing packing = models::Packing::Never;
+  models::PackedLstm packed_lstm = models::PackedLstm::PyTorch;
+  nlohmann::json params = nlohmann::json::object();
+  int64_t encoder_steps = 0, decoder_steps = 0;
+};
+
+// One model of model_registry.h ("attention_lstm", "tft", ...), float32 on the CPU, built from
+// profiles.json's "model" params (the feature counts; every other hyperparameter the original's
+// default) with build.params over them. TFT and PFTFT get one static feature and TFT its window, as
+// the original's Lightning modules build them. A key the model does not take is refused.
+std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, const ModelBuild& build);
+// An LSTM-family model at the profile's params, on the given path.
 std::shared_ptr<models::ForecastModel> benchmark_model(const std::string& name, models::Packing packing,
                                                        models::PackedLstm packed_lstm = models::PackedLstm::PyTorch);
 

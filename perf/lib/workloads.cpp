@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bench_support.h"
+#include "device.h"
 #include "primitives.h"
 #include "seqpack/collate.h"
 #include "seqpack/compiled_model.h"
@@ -16,7 +17,9 @@
 #include "seqpack/masks.h"
 #include "seqpack/models/attention_lstm.h"  // family_lstm_options
 #include "seqpack/models/lstm_path.h"
+#include "seqpack/models/model_registry.h"
 #include "seqpack/models/state_dict.h"
+#include "seqpack/models/temporal_fusion_core.h"
 #include "seqpack/models/training_step.h"
 #include "seqpack/safetensors.h"
 
@@ -61,32 +64,84 @@ ModelPath step_path(const std::string& mode) {
 
 int64_t sum(const std::vector<int64_t>& values) { return std::accumulate(values.begin(), values.end(), int64_t{0}); }
 
+bool is_temporal_fusion(const std::string& model) {
+  const auto* entry = models::find_model(model);
+  return entry && entry->family == models::ModelFamily::TemporalFusion;
+}
+
+// The model's inputs on the arm's device, lengths too (a training loop moves its whole batch there).
+models::ModelInputs on_device(const models::ModelInputs& in, c10::Device device) {
+  auto moved = [device](const std::optional<at::Tensor>& t) {
+    return t ? std::optional<at::Tensor>(t->to(device)) : std::nullopt;
+  };
+  return {in.past_sequence.to(device), in.future_sequence.to(device), moved(in.encoder_lengths),
+          moved(in.decoder_lengths), moved(in.static_covariates)};
+}
+
 // The encoder and decoder batch of a step or forward arm: lengths drawn with seeds 1 and 2, as the
-// Python side draws them.
+// Python side draws them. The LSTM family takes its encoders left-aligned; the TFT family right-aligned
+// (as the original's data module writes them, and as the conformance goldens build them), decoders
+// left-aligned.
 struct PointBatch {
   std::vector<int64_t> encoder_lengths, decoder_lengths;
   models::ModelInputs inputs;
 };
 
+// A feature count of the arm's model: its model_params', else the profile's.
+int64_t feature_count(const ArmSpec& arm, const char* key) {
+  return arm.model_params.value(key, profile().model.at(key).get<int64_t>());
+}
+
 PointBatch point_batch(const ArmSpec& arm) {
   const auto& distribution = distribution_named(arm.distribution);
+  const auto past_features = feature_count(arm, "num_past_features");
+  const auto future_features = feature_count(arm, "num_future_features");
   PointBatch b;
   b.encoder_lengths = batch_lengths(distribution, arm.batch, arm.encoder_steps, 1);
   b.decoder_lengths = batch_lengths(distribution, arm.batch, arm.decoder_steps, 2);
-  b.inputs = {left_aligned_batch(b.encoder_lengths, arm.encoder_steps, profile().model.at("num_past_features")),
-              left_aligned_batch(b.decoder_lengths, arm.decoder_steps, profile().model.at("num_future_features")),
+  const auto past = is_temporal_fusion(arm.what) ? right_aligned_batch(b.encoder_lengths, arm.encoder_steps, past_features)
+                                                 : left_aligned_batch(b.encoder_lengths, arm.encoder_steps, past_features);
+  b.inputs = {past, left_aligned_batch(b.decoder_lengths, arm.decoder_steps, future_features),
               at::tensor(b.encoder_lengths), at::tensor(b.decoder_lengths)};
   return b;
 }
 
-// One full training step (forward, the model's default loss through calc_loss, backward, Adam).
+// The arm's model, float32 on the CPU (moved by the caller): TFT-family models run padded only.
+std::shared_ptr<models::ForecastModel> arm_model(const ArmSpec& arm, const ModelPath& path) {
+  return benchmark_model(arm.what, ModelBuild{.packing = path.packing, .packed_lstm = path.packed_lstm,
+                                              .params = arm.model_params, .encoder_steps = arm.encoder_steps,
+                                              .decoder_steps = arm.decoder_steps});
+}
+
+void check_padded_only(const ArmSpec& arm) {
+  if (is_temporal_fusion(arm.what) && arm.mode != "padded") {
+    reject("arm mode", "{} runs padded only (the TFT family has no packed path), not \"{}\"", arm.what, arm.mode);
+  }
+}
+
+// TFT and PFTFT: the static covariates their Lightning modules derive from the encoder lengths (the
+// model's static_covariates_from_lengths; the Python side: registry.py's static_covariates, i.e.
+// tft_static_covariates / pftft_static_covariates), float32 as the inputs. Others: unchanged.
+void add_static_covariates(models::ModelInputs& inputs, const models::ForecastModel& model) {
+  if (const auto* tft = dynamic_cast<const models::TemporalFusionCore*>(&model)) {
+    inputs.static_covariates = tft->static_covariates_from_lengths(*inputs.encoder_lengths, at::kFloat);
+  }
+}
+
+// One full training step (forward, the model's default loss through calc_loss, backward, Adam), on
+// the arm's device, forward and loss under autocast in a lower precision (float16 through a gradient
+// scaler: TrainingStep).
 Workload training_step(const ArmSpec& arm) {
+  check_padded_only(arm);
   auto b = point_batch(arm);
-  const auto path = step_path(arm.mode);
+  const auto path = is_temporal_fusion(arm.what) ? ModelPath{Packing::Never, PackedLstm::PyTorch} : step_path(arm.mode);
   torch::manual_seed(0);
-  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, path.packing, path.packed_lstm));
-  const auto target = at::randn({arm.batch, arm.decoder_steps, 1});
-  const auto inputs = b.inputs;
+  auto model = arm_model(arm, path);
+  add_static_covariates(b.inputs, *model);
+  model->to(arm.device);
+  auto step = std::make_shared<models::TrainingStep>(model, models::TrainingStepOptions().precision(arm.precision));
+  const auto target = at::randn({arm.batch, arm.decoder_steps, 1}).to(arm.device);
+  const auto inputs = on_device(b.inputs, arm.device);
   Workload w;
   w.run = [step, inputs, target](int64_t units) {
     for (int64_t i = 0; i < units; ++i) (*step)(inputs, target);
@@ -109,16 +164,24 @@ Workload lstm_step(const ArmSpec& arm) {
   }
   torch::manual_seed(0);
   torch::nn::LSTM lstm(models::family_lstm_options(features, 128, 2, 0.1));
-  const auto input = left_aligned_batch(lengths, arm.encoder_steps, features);
-  const auto lengths_tensor = at::tensor(lengths);
+  lstm->to(arm.device);
+  const auto input = left_aligned_batch(lengths, arm.encoder_steps, features).to(arm.device);
+  const auto lengths_tensor = at::tensor(lengths).to(arm.device);
   // Both paths see the same loss: the padded output is masked like the packed one's zeros.
   const auto valid = create_mask(arm.encoder_steps, lengths_tensor).unsqueeze(-1).to(at::kFloat);
   Workload w;
-  w.run = [lstm, input, lengths_tensor, valid, path](int64_t units) mutable {
+  // A lower precision: forward and loss under autocast. No optimizer steps here, so float16 has no
+  // gradient scaler (what it would scale is cleared unread).
+  w.run = [lstm, input, lengths_tensor, valid, path, device = arm.device, precision = arm.precision](int64_t units) mutable {
     for (int64_t i = 0; i < units; ++i) {
-      const auto run = models::run_lstm(lstm, input, lengths_tensor, path.packing, path.packed_lstm,
-                                        models::LstmRole::Decoder);
-      (run.output * valid).square().sum().backward();
+      at::Tensor loss;
+      {
+        AutocastGuard autocast(device.type(), precision);
+        const auto run = models::run_lstm(lstm, input, lengths_tensor, path.packing, path.packed_lstm,
+                                          models::LstmRole::Decoder);
+        loss = (run.output * valid).square().sum();
+      }
+      loss.backward();
       for (auto& p : lstm->parameters()) p.mutable_grad().reset();
     }
   };
@@ -128,37 +191,51 @@ Workload lstm_step(const ArmSpec& arm) {
   return w;
 }
 
-// Inference forward (eval, no gradient): eager padded or packed, or the AOTInductor package of the
-// padded forward (seqpack_reference.compiled.export --perf, under $SEQPACK_AOTI_DIR/perf/). The eager
-// models load the package's weights, so all three run the same model.
+// Inference forward (eval, no gradient) on the arm's device, under autocast in a lower precision:
+// eager padded or packed, or the AOTInductor package of the padded forward
+// (seqpack_reference.compiled.export --perf, under $SEQPACK_AOTI_DIR/perf/; the LSTM family at the
+// profile's params, float32 on the CPU). The eager LSTM-family models at the profile's params load the
+// package's weights, so all three run the same model. The TFT family runs padded eager only (no
+// package: export --perf exports the LSTM family).
 Workload forward(const ArmSpec& arm) {
+  check_padded_only(arm);
+  if (arm.mode != "padded" && arm.mode != "packed" && arm.mode != "compiled") {
+    reject("arm mode", "forward runs padded, packed or compiled, not \"{}\"", arm.mode);
+  }
+  const bool with_package = !is_temporal_fusion(arm.what) && arm.model_params.empty();
+  if (arm.mode == "compiled") {
+    if (!with_package) reject("arm mode", "compiled runs the exported package: the LSTM family at the profile's params only");
+    if (!arm.device.is_cpu()) reject("arm device", "the compiled forward's package is exported for the CPU only");
+    if (arm.precision != Precision::Float32) reject("arm precision", "the compiled forward runs float32 only");
+  }
   const char* root = std::getenv("SEQPACK_AOTI_DIR");
   const auto folder = std::filesystem::path(root ? root : "") / "perf";
   const auto package = folder / (arm.what + ".pt2"), weights = folder / (arm.what + ".weights.safetensors");
-  if (!std::filesystem::exists(package) || !std::filesystem::exists(weights)) {
+  if (with_package && (!std::filesystem::exists(package) || !std::filesystem::exists(weights))) {
     reject("SEQPACK_AOTI_DIR", "no package for \"{}\" under \"{}\" (run seqpack_reference.compiled.export --perf)",
            arm.what, folder.string());
   }
   auto b = point_batch(arm);
-  const std::vector<at::Tensor> inputs{b.inputs.past_sequence, b.inputs.future_sequence, *b.inputs.encoder_lengths,
-                                       *b.inputs.decoder_lengths};
   Workload w;
   if (arm.mode == "compiled") {
+    const std::vector<at::Tensor> inputs{b.inputs.past_sequence, b.inputs.future_sequence, *b.inputs.encoder_lengths,
+                                         *b.inputs.decoder_lengths};
     auto compiled = std::make_shared<CompiledModel>(package.string());
     w.run = [compiled, inputs](int64_t units) {
       torch::NoGradGuard no_grad;
       for (int64_t i = 0; i < units; ++i) compiled->forward(inputs);
     };
   } else {
-    if (arm.mode != "padded" && arm.mode != "packed") {
-      reject("arm mode", "forward runs padded, packed or compiled, not \"{}\"", arm.mode);
-    }
-    auto model = benchmark_model(arm.what, arm.mode == "packed" ? Packing::Always : Packing::Never);
-    models::load_state_dict(*model, read_safetensors(weights.string()).tensors);
+    torch::manual_seed(0);
+    auto model = arm_model(arm, {arm.mode == "packed" ? Packing::Always : Packing::Never, PackedLstm::PyTorch});
+    if (with_package) models::load_state_dict(*model, read_safetensors(weights.string()).tensors);
+    add_static_covariates(b.inputs, *model);
+    model->to(arm.device);
     model->eval();
-    const auto model_inputs = b.inputs;
-    w.run = [model, model_inputs](int64_t units) {
+    const auto model_inputs = on_device(b.inputs, arm.device);
+    w.run = [model, model_inputs, device = arm.device, precision = arm.precision](int64_t units) {
       torch::NoGradGuard no_grad;
+      AutocastGuard autocast(device.type(), precision);
       for (int64_t i = 0; i < units; ++i) model->forward(model_inputs);
     };
   }
@@ -179,12 +256,13 @@ Workload grouping(const ArmSpec& arm) {
   if (!named || (cut != "random" && cut != "grouped")) {
     reject("arm mode", "grouping runs <{}>_<random|grouped>, not \"{}\"", path_names(), arm.mode);
   }
+  if (is_temporal_fusion(arm.what)) reject("arm what", "grouping runs the LSTM family, not \"{}\"", arm.what);
   const int64_t size = arm.batch * profile().settings.at("grouping_data_set_batches").get<int64_t>();
   const auto& distribution = distribution_named(arm.distribution);
   const auto encoder_lengths = batch_lengths(distribution, size, arm.encoder_steps, 1);
   const auto decoder_lengths = batch_lengths(distribution, size, arm.decoder_steps, 2);
   const auto samples = windows(encoder_lengths, arm.encoder_steps, decoder_lengths, arm.decoder_steps,
-                               profile().model.at("num_past_features"), profile().model.at("num_future_features"));
+                               feature_count(arm, "num_past_features"), feature_count(arm, "num_future_features"));
   const auto options = BatchingOptions(arm.batch).seed(0);
   const auto lengths = at::tensor(encoder_lengths);
   const auto plan = cut == "grouped" ? length_grouped_batches(lengths, options) : random_batches(lengths, options);
@@ -195,11 +273,13 @@ Workload grouping(const ArmSpec& arm) {
     auto b = collate_windows(samples, members);
     w.samples += members.numel();
     w.timesteps += b.inputs.encoder_lengths->sum().item<int64_t>() + b.inputs.decoder_lengths->sum().item<int64_t>();
-    inputs->push_back(std::move(b.inputs));
-    targets->push_back(b.target);
+    inputs->push_back(on_device(b.inputs, arm.device));
+    targets->push_back(b.target.to(arm.device));
   }
   torch::manual_seed(0);
-  auto step = std::make_shared<models::TrainingStep>(benchmark_model(arm.what, named->packing, named->packed_lstm));
+  auto model = arm_model(arm, *named);
+  model->to(arm.device);
+  auto step = std::make_shared<models::TrainingStep>(model, models::TrainingStepOptions().precision(arm.precision));
   w.run = [step, inputs, targets](int64_t units) {
     for (int64_t i = 0; i < units; ++i) {
       for (size_t j = 0; j < inputs->size(); ++j) (*step)((*inputs)[j], (*targets)[j]);
@@ -212,6 +292,8 @@ Workload grouping(const ArmSpec& arm) {
 
 // One call of a primitive on a batch drawn with seed 0 (as primitives_bench draws it).
 Workload primitive(const ArmSpec& arm) {
+  if (!arm.device.is_cpu()) reject("arm device", "primitives run on the CPU only, not {}", device_label(arm.device));
+  if (arm.precision != Precision::Float32) reject("arm precision", "primitives run float32 only");
   const auto lengths = batch_lengths(distribution_named(arm.distribution), arm.batch, arm.encoder_steps);
   auto call = make_primitive(arm.what, lengths, arm.encoder_steps);
   Workload w;
@@ -265,6 +347,10 @@ ArmSpec arm_from_json(const nlohmann::json& arm) {
   spec.encoder_steps = arm.at("encoder_steps").get<int64_t>();
   spec.decoder_steps = arm.value("decoder_steps", int64_t{0});
   spec.slowdown = arm.value("slowdown", 0.0);
+  spec.device = parse_device(arm.value("device", std::string("cpu")), "arm device");
+  spec.precision = parse_precision(arm.value("precision", std::string("float32")), "arm precision");
+  spec.model_params = arm.value("model_params", nlohmann::json::object());
+  if (!spec.model_params.is_object()) reject("arm model_params", "must be an object of hyperparameters");
   if (spec.batch < 1 || spec.batch > 4096) reject("arm batch", "must be in [1, 4096], got {}", spec.batch);
   if (spec.encoder_steps < 1 || spec.encoder_steps > 4096 || spec.decoder_steps < 0 || spec.decoder_steps > 4096) {
     reject("arm steps", "encoder_steps must be in [1, 4096] and decoder_steps in [0, 4096]");
@@ -282,6 +368,7 @@ Workload make_workload(const ArmSpec& arm) {
                                          : (reject("arm kind", "no workload kind \"{}\"", arm.kind), Workload{});
   if (arm.slowdown > 0.0) w.run = slowed(std::move(w.run), arm.slowdown);
   w.run(1);  // warm-up: first-touch allocations, oneDNN primitives, every shape of an epoch once
+  synchronize(arm.device);
   return w;
 }
 

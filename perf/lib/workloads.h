@@ -10,8 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include <c10/core/Device.h>
+
 #include "seqpack/collate.h"
 #include "seqpack/models/forecast_model.h"
+#include "seqpack/precision.h"
 
 namespace seqpack::perf {
 
@@ -36,16 +39,24 @@ TrainingBatch collate_windows(const std::vector<Sample>& samples, const at::Tens
 // One arm: what to run and where in the matrix. The JSON fields have the same names.
 struct ArmSpec {
   std::string kind;          // step | lstm_step | forward | grouping | primitive
-  std::string what;          // the model ("transformer_lstm", ...); "lstm" for lstm_step; the primitive
+  std::string what;          // the model ("transformer_lstm", "tft", ...); "lstm" for lstm_step; the primitive
   std::string mode;          // step: padded | packed | segmented | stepwise | padding_free | auto | calibrated;
                              // lstm_step: the same but padding_free; forward: padded | packed | compiled;
-                             // grouping: <a step path>_<random|grouped>; primitive: "-"
+                             // grouping: <a step path>_<random|grouped>; primitive: "-". The TFT family
+                             // (tft, pftft, xtft): padded only, in step and forward arms.
   std::string distribution;  // a name in perf/distributions.csv
   int64_t batch = 0;
   int64_t encoder_steps = 0, decoder_steps = 0;
   // Test-only: each unit spins this fraction of its own measured time longer, a known slowdown for
   // measuring the gate's power (perf/gate.py characterise). 0 everywhere else.
   double slowdown = 0.0;
+  // Where and in what precision the arm runs (issue 20): the JSON's "device" ("cpu" | "cuda:N", one
+  // that is here) and "precision" ("float32" | "bfloat16" | "float16": autocast, float16 with a
+  // gradient scaler in training steps). Primitives run on the CPU in float32 only.
+  c10::Device device{c10::kCPU};
+  Precision precision = Precision::Float32;
+  // Hyperparameters over profiles.json's "model" ("d_model", ...); a key the model does not take is refused.
+  nlohmann::json model_params = nlohmann::json::object();
 };
 
 ArmSpec arm_from_json(const nlohmann::json& arm);

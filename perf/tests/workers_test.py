@@ -20,6 +20,14 @@ def arm(kind, what, mode, batch=4, **more):
             "encoder_steps": 16, "decoder_steps": 4, **more}
 
 
+TFT_FAMILY = ("tft", "pftft", "xtft")
+# The TFT family at the original's d_model 300 takes seconds a step on 2 cores: the tests build it small.
+SMALL_TFT = {"d_model": 16, "num_heads": 2, "d_hidden_continuous": 4}
+SMALL_LSTM, SMALL_LSTM_ED = {"d_model": 16, "num_heads": 2}, {"d_encoder": 16, "d_decoder": 16}
+# The padded mode's name on each side.
+PADDED = {"cpp": "padded", "python": "padded_eager"}
+
+
 class Workers(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -95,6 +103,67 @@ class Workers(unittest.TestCase):
             with self.subTest(slowdown=bad), self.assertRaises(engine.WorkerError) as caught:
                 worker.call({"op": "prepare", "id": "bad", "arm": {**spec, "slowdown": bad}}, 300)
             self.assertIn("slowdown", str(caught.exception))
+
+    def test_the_tft_family_steps_and_forwards_padded_on_both_sides(self):
+        # Right-aligned encoders, static covariates from the lengths (tft, pftft), the model's default
+        # QuantileLoss: the same batch on both sides.
+        for model in TFT_FAMILY:
+            for kind in ("step", "forward"):
+                replies = {}
+                for side in ("cpp", "python"):
+                    with self.subTest(model=model, kind=kind, side=side):
+                        replies[side] = self.prepare_and_run(side, arm(kind, model, PADDED[side],
+                                                                       model_params=SMALL_TFT))
+                        self.assertEqual(replies[side]["samples"], 4)
+                if len(replies) == 2:
+                    self.assertEqual((replies["cpp"]["fill_ratio"], replies["cpp"]["timesteps"]),
+                                     (replies["python"]["fill_ratio"], replies["python"]["timesteps"]))
+
+    def test_lower_precision_steps_run_on_the_cpu(self):
+        # bfloat16 autocast; float16 autocast with a gradient scaler (the CPU allows it). The float16
+        # step is EncoderDecoderLSTM's: the attention models mask with a -1e9 fill, which float16
+        # cannot hold, in PyTorch as in seqpack (impl/tests/precision_test.cpp); packed, as oneDNN's
+        # padded LSTM has no float16 primitive on CPUs without float16 arithmetic (this one).
+        for side in ("cpp", "python"):
+            packed = "packed" if side == "cpp" else "packed_eager"
+            for spec in [arm("step", "transformer_lstm", PADDED[side], precision="bfloat16", model_params=SMALL_LSTM),
+                         arm("step", "encoder_decoder_lstm", packed, precision="float16", model_params=SMALL_LSTM_ED),
+                         arm("step", "tft", PADDED[side], precision="bfloat16", model_params=SMALL_TFT),
+                         arm("forward", "xtft", PADDED[side], precision="bfloat16", model_params=SMALL_TFT)]:
+                with self.subTest(side=side, spec=spec):
+                    self.prepare_and_run(side, spec)
+        for spec in [arm("lstm_step", "lstm", "packed", precision="bfloat16"),
+                     arm("grouping", "encoder_decoder_lstm", "packed_random", precision="float16",
+                         model_params=SMALL_LSTM_ED)]:
+            with self.subTest(side="cpp", spec=spec):
+                self.prepare_and_run("cpp", spec)
+
+    def test_device_precision_and_params_are_checked_in_one_line(self):
+        import torch  # the worker's own torch says whether a GPU is here
+        cases = [(arm("step", "tft", "packed"), "arm mode", "padded only"),
+                 (arm("step", "transformer_lstm", "padded", precision="half"), "arm precision", "float16"),
+                 (arm("step", "xtft", "padded", model_params={"nope": 1}), "", "nope"),
+                 (arm("step", "transformer_lstm", "padded", model_params={"packing": "always"}), "arm model_params",
+                  "mode names the path")]
+        if not torch.cuda.is_available():
+            cases.append((arm("step", "transformer_lstm", "padded", device="cuda"), "device", "no CUDA GPU"))
+        for side in ("cpp", "python"):
+            worker = self.workers[side]
+            for spec, argument, words in cases:
+                if side == "python":
+                    spec = {**spec, "mode": {"packed": "packed_eager"}.get(spec["mode"], "padded_eager")}
+                with self.subTest(side=side, spec=spec), self.assertRaises(engine.WorkerError) as caught:
+                    worker.call({"op": "prepare", "id": "bad", "arm": spec}, 300)
+                message = str(caught.exception)
+                self.assertIn(argument, message)
+                self.assertIn(words, message)
+                self.assertNotIn("\n", message)
+        for spec, argument in [(arm("forward", "tft", "compiled"), "arm mode"),
+                               (arm("primitive", "collate", "-", precision="bfloat16"), "arm precision"),
+                               (arm("grouping", "tft", "padded_random"), "arm what")]:
+            with self.subTest(side="cpp", spec=spec), self.assertRaises(engine.WorkerError) as caught:
+                self.workers["cpp"].call({"op": "prepare", "id": "bad", "arm": spec}, 300)
+            self.assertIn(argument, str(caught.exception))
 
     def test_bad_requests_fail_and_the_worker_goes_on(self):
         for side in ("cpp", "python"):

@@ -1,14 +1,19 @@
 """The Python side of the comparison engine's workloads (the C++ side is perf/lib/workloads.cpp):
 PyTorch itself on a full training step (forward, the model's default loss through calc_loss,
-backward, Adam) of each LSTM-family model in the five modes of the original's write-up, the
-inference forward padded (eager and torch.compile), and the original's row-by-row alignment and
-collate. perf/engine.py runs them through worker.py, in paired rounds with the C++ arms.
+backward, Adam) of each model (the LSTM family in the five modes of the original's write-up, the TFT
+family padded, eager and compiled), the inference forward padded (eager and torch.compile), and the
+original's row-by-row alignment and collate. perf/engine.py runs them through worker.py, in paired
+rounds with the C++ arms. Model arms run on the arm's "device", in its "precision" (float32, or
+forward and loss under torch.autocast in bfloat16 or float16, float16 training through
+torch.amp.GradScaler, as training scripts do), with its "model_params" over profiles.json's "model".
 
 make_workload(arm) builds an arm and runs its warm-up (and any compilation); the returned
 Workload.run(k) runs k units (steps, forwards or calls)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import time
 import types
 from pathlib import Path
@@ -18,11 +23,21 @@ import torch
 import torch.nn.utils.rnn as rnn_utils
 
 from .. import batching, losses, sequence
-from ..models import MODEL_SPECS, lstm_family
+from ..models import MODEL_SPECS, lstm_family, tft_family
+from .device import parse_device
 from .distributions import batch_lengths, fill_ratio, read_distributions
 
 PERF_DIR = Path(__file__).resolve().parents[3] / "perf"
 MODES = ["padded_eager", "padded_compile", "packed_eager", "packed_compile", "packed_compile_disable"]
+# An arm's "precision": the dtype autocast computes in, None for float32 (no autocast).
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def parse_precision(text: str, argument: str = "arm precision"):
+    """The autocast dtype an arm's precision names (None: float32); the C++ side's message."""
+    if text not in PRECISIONS:
+        raise ValueError(f'{argument}: must be float32, bfloat16 or float16, got "{text}"')
+    return PRECISIONS[text]
 
 
 def _original_packing(disabled: bool):
@@ -39,20 +54,23 @@ def _original_packing(disabled: bool):
 
 
 def _original_masks():
-    """The original's vectorised masks (the reference's are built element by element, for clarity)."""
-    def create_mask(size, lengths, alignment="left"):
-        steps = torch.arange(size).unsqueeze(0)
+    """The original's vectorised masks (the reference's are built element by element, for clarity),
+    on the lengths' device."""
+    def create_mask(size, lengths, alignment="left", inverse=False):
+        steps = torch.arange(size, device=lengths.device).unsqueeze(0)
         column = lengths.reshape(-1, 1)
-        return steps >= column if alignment == "left" else steps < size - column
+        padded = steps >= column if alignment == "left" else steps < size - column
+        return ~padded if inverse else padded
 
-    def get_attention_mask(encoder_lengths, decoder_lengths, te, td, causal_attention=True):
+    def get_attention_mask(encoder_lengths, decoder_lengths, te, td, causal_attention=True,
+                           encoder_alignment="left", decoder_alignment="left"):
         batch = encoder_lengths.numel()
         if causal_attention:
-            steps = torch.arange(td)
+            steps = torch.arange(td, device=decoder_lengths.device)
             decoder = (steps >= steps[:, None]).unsqueeze(0).expand(batch, -1, -1)
         else:
-            decoder = create_mask(td, decoder_lengths).unsqueeze(1).expand(-1, td, -1)
-        encoder = create_mask(te, encoder_lengths).unsqueeze(1).expand(-1, td, -1)
+            decoder = create_mask(td, decoder_lengths, decoder_alignment).unsqueeze(1).expand(-1, td, -1)
+        encoder = create_mask(te, encoder_lengths, encoder_alignment).unsqueeze(1).expand(-1, td, -1)
         return torch.cat((encoder, decoder), dim=2)
 
     return types.SimpleNamespace(create_mask=create_mask, get_attention_mask=get_attention_mask)
@@ -77,6 +95,20 @@ def _left_aligned(lengths, steps, features):
     return torch.randn(len(lengths), steps, features) * valid.unsqueeze(-1)
 
 
+def _model_params(spec, mode, model_settings, model_params, window):
+    """The constructor's params: profiles.json's "model" (its feature counts), then what the
+    original's Lightning modules pass a TFT-family model (its static feature, TFT's window), or an
+    LSTM-family model's packing, then the arm's model_params over them."""
+    params = {k: v for k, v in model_settings.items() if k != "description"}
+    if "packing" in model_params:
+        raise ValueError("arm model_params: may not set \"packing\": the arm's mode names the path")
+    if spec.family == "tft":
+        params.update({**spec.window_params(*window), **spec.static_params})
+    else:
+        params["packing"] = "always" if mode.startswith("packed") else "never"
+    return {**params, **model_params}
+
+
 @dataclasses.dataclass
 class Workload:
     """A built arm: run(k) runs k units; the rest describes one unit."""
@@ -91,47 +123,89 @@ class ModelSetup:
     """One model in one mode, built once and kept across the points (batch size, distribution) as a
     training run would: a compiled model compiles once (dynamic shapes), not per point."""
 
-    def __init__(self, kind, model_name, mode, model_settings, wrap=lambda model: model):
+    def __init__(self, kind, model_name, mode, model_settings, wrap=lambda model: model, device=None,
+                 precision=None, model_params=None, window=None):
         """wrap: what the model runs inside (DistributedDataParallel in ddp_worker.py), before any
-        compilation, as a data-parallel training script compiles it."""
+        compilation, as a data-parallel training script compiles it. device (default the CPU),
+        precision (an autocast dtype, None for float32), model_params (over model_settings) and
+        window ((encoder, decoder) steps: TFT's ctxt_seq_len and tgt_seq_len) as the arm says."""
         self.kind, self.mode, self.settings = kind, mode, model_settings
+        self.device = device if device is not None else torch.device("cpu")
+        self.precision = precision
         # The reference models read these module globals; several setups run interleaved, so each
         # unit installs its own packing calls (a compiled graph is guarded on them).
         self.packing = _original_packing(disabled=mode == "packed_compile_disable")
-        lstm_family.masks = _original_masks()
-        torch.manual_seed(0)
-        self.model_class = MODEL_SPECS["model." + model_name].model_class
+        lstm_family.masks = tft_family.masks = _original_masks()
+        if "model." + model_name not in MODEL_SPECS:
+            raise ValueError(f"arm what: no model {model_name!r}")
+        self.spec = MODEL_SPECS["model." + model_name]
+        self.model_class = self.spec.model_class
         packed = mode.startswith("packed")
+        if self.spec.family == "tft" and packed:
+            raise ValueError(f"arm mode: {model_name} runs padded only (the TFT family has no packed path), "
+                             f"not {mode!r}")
         if kind == "forward" and packed:
             raise ValueError(f"arm mode: forward runs padded_eager or padded_compile, not {mode!r}")
-        self.model = self.model_class(model_settings["num_past_features"], model_settings["num_future_features"],
-                                      packing="always" if packed else "never")
+        self.params = _model_params(self.spec, mode, model_settings, dict(model_params or {}), window)
+        torch.manual_seed(0)
+        try:
+            self.model = self.model_class(**self.params)
+        except TypeError as error:  # a hyperparameter the model does not take
+            raise ValueError(f"arm model_params: {error}") from None
+        self.model.to(self.device)
         self.model.train(kind == "step")
         wrapped = wrap(self.model)
         self.forward = torch.compile(wrapped, dynamic=True) if "compile" in mode else wrapped
         if kind == "step":
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-            self.criterion = dict(self.model_class.default_criterion)
+            self.criterion = {**self.model_class.default_criterion,
+                              **({"use_loss_masking": self.model_class.default_use_loss_masking}
+                                 if hasattr(self.model_class, "default_use_loss_masking") else {})}
+            # float16 training scales the loss, as torch.amp's recipe: bfloat16 keeps float32's range.
+            self.scaler = torch.amp.GradScaler(self.device.type) if precision == torch.float16 else None
 
-    def workload(self, distribution, batch, te, td) -> Workload:
+    def _inputs(self, distribution, batch, te, td):
+        """The forward's inputs by name (the spec's), on the device, and the target: the LSTM family's
+        encoders left-aligned; the TFT family's right-aligned with the static covariates the Lightning
+        module derives from the encoder lengths, as the conformance goldens build them."""
         encoder_lengths = batch_lengths(distribution, batch, te, 1)
         decoder_lengths = batch_lengths(distribution, batch, td, 2)
-        past = _left_aligned(encoder_lengths, te, self.settings["num_past_features"])
-        future = _left_aligned(decoder_lengths, td, self.settings["num_future_features"])
+        past = _left_aligned(encoder_lengths, te, self.params["num_past_features"])
+        if self.spec.family == "tft":
+            past = past.flip(1)
+        future = _left_aligned(decoder_lengths, td, self.params["num_future_features"])
         enc, dec = torch.tensor(encoder_lengths), torch.tensor(decoder_lengths)
+        sequences = dict(zip(self.spec.inputs, (past, future)))  # past_sequence or past_covariates, ...
+        inputs = {**sequences, "encoder_lengths": enc, "decoder_lengths": dec}
+        if self.spec.static_covariates is not None:
+            inputs["static_covariates"] = self.spec.static_covariates(enc, self.params, torch.float32)
         target = torch.randn(batch, td, 1)
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        return encoder_lengths, decoder_lengths, inputs, target.to(self.device)
+
+    def workload(self, distribution, batch, te, td) -> Workload:
+        encoder_lengths, decoder_lengths, inputs, target = self._inputs(distribution, batch, te, td)
+        dec = inputs["decoder_lengths"]
+        autocast = (lambda: torch.autocast(self.device.type, dtype=self.precision)) if self.precision else \
+            contextlib.nullcontext
 
         def step():
             lstm_family.PACKING = self.packing
             self.optimizer.zero_grad()
-            loss = losses.calc_loss(self.forward(past, future, enc, dec), target, dec, **self.criterion)
-            loss.backward()
-            self.optimizer.step()
+            with autocast():
+                loss = losses.calc_loss(self.forward(**inputs), target, dec, **self.criterion)
+            if self.scaler is None:
+                loss.backward()
+                self.optimizer.step()
+            else:
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
 
         def forward():
             lstm_family.PACKING = self.packing
-            with torch.no_grad():
-                self.forward(past, future, enc, dec)
+            with torch.no_grad(), autocast():
+                self.forward(**inputs)
 
         unit = step if self.kind == "step" else forward
         return Workload(run=lambda k: [unit() for _ in range(k)] and None, fill_ratio=fill_ratio(encoder_lengths, te),
@@ -191,19 +265,29 @@ class Workloads:
         if arm["distribution"] not in self.distributions:
             raise ValueError(f"arm distribution: no distribution {arm['distribution']!r} in perf/distributions.csv")
         distribution = self.distributions[arm["distribution"]]
+        device = parse_device(arm.get("device", "cpu"), "arm device")
+        precision = parse_precision(arm.get("precision", "float32"))
+        model_params = arm.get("model_params", {})
+        if not isinstance(model_params, dict):
+            raise ValueError("arm model_params: must be an object of hyperparameters")
         if kind == "primitive":
+            if device.type != "cpu" or precision is not None:
+                raise ValueError("arm device: primitives run on the CPU in float32 only")
             if what not in PRIMITIVES:
                 raise ValueError(f"arm what: no Python primitive {what!r} (one of {sorted(PRIMITIVES)})")
             workload = PRIMITIVES[what](distribution, arm["batch"], arm["encoder_steps"])
         elif kind in ("step", "forward"):
             if mode not in MODES:
                 raise ValueError(f"arm mode: {mode!r} is not one of {MODES}")
-            key = (kind, what, mode)
+            window = (arm["encoder_steps"], arm["decoder_steps"])
+            # A setup is kept per model, mode, device, precision, params (and window: TFT's depend on it).
+            key = (kind, what, mode, str(device), str(precision), json.dumps(model_params, sort_keys=True), window)
             if any(k[:2] != (kind, what) for k in self.setups):
                 self.setups.clear()  # one model's setups alive at a time: compiled graphs hold memory
                 torch._dynamo.reset()
             if key not in self.setups:
-                self.setups[key] = ModelSetup(kind, what, mode, self.model_settings)
+                self.setups[key] = ModelSetup(kind, what, mode, self.model_settings, device=device,
+                                              precision=precision, model_params=model_params, window=window)
             workload = self.setups[key].workload(distribution, arm["batch"], arm["encoder_steps"],
                                                  arm["decoder_steps"])
         else:
