@@ -32,6 +32,8 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+
 struct PreparedArm {
   Workload workload;
   c10::Device device;
@@ -92,8 +94,10 @@ int serve() {
     nlohmann::json reply;
     try {
       reply = answer(arms, nlohmann::json::parse(line));
+    } catch (const c10::Error& error) {  // PyTorch's message without its backtrace, one line
+      reply = {{"ok", false}, {"error", first_line(error.what_without_backtrace())}};
     } catch (const std::exception& error) {
-      reply = {{"ok", false}, {"error", error.what()}};
+      reply = {{"ok", false}, {"error", first_line(error.what())}};
     }
     std::fputs((reply.dump() + "\n").c_str(), out);
     std::fflush(out);  // the coordinator waits for this line
