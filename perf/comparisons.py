@@ -16,6 +16,9 @@ STEP_PATHS = ("padded", "packed", "segmented", "stepwise")  # C++: padded, PyTor
 # A model's training step also runs padding_free (every layer on the real timesteps, its LSTMs stepwise:
 # perf/lib/workloads.cpp). The LSTM alone (lstm_step) and the gate's points keep STEP_PATHS.
 MODEL_STEP_PATHS = STEP_PATHS + ("padding_free",)
+# seqpack's stepwise LSTM runs on the CPU only (impl/src/models/stepwise_lstm.cpp refuses other data), and
+# padding_free runs its LSTMs stepwise: on a GPU the C++ step has padded, packed (cuDNN's) and segmented.
+CPU_ONLY_PATHS = ("stepwise", "padding_free")
 GROUPING_PATHS = ("padded", "packed", "padding_free")  # each cut into random and length-grouped batches
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
@@ -118,12 +121,22 @@ def over_padded(arms, padded: Arm) -> list[Ratio]:
     return [Ratio(a, padded) for a in arms if a != padded]
 
 
-def model_family(model: str) -> str:
-    """"lstm" (the packed paths) or "tft" (padded only), as the reference's model registry declares it."""
+def model_spec(model: str):
+    """The reference's descriptor of a model (seqpack_reference.models.registry): its family ("lstm": the
+    packed paths; "tft": padded only) and whether it can run under float16 autocast."""
     from seqpack_reference.models.registry import MODEL_SPECS
     if "model." + model not in MODEL_SPECS:
         raise SystemExit(f"no model {model!r} in seqpack_reference.models.registry")
-    return MODEL_SPECS["model." + model].family
+    return MODEL_SPECS["model." + model]
+
+
+def model_family(model: str) -> str:
+    return model_spec(model).family
+
+
+def model_precisions(model: str, precisions: list[str]) -> list[str]:
+    """The device's precisions this model can train in (float16 only without -1e9 attention masks)."""
+    return [p for p in precisions if p != "float16" or model_spec(model).float16_autocast]
 
 
 def lower_precision_twins(arms: list[Arm], twins: list[Arm], precisions) -> tuple[list[Arm], list[Ratio]]:
@@ -171,13 +184,14 @@ def step_comparison(model: str, compiled: bool, python_eager: bool = True, preci
     return arms, [r for r in ratios if r.numerator in arms and r.denominator in arms]
 
 
-def forward_comparison(family: str, precisions=(DEFAULT_PRECISION,)) -> tuple[list[Arm], list[Ratio]]:
+def forward_comparison(family: str, precisions=(DEFAULT_PRECISION,), python_compiled: bool = True
+                       ) -> tuple[list[Arm], list[Ratio]]:
     """Inference: eager padded (and packed, LSTM family), the AOTInductor package of the padded forward
-    (LSTM family: seqpack_reference.compiled.export --perf), PyTorch eager and torch.compile; the padded
-    arms again in each lower precision."""
+    (LSTM family: seqpack_reference.compiled.export --perf), PyTorch eager and (unless python_compiled
+    is false) torch.compile; the padded arms again in each lower precision."""
     lstm = family == "lstm"
     arms = [cpp("padded")] + ([cpp("packed"), cpp("compiled")] if lstm else [])
-    arms += [python("padded_eager"), python("padded_compile")]
+    arms += [python("padded_eager")] + ([python("padded_compile")] if python_compiled else [])
     ratios = [Ratio(cpp("compiled"), cpp("padded")), Ratio(cpp("packed"), cpp("padded")),
               Ratio(cpp("padded"), python("padded_eager")), Ratio(cpp("compiled"), python("padded_compile")),
               Ratio(cpp("padded"), python("padded_compile")),
@@ -209,8 +223,14 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
     precisions = device_precisions(settings, device)
     out = []
 
+    def runs_here(arm: Arm) -> bool:
+        return device == "cpu" or arm.side != "cpp" or not any(
+            arm.mode == path or arm.mode.startswith(path + "_") for path in CPU_ONLY_PATHS)
+
     def add(kind, what, batches, arms, ratios, control):
         params = settings.get("model_params", {}).get(what, {})
+        arms = [a for a in arms if runs_here(a)]
+        ratios = [r for r in ratios if runs_here(r.numerator) and runs_here(r.denominator)]
         for batch in batches:
             for d in settings.get("distributions_by_model", {}).get(what, distributions):
                 out.append(Point(kind, what, d, batch, te, td, list(arms), list(ratios), control, budget[kind],
@@ -223,14 +243,20 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
         compiled_batches = settings.get("python_compiled", {}).get(model, [])
         for batch in batches_of(model, "step_batch_sizes"):
             arms, ratios = step_comparison(model, batch in compiled_batches, settings.get("python_eager", True),
-                                           precisions, model_family(model))
+                                           model_precisions(model, precisions), model_family(model))
             add("step", model, [batch], arms, ratios, cpp("padded"))
     lstm = [cpp(p) for p in STEP_PATHS]
     add("lstm_step", "lstm", settings.get("lstm_step_batch_sizes", []), lstm, over_padded(lstm, cpp("padded")),
         cpp("padded"))
     for model in settings.get("forward_models", []):
-        arms, ratios = forward_comparison(model_family(model), precisions)
-        add("forward", model, batches_of(model, "forward_batch_sizes"), arms, ratios, cpp("padded"))
+        # The TFT family's torch.compile takes minutes on a CPU: its forward compiles only at the
+        # batch sizes the profile compiles its step at.
+        family = model_family(model)
+        compiled_batches = settings.get("python_compiled", {}).get(model, [])
+        for batch in batches_of(model, "forward_batch_sizes"):
+            arms, ratios = forward_comparison(family, model_precisions(model, precisions),
+                                              family == "lstm" or batch in compiled_batches)
+            add("forward", model, [batch], arms, ratios, cpp("padded"))
     for model in settings.get("grouping_models", []):
         arms = [cpp(f"{p}_{cut}") for p in GROUPING_PATHS for cut in ("random", "grouped")]
         ratios = [Ratio(cpp("padded_grouped"), cpp("padded_random")),
@@ -326,8 +352,11 @@ def gate_points(settings: dict) -> list[Point]:
             for d in read_distributions()]
 
 
-def load_profile(name: str) -> dict:
+def load_profile(name: str, device: str = "cpu") -> dict:
+    """A profile's settings on `device`: its "device_overrides" for the device's type (cpu, cuda), if any,
+    replace the settings they name."""
     profiles = json.loads((PERF_DIR / "profiles.json").read_text())
     if name not in profiles or name == "model":
         raise SystemExit(f"no profile {name!r} in perf/profiles.json (one of {sorted(set(profiles) - {'model'})})")
-    return profiles[name]
+    settings = dict(profiles[name])
+    return {**settings, **settings.pop("device_overrides", {}).get(device.split(":")[0], {})}

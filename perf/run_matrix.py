@@ -73,7 +73,7 @@ def arm_row(kind, what, distribution, batch, steps, arm: comparisons.Arm, result
             "samples_per_s": median * result.samples / result.steps_per_unit,
             "timesteps_per_s": median * result.timesteps / result.steps_per_unit,
             "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s,
-            "precision": getattr(arm, "precision", "float32"), "peak_device_memory_mib": result.peak_device_memory_mib,
+            "precision": arm.precision, "peak_device_memory_mib": result.peak_device_memory_mib,
             **data_parallel_columns(arm, result)}
 
 
@@ -94,8 +94,8 @@ def ratio_row(kind, what, distribution, batch, steps, ratio: comparisons.Ratio, 
     row = {"row": "ratio", "kind": kind, "what": what, "side": ratio.numerator.side, "mode": ratio.numerator.mode,
            "base_side": ratio.denominator.side, "base_mode": ratio.denominator.mode, "distribution": distribution,
            "batch": batch, "steps": steps, "ranks": ratio.numerator.ranks or "", "base_ranks": ratio.denominator.ranks or "",
-           "precision": getattr(ratio.numerator, "precision", "float32"),
-           "base_precision": getattr(ratio.denominator, "precision", "float32")}
+           "precision": ratio.numerator.precision,
+           "base_precision": ratio.denominator.precision}
     if interval is None:
         return {**row, "status": "not measured"}
     return {**row, "status": "ok", "ratio": interval.estimate, "ratio_low": interval.low, "ratio_high": interval.high,
@@ -107,7 +107,7 @@ def point_rows(result: engine.PointResult) -> list[dict]:
     where = (p.kind, p.what, p.distribution, p.batch, p.encoder_steps)
     rows = [arm_row(*where, r.arm, r) for r in result.arms.values()]
     rows += [ratio_row(*where, ratio, result.ratios.get(ratio.label)) for ratio in p.ratios + [p.control_ratio]]
-    return rows
+    return [{**row, "device": p.device} for row in rows]  # primitives and data parallel stay on the CPU
 
 
 # ------------------------------------------------------------------ main
@@ -126,7 +126,7 @@ def main(argv=None) -> int:
         device = devices.device_label(devices.parse_device(args.device, "--device"))
     except devices.DeviceError as error:
         raise SystemExit(f"run_matrix.py: {error}")
-    settings = comparisons.load_profile(args.profile)
+    settings = comparisons.load_profile(args.profile, device)
     args.out.mkdir(parents=True, exist_ok=True)
     revision = commit()  # taken before the run: what was built and measured
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             for row in rows:
-                writer.writerow({**row, "device": device, "machine": host, "torch": torch_version, "commit": revision})
+                writer.writerow({**row, "machine": host, "torch": torch_version, "commit": revision})
         (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
 
     try:

@@ -163,13 +163,20 @@ class Declarations(unittest.TestCase):
             for point in points:
                 self.assertEqual(point.device, device)
                 arms = [a for a in point.arms if a.precision != "float32"]
-                self.assertEqual({a.precision for a in arms}, lower, point.name)
+                can_float16 = comparisons.model_spec(point.what).float16_autocast
+                self.assertEqual({a.precision for a in arms}, lower - (set() if can_float16 else {"float16"}),
+                                 point.name)
                 for arm in arms:
                     twin = Arm(arm.side, arm.mode)
                     self.assertIn(Ratio(arm, twin), point.ratios, point.name)
                     self.assertEqual(point.arm_spec(arm)["precision"], arm.precision)
                     self.assertEqual(point.arm_spec(arm)["device"], device)
                     self.assertTrue(arm.label.endswith(" " + arm.precision), arm.label)
+
+    def test_float16_is_asked_only_of_models_that_can_run_it(self):
+        points = comparisons.points(comparisons.load_profile("full"), "cuda:0")
+        float16 = {p.what for p in points if any(a.precision == "float16" for a in p.arms)}
+        self.assertEqual(float16, {"encoder_decoder_lstm"})
 
     def test_the_gate_points_are_unchanged(self):
         # Its baselines hold these ratios: a new arm or ratio there would make them stale.

@@ -61,7 +61,8 @@ def _mean_over_valid(loss, mask, weights, reduction):
         loss = loss * weights
     if reduction == "mean":
         if mask is not None:
-            return loss.sum() / mask.float().sum() if mask.any() else torch.tensor(0.0, dtype=loss.dtype)
+            empty = torch.tensor(0.0, dtype=loss.dtype, device=loss.device)
+            return loss.sum() / mask.float().sum() if mask.any() else empty
         return torch.mean(loss)
     if reduction == "sum":
         return torch.sum(loss)
@@ -101,7 +102,8 @@ def smape(y_pred, target, mask=None, weights=None, reduction="mean"):
 
 
 def quantile(y_pred, target, mask=None, weights=None, quantiles=None):
-    levels = torch.tensor(sorted(quantiles if quantiles is not None else DEFAULT_QUANTILES))  # float32
+    levels = torch.tensor(sorted(quantiles if quantiles is not None else DEFAULT_QUANTILES),
+                          device=y_pred.device)  # float32
     n = len(levels)
     if mask is not None and weights is not None:
         weights = weights * mask.float()
@@ -143,7 +145,7 @@ def calc_loss(y_pred, target, decoder_lengths=None, criterion="MSELoss", use_los
     if use_loss_masking and decoder_lengths is not None:
         if decoder_lengths.dim() == 2 and decoder_lengths.shape[1] == 1:
             decoder_lengths = decoder_lengths.squeeze(-1)
-        steps = torch.arange(target.shape[1]).unsqueeze(0)
+        steps = torch.arange(target.shape[1], device=decoder_lengths.device).unsqueeze(0)
         mask = steps < decoder_lengths.unsqueeze(-1)  # create_mask(T, lengths, "left", inverse=True)
         if target.dim() > 2 and mask.dim() == 2:
             while mask.dim() < target.dim():
@@ -155,7 +157,8 @@ def calc_loss(y_pred, target, decoder_lengths=None, criterion="MSELoss", use_los
     loss = TORCH_CRITERIA[criterion](**kwargs)(y_pred, target)
     if mask is not None and loss.dim() > 0:
         masked = loss * mask.float()
-        return masked.sum() / mask.float().sum() if mask.any() else torch.tensor(0.0, dtype=loss.dtype)
+        empty = torch.tensor(0.0, dtype=loss.dtype, device=loss.device)
+        return masked.sum() / mask.float().sum() if mask.any() else empty
     return loss
 
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 
 #include "seqpack/errors.h"
@@ -127,7 +128,7 @@ struct StepwiseLayer : torch::autograd::Function<StepwiseLayer> {
         g.narrow(1, 2 * H, H).tanh_();
         g.narrow(1, 3 * H, H).sigmoid_();
         auto c = cell.narrow(0, o + r, n);
-        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "stepwise_lstm_cell",
+        AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "stepwise_lstm_cell",
                                    [&] { cell_forward<scalar_t>(g, c_prev.narrow(0, r, n), c); });
         auto tc = tanh_cell.narrow(0, o + r, n);
         at::tanh_out(tc, c);
@@ -158,7 +159,7 @@ struct StepwiseLayer : torch::autograd::Function<StepwiseLayer> {
         auto dh = carry_h.narrow(0, r, n);
         auto dc = carry_c.narrow(0, r, n);
         auto dg = gates_grad.narrow(0, o + r, n);
-        AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "stepwise_lstm_cell_backward", [&] {
+        AT_DISPATCH_FLOATING_TYPES_AND2(at::kBFloat16, at::kHalf, x.scalar_type(), "stepwise_lstm_cell_backward", [&] {
           const scalar_t* og = out_grad.defined() ? out_grad.const_data_ptr<scalar_t>() + (o + r) * H : nullptr;
           const scalar_t* cg = cell_grad.defined() ? cell_grad.const_data_ptr<scalar_t>() + (o + r) * H : nullptr;
           cell_backward<scalar_t>(gates.narrow(0, o + r, n), tanh_cell.narrow(0, o + r, n), c_prev.narrow(0, r, n), og,
@@ -188,26 +189,34 @@ SegmentedRun run_stepwise_lstm(torch::nn::LSTM& lstm, const PackedSequence& pack
   if (!data.device().is_cpu())
     reject("packed_lstm", "\"stepwise\" runs on the CPU only (the data is on {}); use \"segments\" or \"pytorch\"",
            data.device().str());
+  // Under autocast the run computes in autocast's dtype, as PyTorch's own CPU LSTM does there (its
+  // kernel, mkldnn_rnn_layer, is on autocast's lower-precision list): float32 input, state and weights
+  // are cast once, differentiably, so that the float32 weights still get their gradients.
+  const bool autocast = data.scalar_type() == at::kFloat && at::autocast::is_autocast_enabled(at::kCPU);
+  const auto compute = autocast ? at::autocast::get_autocast_dtype(at::kCPU) : data.scalar_type();
+  auto in_compute = [&](const at::Tensor& t) { return t.scalar_type() == at::kFloat ? t.to(compute) : t; };
   const auto s = steps_of(packed.batch_sizes());
   const int64_t batch = s.live.empty() ? 0 : s.live[0];
   const std::vector<int64_t> state_shape{o.num_layers(), batch, o.hidden_size()};
   auto to_ranks = [&](const at::Tensor& state) {
     return packed.sorted_indices().defined() ? state.index_select(1, packed.sorted_indices()) : state;
   };
-  const auto h0 = initial ? to_ranks(std::get<0>(*initial)) : at::zeros(state_shape, data.options());
-  const auto c0 = initial ? to_ranks(std::get<1>(*initial)) : at::zeros(state_shape, data.options());
+  const auto options = data.options().dtype(compute);
+  const auto h0 = initial ? in_compute(to_ranks(std::get<0>(*initial))) : at::zeros(state_shape, options);
+  const auto c0 = initial ? in_compute(to_ranks(std::get<1>(*initial))) : at::zeros(state_shape, options);
   const auto weights = lstm->all_weights();
   const size_t per_layer = o.bias() ? 4 : 2;
   const auto batch_sizes = packed.batch_sizes().to(at::kLong).contiguous();
   const auto last = last_rows(s);
-  at::Tensor input = data;
+  at::Tensor input = in_compute(data);
   std::vector<at::Tensor> final_h, final_c;
   for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
     const auto* w = &weights[layer * per_layer];
     // Without a bias, zeros that need no gradient (the autograd Function takes no undefined input).
-    const auto no_bias = o.bias() ? at::Tensor() : at::zeros({4 * o.hidden_size()}, data.options());
-    const auto outputs = StepwiseLayer::apply(input, h0[layer], c0[layer], w[0], w[1], o.bias() ? w[2] : no_bias,
-                                              o.bias() ? w[3] : no_bias, batch_sizes);
+    const auto no_bias = o.bias() ? at::Tensor() : at::zeros({4 * o.hidden_size()}, options);
+    const auto outputs = StepwiseLayer::apply(input, h0[layer], c0[layer], in_compute(w[0]), in_compute(w[1]),
+                                              o.bias() ? in_compute(w[2]) : no_bias,
+                                              o.bias() ? in_compute(w[3]) : no_bias, batch_sizes);
     final_h.push_back(outputs[0].index_select(0, last));
     final_c.push_back(outputs[1].index_select(0, last));
     input = outputs[0];

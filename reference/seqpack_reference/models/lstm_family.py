@@ -73,7 +73,7 @@ def _real_steps_only(model, output, decoder_lengths):
     """On the padding-free path, zeros at the decoder's padding."""
     if not model.took_padding_free or decoder_lengths is None:
         return output
-    real = torch.arange(output.size(1)).unsqueeze(0) < decoder_lengths.reshape(-1, 1)
+    real = torch.arange(output.size(1), device=decoder_lengths.device).unsqueeze(0) < decoder_lengths.reshape(-1, 1)
     return torch.where(real.unsqueeze(-1), output, torch.zeros_like(output))
 
 

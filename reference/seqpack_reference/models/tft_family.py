@@ -138,7 +138,7 @@ class _StaticContextModel(_TemporalFusionCore):
 
     def _encode(self, past, future, static_covariates):
         if static_covariates is None:
-            static = torch.zeros(past.size(0), self.d_model, dtype=past.dtype)
+            static = torch.zeros(past.size(0), self.d_model, dtype=past.dtype, device=past.device)
         elif self.num_static_features == 0:
             raise ValueError("static_covariates are not taken: the model was built with num_static_features = 0")
         else:
