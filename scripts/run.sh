@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The main job: sets up, builds, runs the conformance suite and prints its summary, then measures
 # the benchmark matrix (C++ and Python arms in paired rounds, perf/run_matrix.py) and writes a report.
-#   scripts/run.sh [--full] [--name NAME]
+#   scripts/run.sh [--full] [--name NAME] [--device auto|cpu|cuda[:N]]
 # Writes reports/NAME/ (default reports/latest/, not committed): conformance.md, results.csv,
 # rounds.json, machine.json, report.md and its plots. --full runs the whole matrix instead of the
-# quick profile.
+# quick profile; --device (default auto: a GPU when there is one) is where the benchmarks run.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 profile=quick
 name=latest
+device=auto
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) profile=full; shift ;;
     --name) name=$2; shift 2 ;;
-    *) echo "usage: scripts/run.sh [--full] [--name NAME]" >&2; exit 2 ;;
+    --device) device=${2:-}; shift 2 ;;
+    *) echo "usage: scripts/run.sh [--full] [--name NAME] [--device auto|cpu|cuda[:N]]" >&2; exit 2 ;;
   esac
 done
 report="reports/$name"
@@ -35,7 +37,7 @@ set -e
   "$report/conformance.md"
 [ "$status" = 0 ] || echo "seqpack: some conformance tests failed; ctest's log is build/release/conformance.log" >&2
 
-echo "seqpack: running the $profile benchmark matrix (a line per point; the quick profile takes about 11 minutes)"
-"$SEQPACK_PYTHON" perf/run_matrix.py --profile "$profile" --build build/release --out "$report"
+echo "seqpack: running the $profile benchmark matrix (a line per point, with the time left)"
+"$SEQPACK_PYTHON" perf/run_matrix.py --profile "$profile" --device "$device" --build build/release --out "$report"
 "$SEQPACK_PYTHON" perf/report.py "$report"
 exit "$status"
