@@ -13,20 +13,15 @@ import time
 import unittest
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-import engine  # noqa: E402
-from seqpack_paths import ROOT  # noqa: E402
-from seqpack_reference.perf import device as devices  # noqa: E402
+from worker_fixture import PADDED, PERF_WORKER, WorkersTestCase, engine
+from seqpack_paths import ROOT
+from seqpack_reference.perf import device as devices
 
-import torch  # noqa: E402
-
-PERF_WORKER = Path(sys.argv.pop(1)) if len(sys.argv) > 1 else ROOT / "build" / "release" / "perf" / "perf_worker"
+import torch
 HAS_GPU = torch.cuda.is_available()
 NO_GPU = 'device: "cuda" asked for, but this machine has no CUDA GPU (torch::cuda::is_available() is false)'
 ARM = {"kind": "step", "what": "transformer_lstm", "distribution": "uniform_half", "batch": 4,
        "encoder_steps": 16, "decoder_steps": 4}
-PADDED = {"cpp": "padded", "python": "padded_eager"}
 
 
 class ParseDevice(unittest.TestCase):
@@ -56,18 +51,7 @@ class ParseDevice(unittest.TestCase):
         self.assertEqual(devices.describe_device(torch.device("cpu")), {"device": "cpu"})
 
 
-class Workers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.workers = engine.Workers(PERF_WORKER.parent.parent, sys.executable, Path(cls.tmp.name), "quick")
-        cls.workers.workers["cpp"].argv = [str(PERF_WORKER)]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.workers.close()
-        cls.tmp.cleanup()
-
+class Workers(WorkersTestCase):
     def test_a_cpu_run_replies_its_peak_device_memory(self):
         for side in ("cpp", "python"):
             with self.subTest(side=side):

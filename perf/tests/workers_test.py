@@ -2,17 +2,9 @@
 builds, runs and reports; bad requests fail with a message and leave the worker running.
 
 Usage: workers_test.py PERF_WORKER  (unittest; small batches so that it takes seconds)"""
-import sys
-import tempfile
 import unittest
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-import engine  # noqa: E402
-from seqpack_paths import ROOT  # noqa: E402
-
-PERF_WORKER = Path(sys.argv.pop(1)) if len(sys.argv) > 1 else ROOT / "build" / "release" / "perf" / "perf_worker"
+from worker_fixture import PADDED, WorkersTestCase, engine
 
 
 def arm(kind, what, mode, batch=4, **more):
@@ -24,22 +16,9 @@ TFT_FAMILY = ("tft", "pftft", "xtft")
 # The TFT family at the original's d_model 300 takes seconds a step on 2 cores: the tests build it small.
 SMALL_TFT = {"d_model": 16, "num_heads": 2, "d_hidden_continuous": 4}
 SMALL_LSTM, SMALL_LSTM_ED = {"d_model": 16, "num_heads": 2}, {"d_encoder": 16, "d_decoder": 16}
-# The padded mode's name on each side.
-PADDED = {"cpp": "padded", "python": "padded_eager"}
 
 
-class Workers(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        cls.workers = engine.Workers(PERF_WORKER.parent.parent, sys.executable, Path(cls.tmp.name), "quick")
-        cls.workers.workers["cpp"].argv = [str(PERF_WORKER)]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.workers.close()
-        cls.tmp.cleanup()
-
+class Workers(WorkersTestCase):
     def prepare_and_run(self, side, spec, units=2):
         worker = self.workers[side]
         reply = worker.call({"op": "prepare", "id": "a", "arm": spec}, 300)
