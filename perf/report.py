@@ -223,7 +223,9 @@ def arm_columns(res: Results, arms: list) -> list[tuple[str, callable]]:
 
 
 def arm_name(side: str, mode: str) -> str:
-    return f"{NAMES.get(side, side)} {NAMES.get(mode, mode)}"
+    """"Python padded eager", "C++ padded bfloat16": the mode's name, then what follows it (a precision)."""
+    path, _, rest = mode.partition(" ")
+    return f"{NAMES.get(side, side)} {NAMES.get(path, path)}" + (f" {rest}" if rest else "")
 
 
 # ---------------------------------------------------------------- sections
@@ -623,7 +625,8 @@ def model_sections(res: Results, kind: str, heading: str, text: str, tables) -> 
     return lines
 
 
-FORWARD_TEXT = ("One forward pass (eval, no gradient), float32, the original's default sizes. C++ compiled = the "
+FORWARD_TEXT = ("One forward pass (eval, no gradient), at the profile's model sizes; an arm named with a "
+                "precision runs under autocast in it, the others in float32. C++ compiled (the LSTM family) = the "
                 "padded forward exported with torch.export (batch dimension dynamic) and compiled by AOTInductor "
                 "into a .pt2 package (`seqpack_reference.compiled.export --perf`), run in C++ by "
                 "AOTIModelPackageLoader; the eager C++ models load the same weights. Ratios first, then each arm's "
@@ -637,9 +640,10 @@ GROUPING_TEXT = ("One epoch over a data set of windows (lengths drawn from each 
 
 def forward(res: Results) -> list[str]:
     """Inference forward: eager C++ padded and packed, the AOTInductor package in C++, Python eager and compiled."""
-    return model_sections(res, "forward", "## Inference forward: {model}, AOTInductor-compiled C++", FORWARD_TEXT,
+    return model_sections(res, "forward", "## Inference forward: {model}", FORWARD_TEXT,
                      lambda points: [WHERE + ratio_columns(res, res.labels(points)),
-                                     WHERE + arm_columns(res, FORWARD_ARMS)])
+                                     WHERE + arm_columns(res, [a for a in FORWARD_ARMS
+                                                               if any(res.arm(p, a) for p in points)])])
 
 
 def grouping(res: Results) -> list[str]:
@@ -792,20 +796,22 @@ def conclusions(res: Results) -> list[str]:
     groups = {}
     for r in res.ratio_rows:
         if not is_control(r):
-            key = (r["kind"], r["what"] if r["kind"] != "primitive" else "", r["side"], r["mode"] + ranks_suffix(
-                r.get("ranks")), r["base_side"], r["base_mode"] + ranks_suffix(r.get("base_ranks")))
+            key = (r["kind"], r["what"] if r["kind"] != "primitive" else "",
+                   r["side"], r["mode"] + precision_suffix(r.get("precision")), r.get("ranks") or "",
+                   r["base_side"], r["base_mode"] + precision_suffix(r.get("base_precision")), r.get("base_ranks") or "")
             groups.setdefault(key, {}).setdefault((r["batch"], r["steps"]), []).append(r)
     if not groups:
         return []
     lines = ["## Conclusions", "",
              "From the ratios' intervals only; a verdict counts where its interval excludes 1.", ""]
-    for (kind, what, side, mode, base_side, base_mode), by_size in sorted(groups.items(),
-                                                                         key=lambda g: KINDS.index(g[0][0])):
+    for (kind, what, side, mode, ranks, base_side, base_mode, base_ranks), by_size in sorted(
+            groups.items(), key=lambda g: KINDS.index(g[0][0])):
         show_t = len({t for _, t in by_size}) > 1
         clauses = [verdict_clause(rows, f"B = {b}" + (f", T = {t}" if show_t else ""))
                    for (b, t), rows in sorted(by_size.items())]
-        subject = f"{arm_name(side, mode)} against {arm_name(base_side, base_mode)}"
-        if mode.split(" x")[-1:] != base_mode.split(" x")[-1:]:  # rank counts differ: a step holds more samples
+        subject = (f"{arm_name(side, mode)}{ranks_suffix(ranks)} against "
+                   f"{arm_name(base_side, base_mode)}{ranks_suffix(base_ranks)}")
+        if ranks != base_ranks:  # rank counts differ: a step holds more samples
             subject += " (steps per second; samples/s: the data-parallel section)"
         lines.append(f"- {kind}{' ' + what if what else ''}: {subject}: " + "; ".join(clauses) + ".")
     return lines + [""]

@@ -234,5 +234,23 @@ class GpuSection(unittest.TestCase):
                       text)
 
 
+class Conclusions(unittest.TestCase):
+    def test_a_lower_precision_ratio_is_concluded_apart_from_its_float32_twin(self):
+        rows = [{**ratio("step", "tft", "uniform_half", 64, "cpp padded", "python padded_eager", 1.1, 1.05, 1.15),
+                 "precision": "float32", "base_precision": "float32"},
+                {**ratio("step", "tft", "uniform_half", 64, "cpp padded", "python padded_eager", 1.02, 0.99, 1.05),
+                 "precision": "bfloat16", "base_precision": "bfloat16"},
+                {**ratio("step", "tft", "uniform_half", 64, "cpp padded", "cpp padded", 0.75, 0.7, 0.8),
+                 "precision": "bfloat16", "base_precision": "float32"}]
+        lines = report.conclusions(report.Results(rows))
+        self.assertIn("- step tft: C++ padded against Python padded eager: B = 64: faster at 1 of 1 distributions "
+                      "(1.10x).", lines)
+        self.assertIn("- step tft: C++ padded bfloat16 against Python padded eager bfloat16: B = 64: no difference "
+                      "detected at any of the 1 distributions.", lines)
+        self.assertIn("- step tft: C++ padded bfloat16 against C++ padded: B = 64: slower at 1 of 1 distributions "
+                      "(0.75x).", lines)
+        self.assertFalse(any("data-parallel section" in line for line in lines))  # one rank count throughout
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
