@@ -368,8 +368,9 @@ def original_experiment(res: Results) -> list[str]:
                 label = Ratio(dataclasses.replace(python(r["numerator"]), precision=precision),
                               dataclasses.replace(python(r["denominator"]), precision=precision)).label
                 row = res.ratio(p, label)
+                value = round(ORIGINAL_HEADLINE[r["numerator"]] / ORIGINAL_HEADLINE[r["denominator"]], 2)
                 if row:
-                    ratios.append([label, ratio_cell(row), f"{r['value']:g}", original_verdict(row, r["value"])])
+                    ratios.append([label, ratio_cell(row), f"{value:g}", original_verdict(row, value)])
             if ratios:
                 lines += table(["paired ratio", "measured", "the original's", "against the original's"], ratios)
     return lines
