@@ -86,6 +86,19 @@ TEST_P(Golden, MatchesPyTorch) {
   if (padding_free && golden.meta["padding_free"].contains("skip")) {
     GTEST_SKIP() << golden.meta["padding_free"]["skip"].get<std::string>();
   }
+  if (const auto refusal = autocast ? expected_refusal(golden, settings) : std::nullopt) {
+    // PyTorch refuses this case under autocast: seqpack must refuse it too, with the same message.
+    try {
+      const AutocastGuard guard(settings.device.type(), settings.precision);
+      ops::run_op(op, inputs, params, options);
+      FAIL() << "PyTorch refuses this case under " << to_string(settings.precision) << " (\"" << *refusal
+             << "\", conformance/autocast_refusals.json); seqpack ran it";
+    } catch (const std::exception& error) {
+      EXPECT_NE(std::string(error.what()).find(*refusal), std::string::npos)
+          << "PyTorch refuses with \"" << *refusal << "\"; seqpack with: " << error.what();
+    }
+    return;
+  }
   auto actual = [&] {
     const AutocastGuard guard(settings.device.type(), settings.precision);
     return moved(ops::run_op(op, inputs, params, options), at::kCPU);

@@ -54,6 +54,9 @@ RunSettings read_settings() {
     if (!settings.tolerances.contains(std::string(to_string(settings.precision)))) {
       reject("SEQPACK_PRECISION", "{} has no tolerances in {}", to_string(settings.precision), SEQPACK_AUTOCAST_TOLERANCES);
     }
+    std::ifstream refusals(SEQPACK_AUTOCAST_REFUSALS);
+    if (!refusals) reject("SEQPACK_PRECISION", "cannot read the refusals {}", SEQPACK_AUTOCAST_REFUSALS);
+    settings.refusals = nlohmann::json::parse(refusals);
   }
   return settings;
 }
@@ -79,6 +82,16 @@ TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType fl
     out[name] = tensor.to(device, cast ? floating : tensor.scalar_type());
   }
   return out;
+}
+
+std::optional<std::string> expected_refusal(const GoldenCase& golden, const RunSettings& settings) {
+  const auto& by_case = settings.refusals.value(std::string(to_string(settings.precision)), nlohmann::json::object());
+  const auto found = by_case.find(golden.name);
+  if (found == by_case.end()) return std::nullopt;
+  const auto& devices = found->at("devices");
+  const auto device = settings.device.is_cuda() ? "cuda" : "cpu";
+  if (std::find(devices.begin(), devices.end(), device) == devices.end()) return std::nullopt;
+  return found->at("message").get<std::string>();
 }
 
 std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,

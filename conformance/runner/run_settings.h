@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 #include "golden_case.h"
@@ -19,6 +20,7 @@ struct RunSettings {
   c10::Device device = c10::Device(c10::DeviceType::CPU);
   Precision precision = Precision::Float32;
   nlohmann::json tolerances;  // autocast_tolerances.json, read when precision is not float32
+  nlohmann::json refusals;    // autocast_refusals.json, likewise
 };
 
 // Parsed once; a bad value (or a CUDA device this machine lacks) ends the process with one line
@@ -35,6 +37,10 @@ TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType fl
 // rule, "" when it matches: every expected tensor present, of the same shape, and
 // max |got - expected| <= tolerance * max(max |expected|, floor), the tolerance by the precision,
 // the model's family ("lstm" or "tft") and the quantity (output, loss, gradients).
+// Under autocast: the message PyTorch refuses this case with on this device type
+// (conformance/autocast_refusals.json, written by seqpack_reference.autocast_runs), if it does.
+std::optional<std::string> expected_refusal(const GoldenCase& golden, const RunSettings& settings);
+
 std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,
                               const RunSettings& settings);
 

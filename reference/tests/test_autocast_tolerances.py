@@ -9,38 +9,22 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from seqpack_reference.cases import model_cases, tft_cases
+from seqpack_reference import autocast_runs
 from seqpack_reference.models.registry import MODEL_SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "conformance" / "cases"
 TOLERANCES = json.loads((ROOT / "conformance" / "autocast_tolerances.json").read_text())
-FAMILIES = ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm", "tft", "pftft", "xtft")
-NOT_MODEL_PARAMS = ("criterion", "quantiles", "use_loss_masking")
-DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+REFUSALS = json.loads((ROOT / "conformance" / "autocast_refusals.json").read_text())
+DTYPES = autocast_runs.DTYPES
 
 
 def output_cases():
-    return [folder for family in FAMILIES for folder in sorted((CASES / family).iterdir())
-            if json.loads((folder / "case.json").read_text())["expect"] == "outputs"]
+    return autocast_runs.output_cases(CASES)
 
 
 def run_under_autocast(folder, dtype):
-    meta = json.loads((folder / "case.json").read_text())
-    params = meta["params"]
-    model = MODEL_SPECS[meta["op"]].model_class(**{k: v for k, v in params.items() if k not in NOT_MODEL_PARAMS})
-    model = model.float().eval()
-    model.load_state_dict({k: v.float() for k, v in load_file(str(folder / "weights.safetensors")).items()})
-    inputs = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(folder / "inputs.safetensors")).items()}
-    criterion = {k: params[k] for k in NOT_MODEL_PARAMS if k in params}
-    spec = MODEL_SPECS[meta["op"]]
-    with torch.autocast("cpu", dtype=dtype):  # the loss as each family's generator computed it
-        if spec.family == "tft":
-            got = tft_cases.run_model(spec, model, inputs, criterion)
-        else:
-            got = model_cases.run_model(meta["op"], model, inputs, meta.get("backward", False),
-                                        {**model.default_criterion, **criterion} if criterion else None)
-    return meta, got
+    return autocast_runs.run_under_autocast(folder, dtype)
 
 
 def family_group(op):
@@ -76,6 +60,7 @@ def worst_fractions(meta, got, folder, precision):
 
 @pytest.mark.parametrize("folder", output_cases(), ids=lambda f: f"{f.parent.name}/{f.name}")
 def test_pytorch_bfloat16_lands_within_half_of_each_tolerance(folder):
+    assert not REFUSALS["bfloat16"], "every case runs under bfloat16 autocast"
     meta, got = run_under_autocast(folder, torch.bfloat16)
     over = {name: f for name, f in worst_fractions(meta, got, folder, "bfloat16").items() if not f <= 0.5}
     assert not over, f"PyTorch's own bfloat16 error exceeds half the tolerance: {over}"
@@ -83,17 +68,20 @@ def test_pytorch_bfloat16_lands_within_half_of_each_tolerance(folder):
 
 # Where CPU float16 autocast cannot run in PyTorch itself (docs/golden-cases.md): the masked
 # attention fills scores with -1e9, beyond float16's range, and oneDNN has no float16 LSTM for
-# some layouts (the TFT family's). These are findings, pinned here so that a change shows.
-FLOAT16_REFUSALS = ("without overflow", "could not create a primitive descriptor")
+# some layouts. conformance/autocast_refusals.json records each such case (the C++ runner expects
+# seqpack to refuse it the same way); this test keeps that file what PyTorch does today.
 
 
 @pytest.mark.parametrize("folder", output_cases(), ids=lambda f: f"{f.parent.name}/{f.name}")
-def test_pytorch_float16_lands_within_half_of_each_tolerance_or_refuses_for_a_known_reason(folder):
+def test_pytorch_float16_lands_within_half_of_each_tolerance_or_refuses_as_recorded(folder):
+    recorded = REFUSALS["float16"].get(f"{folder.parent.name}/{folder.name}")
     try:
         meta, got = run_under_autocast(folder, torch.float16)
     except RuntimeError as error:
-        assert any(reason in str(error) for reason in FLOAT16_REFUSALS), str(error)
+        assert recorded and recorded["message"] == str(error).splitlines()[0], \
+            f"PyTorch refuses {folder.name} in float16, not as conformance/autocast_refusals.json records: {error}"
         return
+    assert recorded is None, f"PyTorch runs {folder.name} in float16 now; autocast_refusals.json says it refuses"
     if family_group(meta["op"]) not in TOLERANCES["float16"]:
         pytest.fail(f"PyTorch ran {folder.name} in float16 but the tolerances have no {family_group(meta['op'])} entry")
     over = {name: f for name, f in worst_fractions(meta, got, folder, "float16").items() if not f <= 0.5}
