@@ -18,7 +18,7 @@ STEP_PATHS = ("padded", "packed", "segmented", "stepwise")  # C++: padded, PyTor
 MODEL_STEP_PATHS = STEP_PATHS + ("padding_free",)
 # seqpack's stepwise LSTM runs on the CPU only (impl/src/models/stepwise_lstm.cpp refuses other data), and
 # padding_free runs its LSTMs stepwise: on a GPU the C++ step has padded, packed (cuDNN's) and segmented.
-CPU_ONLY_PATHS = ("stepwise", "padding_free")
+CPU_ONLY_PATHS = ("stepwise", "padding_free")  # the compiled forward's package is exported for the CPU too
 GROUPING_PATHS = ("padded", "packed", "padding_free")  # each cut into random and length-grouped batches
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
@@ -225,7 +225,7 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
 
     def runs_here(arm: Arm) -> bool:
         return device == "cpu" or arm.side != "cpp" or not any(
-            arm.mode == path or arm.mode.startswith(path + "_") for path in CPU_ONLY_PATHS)
+            arm.mode == path or arm.mode.startswith(path + "_") for path in CPU_ONLY_PATHS + ("compiled",))
 
     def add(kind, what, batches, arms, ratios, control):
         params = settings.get("model_params", {}).get(what, {})
@@ -256,6 +256,9 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
         for batch in batches_of(model, "forward_batch_sizes"):
             arms, ratios = forward_comparison(family, model_precisions(model, precisions),
                                               family == "lstm" or batch in compiled_batches)
+            if not settings.get("cpp_compiled_forward", True):  # a package holds the quick profile's T
+                arms = [a for a in arms if a != cpp("compiled")]
+                ratios = [r for r in ratios if cpp("compiled") not in (r.numerator, r.denominator)]
             add("forward", model, [batch], arms, ratios, cpp("padded"))
     for model in settings.get("grouping_models", []):
         arms = [cpp(f"{p}_{cut}") for p in GROUPING_PATHS for cut in ("random", "grouped")]

@@ -388,7 +388,8 @@ def device_memory(res: Results) -> list[str]:
     """Peak device memory per arm (the caching allocator's peak allocated bytes over a run's units)."""
     if not res.device.startswith("cuda"):
         return []
-    rows = [r for r in res.arm_rows if r.get("peak_device_memory_mib") is not None and not is_control(r)]
+    rows = [r for r in res.arm_rows if r.get("peak_device_memory_mib") is not None and not is_control(r)
+            and r.get("device", "cpu") != "cpu"]  # primitives and data parallel stay on the CPU
     if not rows:
         return []
     return (["## Peak device memory", "",

@@ -134,8 +134,9 @@ def main(argv=None) -> int:
     points = [p for p in comparisons.points(settings, device=device) if p.kind in args.only and args.filter in p.name]
     print(f"[setup] {len(points)} points on {device}; checking the machine", file=sys.stderr, flush=True)
     before = machine.snapshot()
-    # The AOTInductor packages the C++ compiled forward arms load (export --perf: the LSTM family).
-    forward_models = sorted({p.what for p in points if p.kind == "forward" and comparisons.cpp("compiled") in p.arms})
+    # The AOTInductor packages of the LSTM family's forward points (export --perf): the C++ compiled arm
+    # runs them, and the eager C++ arms load their weights.
+    forward_models = sorted({p.what for p in points if p.kind == "forward" and comparisons.model_family(p.what) == "lstm"})
     export_log = args.out / "logs" / "export.log"
     extra_env = {}
     if forward_models:

@@ -13,7 +13,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --full) profile=full; shift ;;
     --name) name=$2; shift 2 ;;
-    --device) device=${2:-}; shift 2 ;;
+    --device) [ $# -ge 2 ] || { echo "$(basename "$0"): --device needs a value (cpu, cuda or cuda:N)" >&2; exit 2; }
+      device=$2; shift 2 ;;
     *) echo "usage: scripts/run.sh [--full] [--name NAME] [--device auto|cpu|cuda[:N]]" >&2; exit 2 ;;
   esac
 done

@@ -79,7 +79,8 @@ TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType fl
   TensorMap out;
   for (const auto& [name, tensor] : tensors) {
     const bool cast = floating != c10::ScalarType::Undefined && at::isFloatingType(tensor.scalar_type());
-    out[name] = tensor.to(device, cast ? floating : tensor.scalar_type());
+    // A pack's batch_sizes live on the CPU on every device, as PyTorch's PackedSequence keeps them.
+    out[name] = tensor.to(name == "batch_sizes" ? c10::Device(c10::kCPU) : device, cast ? floating : tensor.scalar_type());
   }
   return out;
 }
@@ -92,6 +93,11 @@ std::optional<std::string> expected_refusal(const GoldenCase& golden, const RunS
   const auto device = settings.device.is_cuda() ? "cuda" : "cpu";
   if (std::find(devices.begin(), devices.end(), device) == devices.end()) return std::nullopt;
   return found->at("message").get<std::string>();
+}
+
+bool refusal_measured_elsewhere(const GoldenCase& golden, const RunSettings& settings) {
+  const auto& by_case = settings.refusals.value(std::string(to_string(settings.precision)), nlohmann::json::object());
+  return by_case.contains(golden.name) && !expected_refusal(golden, settings);
 }
 
 std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,

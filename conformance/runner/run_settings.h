@@ -30,7 +30,8 @@ const RunSettings& run_settings();
 // "cpu" | "cuda" | "cuda:N"; rejects other text, and a CUDA device that is not here, in one line.
 c10::Device parse_device(const std::string& text, const std::string& argument);
 
-// Every tensor on `device`; floating ones cast to `floating` unless it is Undefined.
+// Every tensor on `device` (a pack's batch_sizes stay on the CPU); floating ones cast to `floating`
+// unless it is Undefined.
 TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType floating = c10::ScalarType::Undefined);
 
 // Why `actual` (float32 under autocast) differs from the float64 `expected` beyond the normwise
@@ -40,6 +41,8 @@ TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType fl
 // Under autocast: the message PyTorch refuses this case with on this device type
 // (conformance/autocast_refusals.json, written by seqpack_reference.autocast_runs), if it does.
 std::optional<std::string> expected_refusal(const GoldenCase& golden, const RunSettings& settings);
+// Whether the case has a recorded refusal, but not for this device type.
+bool refusal_measured_elsewhere(const GoldenCase& golden, const RunSettings& settings);
 
 std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expected, const TensorMap& actual,
                               const RunSettings& settings);

@@ -108,9 +108,13 @@ PointBatch point_batch(const ArmSpec& arm) {
 
 // The arm's model, float32 on the CPU (moved by the caller): TFT-family models run padded only.
 std::shared_ptr<models::ForecastModel> arm_model(const ArmSpec& arm, const ModelPath& path) {
-  return benchmark_model(arm.what, ModelBuild{.packing = path.packing, .packed_lstm = path.packed_lstm,
-                                              .params = arm.model_params, .encoder_steps = arm.encoder_steps,
-                                              .decoder_steps = arm.decoder_steps});
+  try {
+    return benchmark_model(arm.what, ModelBuild{.packing = path.packing, .packed_lstm = path.packed_lstm,
+                                                .params = arm.model_params, .encoder_steps = arm.encoder_steps,
+                                                .decoder_steps = arm.decoder_steps});
+  } catch (const InvalidArgument& error) {  // the model's params reader names the op; the arm's field is what was sent
+    reject("arm model_params", "{}", error.what());
+  }
 }
 
 void check_padded_only(const ArmSpec& arm) {

@@ -121,7 +121,7 @@ class Workers(WorkersTestCase):
         import torch  # the worker's own torch says whether a GPU is here
         cases = [(arm("step", "tft", "packed"), "arm mode", "padded only"),
                  (arm("step", "transformer_lstm", "padded", precision="half"), "arm precision", "float16"),
-                 (arm("step", "xtft", "padded", model_params={"nope": 1}), "", "nope"),
+                 (arm("step", "xtft", "padded", model_params={"nope": 1}), "arm model_params", "nope"),
                  (arm("step", "transformer_lstm", "padded", model_params={"packing": "always"}), "arm model_params",
                   "mode names the path")]
         if not torch.cuda.is_available():

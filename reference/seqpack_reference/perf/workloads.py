@@ -271,8 +271,10 @@ class Workloads:
         if not isinstance(model_params, dict):
             raise ValueError("arm model_params: must be an object of hyperparameters")
         if kind == "primitive":
-            if device.type != "cpu" or precision is not None:
-                raise ValueError("arm device: primitives run on the CPU in float32 only")
+            if device.type != "cpu":
+                raise ValueError(f"arm device: primitives run on the CPU only, not {device}")
+            if precision is not None:
+                raise ValueError("arm precision: primitives run float32 only")
             if what not in PRIMITIVES:
                 raise ValueError(f"arm what: no Python primitive {what!r} (one of {sorted(PRIMITIVES)})")
             workload = PRIMITIVES[what](distribution, arm["batch"], arm["encoder_steps"])
