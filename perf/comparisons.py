@@ -216,7 +216,8 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
     """The profile's points on `device`, in the order they are measured (one model's points together,
     so that the Python worker keeps one model's compiled graphs at a time). A model's points take its
     own batch sizes and distributions where the profile gives them ("batch_sizes_by_model",
-    "distributions_by_model") and its hyperparameters from "model_params"."""
+    "distributions_by_model") and its hyperparameters from "model_params" (the profile's, else
+    profiles.json's shared entry)."""
     distributions = [d["name"] for d in read_distributions()]
     te, td = settings["encoder_steps"], settings["decoder_steps"]
     budget, sample = settings["budget_s"], settings["sample_s"]
@@ -228,7 +229,7 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
             arm.mode == path or arm.mode.startswith(path + "_") for path in CPU_ONLY_PATHS + ("compiled",))
 
     def add(kind, what, batches, arms, ratios, control):
-        params = settings.get("model_params", {}).get(what, {})
+        params = settings.get("model_params", {}).get(what, shared_model_params().get(what, {}))
         arms = [a for a in arms if runs_here(a)]
         ratios = [r for r in ratios if runs_here(r.numerator) and runs_here(r.denominator)]
         for batch in batches:
@@ -355,11 +356,20 @@ def gate_points(settings: dict) -> list[Point]:
             for d in read_distributions()]
 
 
+NOT_PROFILES = ("model", "model_params")  # profiles.json's entries that every profile shares
+
+
+def shared_model_params() -> dict:
+    """profiles.json's "model_params": each model's hyperparameters in every profile (the TFT family's
+    sample configuration), unless a profile's own "model_params" names the model."""
+    return json.loads((PERF_DIR / "profiles.json").read_text())["model_params"]
+
+
 def load_profile(name: str, device: str = "cpu") -> dict:
     """A profile's settings on `device`: its "device_overrides" for the device's type (cpu, cuda), if any,
     replace the settings they name."""
     profiles = json.loads((PERF_DIR / "profiles.json").read_text())
-    if name not in profiles or name == "model":
-        raise SystemExit(f"no profile {name!r} in perf/profiles.json (one of {sorted(set(profiles) - {'model'})})")
+    if name not in profiles or name in NOT_PROFILES:
+        raise SystemExit(f"no profile {name!r} in perf/profiles.json (one of {sorted(set(profiles) - set(NOT_PROFILES))})")
     settings = dict(profiles[name])
     return {**settings, **settings.pop("device_overrides", {}).get(device.split(":")[0], {})}

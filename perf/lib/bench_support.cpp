@@ -17,7 +17,7 @@ const Profile& profile() {
     Profile p{chosen ? chosen : "quick", {}, {}, read_distributions(SEQPACK_PERF_DIR "/distributions.csv")};
     std::ifstream in(SEQPACK_PERF_DIR "/profiles.json");
     const auto all = nlohmann::json::parse(in);
-    if (!all.contains(p.name) || p.name == "model") reject("SEQPACK_PROFILE", "no profile \"{}\" in profiles.json", p.name);
+    if (!all.contains(p.name) || p.name == "model" || p.name == "model_params") reject("SEQPACK_PROFILE", "no profile \"{}\" in profiles.json", p.name);
     p.settings = all.at(p.name);
     p.model = all.at("model");
     return p;

@@ -23,9 +23,13 @@ at::Tensor TrainingStep::backward(const ModelInputs& inputs, const at::Tensor& t
   model_->train();
   optimizer_.zero_grad();
   const auto loss = [&] {
-    // Autocast where the parameters are, as `with torch.autocast(param.device.type, dtype)`.
-    const auto parameters = model_->parameters();
-    const auto device_type = parameters.empty() ? c10::DeviceType::CPU : parameters.front().device().type();
+    // Autocast where the parameters are, as `with torch.autocast(param.device.type, dtype)`; float32
+    // (no autocast) skips collecting the parameters on every step.
+    auto device_type = c10::DeviceType::CPU;
+    if (precision_ != Precision::Float32) {
+      const auto parameters = model_->parameters();
+      if (!parameters.empty()) device_type = parameters.front().device().type();
+    }
     const AutocastGuard autocast(device_type, precision_);
     const auto real = model_->forward_real_steps(inputs);
     return real ? padding_free_loss(*real, target, inputs.decoder_lengths, criterion_, use_loss_masking_)
