@@ -41,16 +41,19 @@ class Arm:
     mode: str
     ranks: int = 0  # a data-parallel arm's process count (a worker group); 0: the side's single worker
     precision: str = DEFAULT_PRECISION
+    build: str = ""  # "": this checkout's; "base": the regression gate's base commit (gate.py)
 
     @property
     def label(self) -> str:
         return (f"{self.side} {self.mode}" + precision_suffix(self.precision)
-                + (f" x{self.ranks}" if self.ranks else ""))
+                + (f" x{self.ranks}" if self.ranks else "") + (f" @{self.build}" if self.build else ""))
 
     @property
     def worker(self) -> str:
-        """Which worker runs it: the side's, or the side's group of `ranks` processes."""
-        return f"{self.side} x{self.ranks}" if self.ranks else self.side
+        """Which worker runs it: the side's (of another build: "cpp@base"), or the side's group of `ranks`
+        processes."""
+        side = f"{self.side}@{self.build}" if self.build else self.side
+        return f"{side} x{self.ranks}" if self.ranks else side
 
 
 def precision_suffix(precision: str | None) -> str:
@@ -346,14 +349,18 @@ def add_primitives(out: list[Point], settings: dict, distributions: list[str]):
 
 
 def gate_points(settings: dict) -> list[Point]:
-    """The regression gate's measured ratios: the C++ step's packed paths over padded and C++ over
-    Python (padded, eager), TransformerLSTM at the gate's B, every distribution."""
-    arms = [cpp(p) for p in STEP_PATHS] + [python("padded_eager")]
-    ratios = over_padded([cpp(p) for p in STEP_PATHS], cpp("padded")) + [Ratio(cpp("padded"), python("padded_eager"))]
-    return [Point("step", settings["model"], d["name"], settings["batch"], settings["encoder_steps"],
-                  settings["decoder_steps"], arms, ratios, cpp("padded"), settings["budget_s"]["step"],
-                  settings["sample_s"]["step"])
-            for d in read_distributions()]
+    """The regression gate's workloads (profiles.json "gate": "workloads"), each arm measured in this
+    checkout's build and in the base commit's, side by side: the ratios are head / base."""
+    out = []
+    for w in settings["workloads"]:
+        head = [cpp(m) for m in w.get("cpp", [])] + [python(m) for m in w.get("python", [])]
+        base = [dataclasses.replace(a, build="base") for a in head]
+        params = settings.get("model_params", {}).get(w["model"], shared_model_params().get(w["model"], {}))
+        out.append(Point("step", w["model"], w["distribution"], settings["batch"], settings["encoder_steps"],
+                         settings["decoder_steps"], head + base, [Ratio(h, b) for h, b in zip(head, base)],
+                         cpp("padded"), settings["budget_s"]["step"], settings["sample_s"]["step"],
+                         model_params=dict(params)))
+    return out
 
 
 NOT_PROFILES = ("model", "model_params")  # profiles.json's entries that every profile shares

@@ -1,13 +1,20 @@
-"""The measurement engine: paired, interleaved rounds over long-lived workers.
+"""The measurement engine: paired, interleaved rounds, in launches of fresh worker processes.
 
-A point's arms (comparisons.py) are built once in the C++ worker (build/<preset>/perf/perf_worker)
-or the Python one (seqpack_reference.perf.worker), warmed up (preparation and compilation time are
-recorded apart), and calibrated: each arm's sample is a fixed number of units, chosen so that it
-lasts about `sample_s`. Then rounds: each runs every arm once, in a fresh random order, back to back,
-so that whatever the machine does between rounds hits all arms alike and cancels in their ratios.
-Rounds go on until every requested ratio's 95% interval (stats.py) is within the target half-width,
-or the point's time budget is spent (at least `min_rounds` either way): adaptive, as Criterion.rs
-and pyperf are.
+A point's arms (comparisons.py) are built in the C++ worker (build/<preset>/perf/perf_worker) or the
+Python one (seqpack_reference.perf.worker), warmed up (preparation and compilation time are recorded
+apart), and calibrated: each arm's sample is a fixed number of units, chosen so that it lasts about
+`sample_s`. Then rounds: each runs every arm once, in a fresh random order, back to back, so that
+whatever the machine does between rounds hits all arms alike and cancels in their ratios.
+
+Rounds come in launches: after `rounds_per_launch` rounds (by kind of point) every worker of the point
+is stopped and started afresh and the arms built again, so that what a process fixes once (memory
+layout, allocator state, thread placement, a compiled graph) varies between launches and shows in
+the interval (stats.nested_log_interval), as pyperf spreads its values over processes. A round in
+which an arm stalls (stall_factor times its median) is measured again and counted. Launches go on
+until every requested ratio's 95% interval is within the target half-width, or the point's time
+budget is spent (at least `min_rounds` and `min_launches` either way): adaptive, as Criterion.rs and
+pyperf are. The point records the other work the machine did meanwhile (machine.LoadMeter) and
+names what disturbed it (disturbances()).
 """
 from __future__ import annotations
 
@@ -17,12 +24,14 @@ import math
 import os
 import random
 import selectors
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import data_parallel
+import machine
 import stats
 from comparisons import Arm, Point
 from seqpack_paths import ROOT
@@ -115,12 +124,14 @@ class Worker:
 
 
 class Workers:
-    """The C++ and the Python worker, and a group of ranks per side and rank count for the
-    data-parallel arms (Arm.worker names which), started on first use and kept for the whole run."""
+    """The C++ and the Python worker, a group of ranks per side and rank count for the data-parallel
+    arms, and each side's worker of another build (other_builds: name -> (source root, build folder),
+    the gate's base) (Arm.worker names which), started on first use; a launch starts them afresh."""
 
     def __init__(self, build: Path, python: str, logs: Path, profile: str, extra_env: dict | None = None,
-                 threads_per_rank: int = 1):
+                 threads_per_rank: int = 1, other_builds: dict[str, tuple[Path, Path]] | None = None):
         env = dict(os.environ, SEQPACK_PROFILE=profile, **(extra_env or {}))
+        self.env, self.other_builds = env, other_builds or {}
         self.build, self.python, self.logs = build, python, logs
         self.group_env = dict(env, OMP_NUM_THREADS=str(threads_per_rank))
         self.workers = {
@@ -130,6 +141,12 @@ class Workers:
         self._info = {}
 
     def __getitem__(self, key: str) -> Worker:
+        if key not in self.workers and "@" in key:  # "cpp@base": the side's worker of another build
+            side, name = key.split("@")
+            root, build = self.other_builds[name]
+            argv, cwd = (([str(build / "perf" / "perf_worker")], root) if side == "cpp" else
+                         ([self.python, "-m", "seqpack_reference.perf.worker"], root / "reference"))
+            self.workers[key] = Worker(key, argv, cwd, self.env, self.logs / f"{side}_worker@{name}.log")
         if key not in self.workers:  # "cpp x2": a data-parallel group
             side, ranks = key.split(" x")
             argv, cwd = data_parallel.launcher(side, int(ranks), self.build, self.python)
@@ -151,7 +168,7 @@ class Workers:
 class ArmResult:
     arm: Arm
     status: str = "ok"
-    prepare_s: float = 0.0
+    prepare_s: float = 0.0  # the first launch's: building, warming up, compiling
     units: int = 0  # per sample
     seconds_per_step: list[float] = dataclasses.field(default_factory=list)  # one per round
     fill_ratio: float = 0.0
@@ -173,6 +190,16 @@ class PointResult:
     rounds: int
     elapsed_s: float
     stopped: str  # "target" | "budget" | "max rounds" | "no ratios"
+    launch_of_round: list[int] = dataclasses.field(default_factory=list)  # which launch ran each round
+    treated_rounds: int = 0  # rounds measured again because one of their arms stalled
+    foreign_cpus: float = 0.0  # CPUs' worth of other work beside the workers while the point ran
+    disturbances: list[str] = dataclasses.field(default_factory=list)  # why its figures may not hold
+    relaunch_s: float = 0.0  # what one more launch cost: fresh workers and the arms built again (mean)
+    round_s: float = 0.0  # what one more round cost (mean)
+
+    @property
+    def launches(self) -> int:
+        return len(set(self.launch_of_round))
 
 
 @dataclasses.dataclass
@@ -181,20 +208,34 @@ class EngineSettings:
     max_rounds: int = 60
     target_half_width_pct: float = 5.0
     prepare_timeout_s: float = 600.0
+    # Rounds per launch of fresh workers, by kind of point (0 or absent: every round in one launch,
+    # the workers kept from the run's earlier points). Chosen from where each kind's variance lives
+    # (docs/measurement.md, "Where the variance lives").
+    rounds_per_launch: dict[str, int] = dataclasses.field(default_factory=dict)
+    min_launches: int = 3  # when launching: fewer launch means give a t quantile too large to use
+    # A round one of whose arms took this many times that arm's median is re-run, at most
+    # max_treated_share of the rounds asked for: a stall outside the measurement (docs/measurement.md).
+    stall_factor: float = 1.5
+    max_treated_share: float = 0.25
 
     @classmethod
     def from_profile(cls, settings: dict) -> "EngineSettings":
         return cls(**settings.get("engine", {}))
 
+    def launch_size(self, kind: str) -> int:
+        """Rounds per launch for a kind of point; max_rounds when its rounds share one launch."""
+        return self.rounds_per_launch.get(kind, 0) or self.max_rounds
 
-def _ratio_intervals(point: Point, arms: dict[str, ArmResult]) -> dict[str, stats.Interval | None]:
-    """Each ratio whose two arms are measuring: its interval, or None before 2 rounds. A ratio with a
-    failed arm is left out."""
+
+def _ratio_intervals(point: Point, arms: dict[str, ArmResult], launch_of_round: list[int]
+                     ) -> dict[str, stats.Interval | None]:
+    """Each ratio whose two arms are measuring: its interval (over launches when there are several),
+    or None before 2 rounds. A ratio with a failed arm is left out."""
     out = {}
     for ratio in point.ratios + [point.control_ratio]:
         a, b = arms.get(ratio.numerator.label), arms.get(ratio.denominator.label)
         if a is not None and b is not None and a.status == "ok" and b.status == "ok":
-            out[ratio.label] = stats.ratio_interval(a.seconds_per_step, b.seconds_per_step)
+            out[ratio.label] = stats.ratio_interval(a.seconds_per_step, b.seconds_per_step, launch_of_round)
     return out
 
 
@@ -204,19 +245,47 @@ def widest(point: Point, ratios: dict) -> float:
                 for r in point.ratios if r.label in ratios), default=0.0)
 
 
+AA_OFF = 0.03  # an A/A interval entirely beyond ±3%: the two instances of one arm did not time alike
+OVER_BUDGET = 2.0  # measuring took this many times the point's budget
+
+
+def disturbances(result: PointResult, measuring_s: float) -> list[str]:
+    """What says a point's figures may not hold: other work on the machine, an A/A control off 1 (a
+    real difference between two instances of one arm, or a disturbance the rounds did not cancel), a
+    budget overrun (the rounds, preparation in later launches aside, ran slower than calibrated)."""
+    out = []
+    if result.foreign_cpus >= machine.BUSY_FOREIGN_CPUS:
+        out.append(f"busy: other work took {result.foreign_cpus:.2f} CPUs beside the workers")
+    control = result.control
+    if control and (control.low > 1 + AA_OFF or control.high < 1 - AA_OFF):
+        out.append(f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}] is off 1")
+    if measuring_s > OVER_BUDGET * result.point.budget_s:
+        out.append(f"over budget: {measuring_s:.0f} s of rounds for a budget of {result.point.budget_s:.0f} s")
+    return out
+
+
 def measure(point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
             slowdowns: dict[str, float] | None = None) -> PointResult:
-    """Prepares, calibrates and measures the point's arms in rounds. `slowdowns` (test-only, the
-    gate's power check) slows an arm, by label, by a known fraction."""
+    """Prepares, calibrates and measures the point's arms in rounds, in launches of fresh workers.
+    `slowdowns` (test-only, the gate's power check) slows an arm, by label, by a known fraction."""
     started = time.monotonic()
-    all_arms = point.arms + [point.control_twin]
-    arms = {arm.label: ArmResult(arm) for arm in all_arms}
+    load = machine.LoadMeter()
     twin = point.control_twin
-    # The A/A twin is the control arm itself, run a second time in each round at its own place.
-    arm_id = lambda arm: f"{point.name}|{(point.control if arm == twin else arm).label}"  # noqa: E731
+    all_arms = point.arms + [twin]  # the A/A twin: the control arm built again, as an instance of its own
+    arms = {arm.label: ArmResult(arm) for arm in all_arms}
+    arm_id = lambda arm: f"{point.name}|{arm.label}"  # noqa: E731
+    per_launch = settings.launch_size(point.kind)
+    launching = per_launch < settings.max_rounds  # more than one launch is planned
 
     built: dict[str, int] = {}  # arm id -> the worker generation it was built in
     unit_s: dict[str, float] = {}
+    launch_of_round: list[int] = []
+    launch, treated = 0, 0
+    max_treated = max(1, round(settings.max_treated_share * settings.max_rounds))
+
+    def fail(arm: Arm, error: WorkerError):
+        arms[arm.label].status = f"error: {error}"
+        say(f"    {arm.label}: {arms[arm.label].status}")
 
     def prepare(arm: Arm):
         worker = workers[arm.worker]
@@ -226,7 +295,8 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                              "timeout_s": settings.prepare_timeout_s}, settings.prepare_timeout_s + 60)
         built[arm_id(arm)] = worker.generation
         result = arms[arm.label]
-        result.prepare_s += reply["prepare_s"]
+        if launch <= 1:
+            result.prepare_s += reply["prepare_s"]
         result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]
         result.steps_per_unit = reply["steps_per_unit"]
         result.rank_fill_ratio = reply.get("rank_fill_ratio", [])
@@ -239,71 +309,125 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
         expected = units * unit_s.get(arm_id(arm), point.sample_s)
         return worker.call({"op": "run", "id": arm_id(arm), "units": units}, max(60.0, 20 * expected))
 
-    for arm in point.arms:
-        try:
-            prepare(arm)
-            # Calibration: one more unit, timed; a sample is as many units as fill sample_s.
-            unit_s[arm_id(arm)] = max(run(arm, 1)["seconds"], 1e-9)
-            arms[arm.label].units = max(1, math.ceil(point.sample_s / unit_s[arm_id(arm)]))
-        except WorkerError as error:
-            arms[arm.label].status = f"error: {error}"
-            say(f"    {arm.label}: {arms[arm.label].status}")
-    control, twin_result = arms[point.control.label], arms[twin.label]
-    twin_result.status, twin_result.units, twin_result.fill_ratio = control.status, control.units, control.fill_ratio
-    twin_result.samples, twin_result.timesteps = control.samples, control.timesteps
-    twin_result.steps_per_unit, twin_result.rank_fill_ratio = control.steps_per_unit, control.rank_fill_ratio
-    live = [a for a in all_arms if arms[a.label].status == "ok"]
-    rounds, stopped, ratios = 0, "max rounds", {}
-    rounds_started = time.monotonic()
-    while rounds < settings.max_rounds and live:
-        round_started = time.monotonic()
-        order = live[:]
-        rng.shuffle(order)
-        for arm in order:
+    def start_launch():
+        """Fresh processes for every worker of the point (the first launch keeps what is running), each
+        arm built again in them; the first launch also calibrates each arm's sample."""
+        nonlocal launch, preparing_s
+        began = time.monotonic()
+        launch += 1
+        if launch > 1:
+            for name in {a.worker for a in all_arms}:
+                workers[name].stop()
+        for arm in all_arms:
             result = arms[arm.label]
-            if result.status != "ok":  # its instance failed earlier in this round (the A/A twin's control)
+            if result.status != "ok":
+                continue
+            if arm == twin and launch == 1 and arms[point.control.label].status != "ok":
+                result.status = arms[point.control.label].status  # nothing to be the twin of
                 continue
             try:
-                reply = run(arm, result.units)
-                result.seconds_per_step.append(reply["seconds"] / (result.units * result.steps_per_unit))
-                result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
-                result.peak_device_memory_mib = max(result.peak_device_memory_mib,
-                                                    reply.get("peak_device_memory_mib", 0.0))
-                if "rank_timings" in reply:
-                    for name, value in data_parallel.metrics(reply["rank_timings"]).items():
-                        result.metrics.setdefault(name, []).append(value)
+                prepare(arm)
+                if launch == 1:
+                    # Calibration: one more unit, timed; a sample is as many units as fill sample_s. The
+                    # twin samples as its control does.
+                    unit_s[arm_id(arm)] = (unit_s[arm_id(point.control)] if arm == twin
+                                           else max(run(arm, 1)["seconds"], 1e-9))
+                    result.units = max(1, math.ceil(point.sample_s / unit_s[arm_id(arm)]))
             except WorkerError as error:
-                result.status = f"error: {error}"
-                if arm in (point.control, twin):  # one instance: both fail
-                    arms[point.control.label].status = arms[twin.label].status = result.status
-        # A failed arm is dropped; the others have one sample per round, paired by round.
-        live = [a for a in live if arms[a.label].status == "ok"]
+                fail(arm, error)
+        if launch > 1:
+            preparing_s += time.monotonic() - began
+
+    def stalled(values: dict[str, float]) -> bool:
+        """Whether an arm of this round took stall_factor times its median so far (the calibrated unit
+        stands in before two rounds)."""
+        for label, value in values.items():
+            result = arms[label]
+            reference = result.seconds_per_step + [unit_s[arm_id(result.arm)] / result.steps_per_unit]
+            if value > settings.stall_factor * statistics.median(reference):
+                return True
+        return False
+
+    def run_round() -> dict[str, float] | None:
+        """Every live arm once, in a fresh order: each arm's seconds per step (None: no arm is left)."""
+        order = [a for a in all_arms if arms[a.label].status == "ok"]
+        rng.shuffle(order)
+        values = {}
+        for arm in order:
+            result = arms[arm.label]
+            try:
+                reply = run(arm, result.units)
+            except WorkerError as error:
+                fail(arm, error)
+                continue
+            values[arm.label] = reply["seconds"] / (result.units * result.steps_per_unit)
+            result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
+            result.peak_device_memory_mib = max(result.peak_device_memory_mib, reply.get("peak_device_memory_mib", 0.0))
+            if "rank_timings" in reply:
+                for name, value in data_parallel.metrics(reply["rank_timings"]).items():
+                    result.metrics.setdefault(name, []).append(value)
+        # An arm that failed in this round is dropped; the others keep one sample per round, paired.
+        return {label: v for label, v in values.items() if arms[label].status == "ok"} or None
+
+    preparing_s = 0.0  # spent building arms again in later launches (not measuring)
+    start_launch()
+    rounds, in_launch, stopped, ratios = 0, 0, "max rounds", {}
+    rounds_started = time.monotonic()
+    unit_started = rounds_started  # of the last launch when launching, else of the last round
+    while rounds < settings.max_rounds and any(arms[a.label].status == "ok" for a in all_arms):
+        if in_launch == per_launch:
+            unit_started = time.monotonic()
+            start_launch()
+            in_launch = 0
+        if not launching:
+            unit_started = time.monotonic()
+        values = run_round()
+        if values is None:
+            break
+        if treated < max_treated and stalled(values):
+            treated += 1  # measured again, in the same launch
+            continue
+        for label, value in values.items():
+            arms[label].seconds_per_step.append(value)
+        launch_of_round.append(launch)
         rounds += 1
-        ratios = _ratio_intervals(point, arms)
+        in_launch += 1
+        if launching and in_launch < per_launch:
+            continue  # a launch is judged whole
+        ratios = _ratio_intervals(point, arms, launch_of_round)
         if not any(r.label in ratios for r in point.ratios):
             stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
             break
-        spent, last = time.monotonic() - rounds_started, time.monotonic() - round_started
+        now = time.monotonic()
+        spent, last = now - rounds_started, now - unit_started  # the next launch (or round) costs about `last`
         wide = widest(point, ratios)
-        if rounds % 5 == 0:
-            say(f"    round {rounds}: widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
+        if rounds % 5 == 0 or launching:
+            say(f"    round {rounds}" + (f" (launch {launch})" if launching else "")
+                + f": widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
                 f"{spent:.0f} s of {point.budget_s:.0f}")
-        if rounds >= settings.min_rounds:
+        if rounds >= settings.min_rounds and (not launching or launch >= settings.min_launches):
             if wide <= settings.target_half_width_pct:
                 stopped = "target"
                 break
             if spent + last > point.budget_s:
                 stopped = "budget"
                 break
-    for arm_key in built:  # every instance built, failed or not: a run holds many points
-        worker = next(a.worker for a in point.arms if arm_id(a) == arm_key)
-        try:
-            workers[worker].call({"op": "release", "id": arm_key}, 60)
-        except WorkerError:
-            pass
-    ratios = _ratio_intervals(point, arms)
-    return PointResult(point, arms, ratios, ratios.get(point.control_ratio.label), rounds,
-                       time.monotonic() - started, stopped)
+    measuring_s = time.monotonic() - rounds_started - preparing_s
+    for arm_key, generation in built.items():  # the instances still alive: a run holds many points
+        worker = workers[next(a.worker for a in all_arms if arm_id(a) == arm_key)]
+        if worker.process is not None and worker.generation == generation:
+            try:
+                worker.call({"op": "release", "id": arm_key}, 60)
+            except WorkerError:
+                pass
+    ratios = _ratio_intervals(point, arms, launch_of_round)
+    result = PointResult(point, arms, ratios, ratios.get(point.control_ratio.label), rounds,
+                         time.monotonic() - started, stopped, launch_of_round, treated, load.foreign_cpus(),
+                         relaunch_s=preparing_s / max(launch - 1, 1), round_s=measuring_s / max(rounds + treated, 1))
+    result.disturbances = disturbances(result, measuring_s)
+    for line in result.disturbances:
+        say(f"    DISTURBED: {line}")
+    return result
 
 
 class Progress:
@@ -333,6 +457,7 @@ class Progress:
         self.done += 1
         wide = widest(result.point, result.ratios)
         control = result.control
-        self.say(f"    {result.rounds} rounds in {result.elapsed_s:.0f} s ({result.stopped}); widest ±{wide:.1f}%; "
-                 f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}]" if control else
-                 f"    {result.rounds} rounds in {result.elapsed_s:.0f} s ({result.stopped}); no A/A interval")
+        aa = (f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}]" if control else "no A/A interval")
+        treated = f", {result.treated_rounds} stalled rounds re-run" if result.treated_rounds else ""
+        self.say(f"    {result.rounds} rounds in {result.launches} launch{'es' if result.launches > 1 else ''}, "
+                 f"{result.elapsed_s:.0f} s ({result.stopped}{treated}); widest ±{wide:.1f}%; {aa}")

@@ -81,3 +81,58 @@ def shared_warnings(before: dict, after: dict) -> list[str]:
             share = 100 * p["cpu_share"]
             warnings.append(f"{p['command']} (pid {p['pid']}) used {share:.0f}% of a CPU {moment} the run")
     return warnings
+
+
+# ------------------------------------------------------------------ load beside the workers
+
+BUSY_FOREIGN_CPUS = 0.3  # CPUs' worth of work not ours, averaged over a point: the machine is shared
+
+
+def _busy_cpu_seconds() -> float:
+    """Seconds every CPU spent on anything but idling and waiting on I/O, since boot (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    # guest time is already inside user and nice; steal is a CPU the hypervisor gave to someone else
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of process `root`, its reaped children, and every live descendant with theirs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parent, used = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone between the listing and the read
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        used[pid] = sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+    ours = {root}
+    grew = True
+    while grew:  # descendants: processes whose parent is ours (the tree is small)
+        grew = False
+        for pid, ppid in parent.items():
+            if ppid in ours and pid not in ours:
+                ours.add(pid)
+                grew = True
+    return sum(used.get(pid, 0.0) for pid in ours)
+
+
+class LoadMeter:
+    """How much CPU other work took while a point was measured: the machine's busy time minus that of
+    this process tree (the engine and its workers, reaped ones included), per second of wall time.
+    A process that came and went inside the window counts too, which a look at the processes before and
+    after (busy_processes) misses: a compiler job is hundreds of them."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.busy0, self.ours0 = _busy_cpu_seconds(), _tree_cpu_seconds(os.getpid())
+
+    def foreign_cpus(self) -> float:
+        wall = time.monotonic() - self.started
+        if wall <= 0:
+            return 0.0
+        busy, ours = _busy_cpu_seconds() - self.busy0, _tree_cpu_seconds(os.getpid()) - self.ours0
+        return max(0.0, (busy - ours) / wall)

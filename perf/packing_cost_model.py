@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import math
 import sys
@@ -48,7 +49,10 @@ def points(results_csv: Path) -> list[dict]:
     and ratio rows). A point carries each measured path's seconds per step (padded and packed always,
     padding_free where the CSV has its arm), and "intervals": path -> its paired `cpp <path> / cpp
     padded` ratio (stats.Interval) for packed and padding_free where the CSV has one (none in the old
-    schema); the A/A control's arm is no path, so it is left out."""
+    schema), and "rounds": path -> its per-round seconds from rounds.json beside the CSV, where there is
+    one (for the pairs the CSV has no interval of: packed against padding_free), with "launch": the
+    launch each round ran in where rounds.json has it; the A/A control's arm is no path, so it is
+    left out."""
     distributions = {d["name"]: d for d in read_distributions(ROOT / "perf" / "distributions.csv")}
     arms, intervals = {}, {}
     with open(results_csv, newline="") as f:
@@ -63,15 +67,21 @@ def points(results_csv: Path) -> list[dict]:
               and (r["base_side"], r["base_mode"]) == ("cpp", "padded")):
             intervals.setdefault(key, {})[r["mode"]] = stats.Interval(
                 float(r["ratio"]), float(r["ratio_low"]), float(r["ratio_high"]), int(r["rounds"]))
+    rounds_json = results_csv.parent / "rounds.json"
+    rounds = json.loads(rounds_json.read_text()).get("points", {}) if rounds_json.exists() else {}
     out = []
     for key, seconds in arms.items():
         model, dist, batch, steps = key
         if any(path not in seconds for path in REQUIRED) or dist not in distributions:
             continue
+        measured = rounds.get(f"step/{model}/{dist}/{batch}/{steps}", {})  # comparisons.Point.name
         lengths = batch_lengths(distributions[dist], batch, steps, ENCODER_SEED)
         out.append({"model": model, "distribution": dist, "batch": batch, "steps": steps, "lengths": lengths,
                     "x": packing_policy.features(batch, steps, lengths),
                     "intervals": {path: i for path, i in intervals.get(key, {}).items() if path in seconds},
+                    "rounds": {path: measured["arms"][f"cpp {path}"] for path in seconds
+                               if f"cpp {path}" in measured.get("arms", {})},
+                    "launch": measured.get("launch"),
                     **{path: seconds[path] for path in PATHS if path in seconds}})
     return sorted(out, key=lambda p: (p["model"], p["distribution"], p["batch"], p["steps"]))
 
@@ -127,13 +137,50 @@ def judge(p: dict, chosen: str) -> str | None:
     return "right" if all(v == "slower" for v in verdicts) else "undecidable"
 
 
+def paired(p: dict, numerator: str, denominator: str) -> stats.Interval | None:
+    """The speed ratio numerator / denominator at the point: the run's own interval where one of them is
+    padded (inverted when padded is the numerator), else the interval from both paths' rounds in
+    rounds.json (paired by round, over launches where it has them, as perf/paired_ratio.py computes
+    it), else None."""
+    intervals, rounds = p["intervals"], p.get("rounds", {})
+    if denominator == "padded" and numerator in intervals:
+        return intervals[numerator]
+    if numerator == "padded" and denominator in intervals:
+        i = intervals[denominator]
+        return dataclasses.replace(i, estimate=1 / i.estimate, low=1 / i.high, high=1 / i.low)
+    if numerator in rounds and denominator in rounds:
+        return stats.ratio_interval(rounds[numerator], rounds[denominator], p.get("launch"))
+    return None
+
+
+def non_inferior(p: dict, chosen: str) -> str | None:
+    """The pick against every other path the point measured, so against the fastest of them too:
+    stats.non_inferiority of the pick's it/s over each other path's. "non-inferior" when non-inferior
+    to every one, "inferior" when inferior to one, "undecided" otherwise (an interval straddling the
+    bound, or a pair without an interval: no evidence of no loss). None when the pick was not measured
+    or has no interval against any other path (the old schema without rounds.json)."""
+    if chosen not in p:
+        return None
+    intervals = [paired(p, chosen, other) for other in PATHS if other in p and other != chosen]
+    if not any(intervals):
+        return None
+    verdicts = [stats.non_inferiority(i) if i else "undecided" for i in intervals]
+    if "inferior" in verdicts:
+        return "inferior"
+    return "non-inferior" if all(v == "non-inferior" for v in verdicts) else "undecided"
+
+
 def score(pts: list[dict], picks: list[str]) -> dict:
     """picks[i]: the path picked at point i. The picks judged by the intervals, and the time lost
     against always picking the point's path with the lowest median step time among those it measured
     (over the whole matrix; medians, so drift is in it). A pick of a path the point did not measure
-    (padding_free on an older run) is counted in "unmeasured" and enters neither."""
+    (padding_free on an older run) is counted in "unmeasured" and enters neither. "non_inferiority":
+    the picks' non_inferior verdicts counted, with how many were judged."""
     verdicts = [judge(p, chosen) for p, chosen in zip(pts, picks)]
     counts = {v: verdicts.count(v) for v in ("right", "wrong", "undecidable")}
+    no_loss = [non_inferior(p, chosen) for p, chosen in zip(pts, picks)]
+    non_inferiority = {v: no_loss.count(v) for v in ("non-inferior", "undecided", "inferior")}
+    non_inferiority["judged"] = sum(non_inferiority.values())
     lost = best = worst_loss = 0.0
     unmeasured = 0
     for p, chosen in zip(pts, picks):
@@ -143,7 +190,8 @@ def score(pts: list[dict], picks: list[str]) -> dict:
         fastest = min(p[path] for path in PATHS if path in p)
         lost, best = lost + p[chosen] - fastest, best + fastest
         worst_loss = max(worst_loss, p[chosen] / fastest - 1)
-    return {"n": len(pts), "judged": sum(counts.values()), **counts, "unmeasured": unmeasured,
+    return {"n": len(pts), "judged": sum(counts.values()), **counts, "non_inferiority": non_inferiority,
+            "unmeasured": unmeasured,
             "picked": {path: picks.count(path) for path in PATHS},
             "lost_pct": 100 * lost / best if best else math.nan, "worst_pct": 100 * worst_loss}
 
@@ -184,6 +232,14 @@ def count_cell(count: int, judged: int) -> str:
     return f"{count}/{judged} ({100 * count / judged:.0f}%)" if judged else "—"
 
 
+def non_inferiority_cell(counts: dict) -> str:
+    """Non-inferior of judged, then the rest split: undecided (too wide to tell) and inferior."""
+    if not counts["judged"]:
+        return "—"
+    return (f"{count_cell(counts['non-inferior'], counts['judged'])}; {counts['undecided']} undecided, "
+            f"{counts['inferior']} inferior")
+
+
 def section(results_csv: Path) -> list[str]:
     """The report's section: each policy's picks judged by the paired intervals."""
     pts = points(results_csv)
@@ -191,6 +247,7 @@ def section(results_csv: Path) -> list[str]:
         return []
     committed = packing_policy.load() if OUT.exists() else None
     with_free = sum("padding_free" in p for p in pts)
+    bound = stats.NON_INFERIORITY_BOUND
     without = sum(not p["intervals"] for p in pts)
     lines = ["## Packing policy: calibrated against the original's rule", "",
              f"{len(pts)} points (model x distribution x B x T, C++ training step), {with_free} of them with the "
@@ -201,9 +258,15 @@ def section(results_csv: Path) -> list[str]:
              "padding_free is right when that path is significantly faster than padded (the interval excludes 1 "
              "above), wrong when significantly slower, undecidable when the interval covers 1; a pick of padded is "
              "right when every other measured path is significantly slower, wrong when one is significantly "
-             "faster, undecidable otherwise. The run measures no paired interval of packed against padding_free, "
-             "so a pick between those two is judged against padded only (a pick of packed where padding_free is "
-             "faster still, or the reverse, can count right). Not significantly slower = right + undecidable. Time "
+             "faster, undecidable otherwise. The run's results.csv has no paired interval of packed against "
+             "padding_free, so right and wrong judge a pick between those two against padded only (a pick of "
+             "packed where padding_free is faster still, or the reverse, can count right). Non-inferior at "
+             f"{bound} = the pick's it/s over each other measured path's (so over the fastest one's too) has its "
+             f"95% interval's low end at {bound} or above (a loss of at most {100 * (1 - bound):.0f}%, the "
+             f"smallest the run's ±5% target half-width can resolve); inferior = one such interval lies entirely "
+             f"below {bound}; undecided = neither (an interval too wide to show no loss). Packed and padding_free "
+             "are compared there by their rounds in rounds.json (paired by round), where the run has it. An "
+             "undecidable pick is no evidence of no loss, so right + undecidable is not counted as one. Time "
              "lost = step time above always picking the path with the lowest median step time among the point's "
              "measured paths (padded, packed and padding_free where measured), summed over the points (worst = the "
              "largest loss at one point); it comes from medians, so it carries some of the machine's drift. "
@@ -212,14 +275,14 @@ def section(results_csv: Path) -> list[str]:
         lines += [f"{without} of {len(pts)} points have no interval (a results.csv of the old schema, or a ratio "
                   "not measured): they count in time lost only.", ""]
     scored = evaluations(pts, committed)
-    lines += ["| policy | picks (padded/packed/padding_free) | right | wrong | undecidable | not significantly slower "
-              "| time lost | worst point |",
+    lines += ["| policy | picks (padded/packed/padding_free) | right | wrong | undecidable | non-inferior at "
+              f"{bound} | time lost | worst point |",
               "|---|---|---|---|---|---|---|---|"]
     for name, s in scored:
         picks = "/".join(str(s["picked"][path]) for path in PATHS)
         lines.append(f"| {name} | {picks} | {count_cell(s['right'], s['judged'])} | "
                      f"{count_cell(s['wrong'], s['judged'])} | {count_cell(s['undecidable'], s['judged'])} | "
-                     f"{count_cell(s['right'] + s['undecidable'], s['judged'])} | {s['lost_pct']:.1f}% | "
+                     f"{non_inferiority_cell(s['non_inferiority'])} | {s['lost_pct']:.1f}% | "
                      f"{s['worst_pct']:.0f}% |")
     unmeasured = [(name, s["unmeasured"]) for name, s in scored if s["unmeasured"]]
     if unmeasured:

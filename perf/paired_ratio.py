@@ -1,5 +1,6 @@
 """Any two arms of a run's point compared after the fact: their rounds were interleaved, so the ratio
-is paired like the ones the run asked for (stats.ratio_interval, from rounds.json).
+is paired like the ones the run asked for (stats.ratio_interval, from rounds.json, over the run's
+launches where it had several).
 
     python perf/paired_ratio.py REPORT_DIR "NUMERATOR ARM" "DENOMINATOR ARM" [--kind data_parallel]
     e.g. "cpp padded_grouped_global x2" "cpp padded_grouped_per_rank x2"
@@ -24,7 +25,7 @@ def paired_ratios(rounds: dict, numerator: str, denominator: str, kind: str = ""
     for name, point in rounds["points"].items():
         arms = point["arms"]
         if name.startswith(kind) and numerator in arms and denominator in arms:
-            interval = stats.ratio_interval(arms[numerator], arms[denominator])
+            interval = stats.ratio_interval(arms[numerator], arms[denominator], point.get("launch"))
             if interval:
                 out[name] = interval
     return out
@@ -42,7 +43,8 @@ def main(argv=None) -> int:
     if not found:
         raise SystemExit(f"no point of {args.report} measured both {args.numerator!r} and {args.denominator!r}")
     for name, i in found.items():
-        print(f"{name}: {i.estimate:.2f} [{i.low:.2f}, {i.high:.2f}] {i.verdict} ({i.rounds} rounds)")
+        print(f"{name}: {i.estimate:.2f} [{i.low:.2f}, {i.high:.2f}] {i.verdict} ({i.rounds} rounds"
+              + (f" in {i.launches} launches)" if i.launches > 1 else ")"))
     return 0
 
 

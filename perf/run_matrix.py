@@ -10,8 +10,10 @@ worker starts; asking for CUDA on a machine without a GPU fails at once in one l
 Writes <out>/results.csv: one row per arm (median it/s over the rounds; it_s_low / it_s_high, the 95%
 interval of their geometric mean,
 rounds, units per sample, preparation time, fill, memory) and one per ratio (estimate, 95%
-interval, half-width, verdict); <out>/rounds.json, every round's seconds per step of every arm (what
-the ratios are computed from); <out>/machine.json, the machine, its accelerator (the device's
+interval, half-width, verdict, launches and the interval's degrees of freedom); every row also has
+its point's re-run stalled rounds, the other work on the machine meanwhile (foreign_cpus) and what
+disturbed it (disturbed; empty when nothing did); <out>/rounds.json, every round's seconds per step
+of every arm and the launch it ran in (what the ratios are computed from); <out>/machine.json, the machine, its accelerator (the device's
 description: GPU name, memory, driver, CUDA, cuDNN) and its load before and after.
 Progress goes to stderr: a line per point with how many are left and about how long.
 """
@@ -39,7 +41,8 @@ FIELDS = ["row", "kind", "what", "side", "mode", "base_side", "base_mode", "dist
           "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_memory_mib",
           "warmup_s", "ranks", "base_ranks", "rank_fill_ratio",
           *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")], "precision",
-          "base_precision", "peak_device_memory_mib", "device", "machine", "torch", "commit"]
+          "base_precision", "peak_device_memory_mib", "device", "launches", "df", "treated_rounds", "foreign_cpus",
+          "disturbed", "machine", "torch", "commit"]
 
 
 def commit() -> str:
@@ -99,7 +102,8 @@ def ratio_row(kind, what, distribution, batch, steps, ratio: comparisons.Ratio, 
     if interval is None:
         return {**row, "status": "not measured"}
     return {**row, "status": "ok", "ratio": interval.estimate, "ratio_low": interval.low, "ratio_high": interval.high,
-            "half_width_pct": interval.half_width_pct, "verdict": interval.verdict, "rounds": interval.rounds}
+            "half_width_pct": interval.half_width_pct, "verdict": interval.verdict, "rounds": interval.rounds,
+            "launches": interval.launches, "df": interval.df}
 
 
 def point_rows(result: engine.PointResult) -> list[dict]:
@@ -107,7 +111,19 @@ def point_rows(result: engine.PointResult) -> list[dict]:
     where = (p.kind, p.what, p.distribution, p.batch, p.encoder_steps)
     rows = [arm_row(*where, r.arm, r) for r in result.arms.values()]
     rows += [ratio_row(*where, ratio, result.ratios.get(ratio.label)) for ratio in p.ratios + [p.control_ratio]]
-    return [{**row, "device": p.device} for row in rows]  # primitives and data parallel stay on the CPU
+    # Every row of the point says how it was measured and what disturbed it.
+    point = {"device": p.device, "treated_rounds": result.treated_rounds, "foreign_cpus": round(result.foreign_cpus, 3),
+             "disturbed": "; ".join(result.disturbances)}  # primitives and data parallel stay on the CPU
+    return [{"launches": result.launches, **row, **point} for row in rows]
+
+
+def point_record(result: engine.PointResult) -> dict:
+    """rounds.json's entry: every round's seconds per step of every arm, the launch each round ran in,
+    and how the point went."""
+    return {"stopped": result.stopped, "launch": result.launch_of_round, "treated_rounds": result.treated_rounds,
+            "foreign_cpus": round(result.foreign_cpus, 3), "disturbances": result.disturbances,
+            "relaunch_s": round(result.relaunch_s, 3), "round_s": round(result.round_s, 3),
+            "arms": {label: a.seconds_per_step for label, a in result.arms.items()}}
 
 
 # ------------------------------------------------------------------ main
@@ -162,8 +178,7 @@ def main(argv=None) -> int:
             result = engine.measure(point, workers, engine.EngineSettings.from_profile(settings), rng, progress.say)
             progress.finish(result)
             rows += point_rows(result)
-            rounds[point.name] = {"stopped": result.stopped, "arms": {label: a.seconds_per_step
-                                                                      for label, a in result.arms.items()}}
+            rounds[point.name] = point_record(result)
             write_results()
         threads = {side: workers.info(side)["threads"] for side in ("cpp", "python")
                    if workers[side].process is not None}  # the single workers that ran

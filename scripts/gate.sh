@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The regression gate: sets up, builds (release), then compares instruction counts (callgrind) and
-# measured ratios (paired rounds) with the committed baselines in perf/baselines/. Exit 1 on an
-# instruction count beyond its margin either way, or on a ratio whose fall beyond its margin is
-# significant (see perf/gate.py; its error rates are in docs/measurement.md); the tables say which.
-#   scripts/gate.sh [--only instructions|ratios]            check
-#   scripts/gate.sh --update [--only instructions|ratios]   re-measure and rewrite the baselines
+# The regression gate: sets up, builds (release), then
+#   - counts instructions (callgrind) and compares them with perf/baselines/instructions.json, and
+#   - builds the base commit (--base REF, default $SEQPACK_GATE_BASE or HEAD~1) under build/gate-base/
+#     and times this build's workers against the base's in the same paired rounds (perf/gate.py).
+# Exit 1 on a regression, 2 when the machine was too busy to judge (one line says why).
+#   scripts/gate.sh [--only instructions|timings] [--base REF]
+#   scripts/gate.sh --update --only instructions          re-count and rewrite the committed counts
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 command=check
 if [ "${1:-}" = "--update" ]; then command=update; shift; fi

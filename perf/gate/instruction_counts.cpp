@@ -1,6 +1,7 @@
 // Deterministic workloads for the instruction-count gate: each primitive (fused align-and-pack
-// among them) and one training step of each LSTM-family model (padded, packed by PyTorch's LSTM,
-// packed by seqpack's segmented LSTM) at a fixed small size, one thread. Under valgrind (perf/gate.py runs
+// among them), one training step of each LSTM-family model (padded, packed by PyTorch's LSTM, packed
+// by seqpack's segmented and stepwise LSTMs), the padding-free step and a TFT-family step, at a fixed
+// small size, one thread. Under valgrind (perf/gate.py runs
 //   valgrind --tool=callgrind --instr-atstart=no instruction_counts [FILTER])
 // only the measured call of each workload is instrumented, after an uncounted warm-up call, and
 // its counts are dumped under the workload's name. Without valgrind it runs each once (a smoke test).
@@ -21,13 +22,14 @@
 #include "seqpack/models/model_registry.h"
 #include "seqpack/models/training_step.h"
 #include "seqpack/sequence.h"
+#include "workloads.h"
 
 namespace seqpack::perf {
 namespace {
 
 constexpr int64_t kBatch = 64, kSteps = 128, kFeatures = 8;  // data-sized work dominates fixed costs
 
-struct Workload {
+struct CountedCall {
   std::string name;
   std::function<void()> run;  // the measured call; set-up happens when the workload is built
 };
@@ -36,14 +38,14 @@ std::vector<int64_t> lengths() {
   return batch_lengths(distribution_named("uniform_half"), kBatch, kSteps);
 }
 
-std::vector<Workload> primitives() {
+std::vector<CountedCall> primitives() {
   const auto x = left_aligned_batch(lengths(), kSteps, kFeatures);
   const auto l = at::tensor(lengths());
   const auto packed = pack_decoder_sequences(x, l);
   const auto right = align_encoder_sequences(x, l, AlignOptions(Source::Left).alignment(Alignment::Right));
   const auto y = at::randn({kBatch, kSteps, 7}).requires_grad_(true);
   const auto target = at::randn({kBatch, kSteps, 1}) + 3.0;
-  std::vector<Workload> all{
+  std::vector<CountedCall> all{
       {"align_explicit", [=] { align_encoder_sequences(x, l, AlignOptions(Source::Left)); }},
       {"align_auto", [=] { align_encoder_sequences(x, l, AlignOptions(Source::Auto)); }},
       {"pack", [=] { pack_decoder_sequences(x, l); }},
@@ -70,8 +72,8 @@ std::vector<Workload> primitives() {
   return all;
 }
 
-std::vector<Workload> steps() {
-  std::vector<Workload> all;
+std::vector<CountedCall> steps() {
+  std::vector<CountedCall> all;
   for (const auto* model : models::models_of(models::ModelFamily::Lstm)) {
     for (const auto& [path, packing, packed_lstm] :
          {std::tuple{"padded", models::Packing::Never, models::PackedLstm::PyTorch},
@@ -92,6 +94,26 @@ std::vector<Workload> steps() {
   return all;
 }
 
+// One step of the paths that the loop above cannot build from (model, packing): padding_free, the
+// suite's fastest (every layer on the real steps), and a TFT-family model (its own inputs and static
+// covariates), built as the benchmark worker builds them, at the same small size.
+std::vector<CountedCall> arm_steps() {
+  std::vector<CountedCall> all;
+  const auto tft_params = nlohmann::json{{"d_model", 16}, {"d_hidden_continuous", 8}, {"num_heads", 2},
+                                         {"num_lstm_layers", 1}};
+  for (const auto& [model, mode, params] :
+       {std::tuple{"transformer_lstm", "padding_free", nlohmann::json::object()},
+        {"attention_lstm", "padding_free", nlohmann::json::object()}, {"tft", "padded", tft_params}}) {
+    torch::manual_seed(0);
+    const auto arm = arm_from_json({{"kind", "step"}, {"what", model}, {"mode", mode}, {"distribution", "uniform_half"},
+                                    {"batch", 8}, {"encoder_steps", 16}, {"decoder_steps", 4},
+                                    {"model_params", params}});
+    auto workload = std::make_shared<Workload>(make_workload(arm));
+    all.push_back({fmt::format("step_{}_{}", model, mode), [workload] { workload->run(1); }});
+  }
+  return all;
+}
+
 }  // namespace
 }  // namespace seqpack::perf
 
@@ -102,6 +124,7 @@ int main(int argc, char** argv) {
   const std::string filter = argc > 1 ? argv[1] : "";
   auto workloads = primitives();
   for (auto& w : steps()) workloads.push_back(std::move(w));
+  for (auto& w : arm_steps()) workloads.push_back(std::move(w));
   for (const auto& w : workloads) {
     if (filter == "--list") {
       std::cout << w.name << "\n";

@@ -5,8 +5,10 @@ Usage: engine_test.py  (unittest; needs scipy)"""
 import math
 import os
 import random
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
@@ -41,12 +43,55 @@ class Statistics(unittest.TestCase):
     def test_one_round_has_no_interval(self):
         self.assertIsNone(stats.ratio_interval([1.0], [2.0]))
 
+    def test_over_launches_the_interval_is_the_t_interval_of_their_means(self):
+        # launch means 0.1, 0.2, 0.3 (two rounds each): mean 0.2, sd 0.1, t(0.975, 2) = 4.302653.
+        logs, launches = [0.05, 0.15, 0.1, 0.3, 0.3, 0.3], [1, 1, 2, 2, 3, 3]
+        interval = stats.nested_log_interval(logs, launches)
+        self.assertAlmostEqual(interval.estimate, math.exp(0.2), places=9)
+        self.assertAlmostEqual(interval.high, math.exp(0.2 + 0.2484138), places=6)
+        self.assertEqual((interval.rounds, interval.launches, interval.df, interval.level), (6, 3, 2, "launches"))
+        one = stats.nested_log_interval(logs, [1] * 6)  # one launch: the rounds' interval, named so
+        self.assertEqual((one.df, one.level), (5, "rounds"))
+        self.assertEqual(one, stats.log_interval(logs))
+
+    def test_launch_means_cover_what_a_process_fixes_and_pooled_rounds_do_not(self):
+        # Made-up rounds: a launch effect of sd 0.05 (what a process fixes), round noise of sd 0.02,
+        # 4 launches of 3 rounds. The interval over launch means keeps its 95%; one over the pooled
+        # rounds, as if they were independent, covers the truth far less often.
+        rng = random.Random(7)
+        trials, nested, pooled = 2000, 0, 0
+        for _ in range(trials):
+            logs, launches = [], []
+            for launch in range(4):
+                effect = rng.gauss(0, 0.05)
+                for _ in range(3):
+                    logs.append(effect + rng.gauss(0, 0.02))
+                    launches.append(launch)
+            nested += stats.nested_log_interval(logs, launches).covers(1.0)
+            pooled += stats.log_interval(logs).covers(1.0)
+        self.assertGreaterEqual(nested / trials, 0.93)
+        self.assertLessEqual(nested / trials, 0.97)
+        self.assertLess(pooled / trials, 0.80)
+
+    def test_non_inferiority_needs_the_low_end_at_the_bound_not_an_interval_reaching_1(self):
+        judge = lambda low, high: stats.non_inferiority(stats.Interval(1.0, low, high, 6))  # noqa: E731
+        self.assertEqual(stats.NON_INFERIORITY_BOUND, 0.95)
+        self.assertEqual(judge(0.76, 1.22), "undecided")  # covers 1, too wide to show no loss
+        self.assertEqual(judge(0.97, 1.03), "non-inferior")
+        self.assertEqual(judge(0.95, 0.99), "non-inferior")  # significantly slower, yet by under 5%
+        self.assertEqual(judge(0.90, 0.95), "undecided")  # the high end at the bound is not below it
+        self.assertEqual(judge(0.85, 0.94), "inferior")
+        self.assertEqual(stats.non_inferiority(stats.Interval(1.0, 0.85, 0.94, 6), bound=0.8), "non-inferior")
+
 
 class Engine(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.log = Path(self.tmp.name) / "runs.log"
-        env = dict(os.environ, FAKE_WORKER_LOG=str(self.log))
+        self.start_workers()
+
+    def start_workers(self, **fake_env):
+        env = dict(os.environ, FAKE_WORKER_LOG=str(self.log), **fake_env)
         self.workers = engine.Workers(Path("unused"), sys.executable, Path(self.tmp.name), "quick")
         self.workers.workers = {side: engine.Worker(side, [sys.executable, str(HERE / "fake_worker.py")], HERE, env,
                                                     Path(self.tmp.name) / f"{side}.log") for side in ("cpp", "python")}
@@ -84,14 +129,68 @@ class Engine(unittest.TestCase):
 
     def test_every_round_runs_every_arm_once_in_changing_orders(self):
         result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=8)
-        runs = self.log.read_text().splitlines()
-        built, arms = len(result.point.arms), len(result.arms)  # the A/A twin runs the control's instance
+        runs = [r for r in self.log.read_text().splitlines() if r != "start"]
+        built, arms = len(result.point.arms), len(result.arms)  # the A/A twin is calibrated as its control
         calibration = runs[:built]
         rounds = [runs[i:i + arms] for i in range(built, len(runs), arms)]
-        control = next(r for r in calibration if r.endswith("|cpp padded"))
         self.assertEqual(len(rounds), 8)
-        self.assertTrue(all(sorted(r) == sorted(calibration + [control]) for r in rounds))
+        twin = f"{result.point.name}|cpp padded (A/A)"  # an instance of its own
+        self.assertTrue(all(sorted(r) == sorted(calibration + [twin]) for r in rounds))
         self.assertGreater(len({tuple(r) for r in rounds}), 1)  # shuffled, not a fixed order
+
+    def test_rounds_come_in_launches_of_fresh_workers(self):
+        result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=9,
+                              rounds_per_launch={"step": 3})
+        self.assertEqual(result.launch_of_round, [1, 1, 1, 2, 2, 2, 3, 3, 3])
+        self.assertEqual(self.log.read_text().splitlines().count("start"), 2 * 3)  # both sides, each launch
+        packed = result.ratios["cpp packed / cpp padded"]
+        self.assertEqual((packed.launches, packed.df, packed.rounds), (3, 2, 9))
+        self.assertTrue(packed.covers(2.0), packed)
+
+    def test_launches_stop_at_the_target_only_when_whole_and_at_least_min_launches(self):
+        result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=50.0, max_rounds=30,
+                              rounds_per_launch={"step": 2}, min_launches=3)
+        self.assertEqual((result.stopped, result.rounds, result.launches), ("target", 6, 3))
+
+    def test_a_stalled_round_is_measured_again_and_counted(self):
+        self.workers.close()
+        self.start_workers(FAKE_WORKER_STALL_AT="8")  # a round's run on each side, after calibration
+        result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=8)
+        self.assertEqual(result.treated_rounds, 2)
+        self.assertEqual(result.rounds, 8)
+        for arm in result.arms.values():
+            self.assertLess(max(arm.seconds_per_step), 1.5 * min(arm.seconds_per_step), arm.arm.label)
+        self.assertTrue(result.ratios["cpp packed / cpp padded"].covers(2.0))
+        self.assertTrue(result.control.covers(1.0))
+
+    def test_untreated_a_stall_would_fake_a_difference(self):
+        self.workers.close()
+        self.start_workers(FAKE_WORKER_STALL_AT="8")
+        result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=8,
+                              stall_factor=1e9)
+        self.assertEqual(result.treated_rounds, 0)
+        slowest = max(max(a.seconds_per_step) / min(a.seconds_per_step) for a in result.arms.values())
+        self.assertGreater(slowest, 10)
+
+    def test_other_work_on_the_machine_is_named(self):
+        # A process outside this tree (its parent gone) burns a CPU for as long as the point is measured.
+        flag = Path(self.tmp.name) / "busy"
+        flag.touch()
+        busy = f"import os, time\nend = time.time() + 60\nwhile os.path.exists('{flag}') and time.time() < end: pass"
+        subprocess.run(["sh", "-c", f"{sys.executable} -c \"{busy}\" >/dev/null 2>&1 &"], check=True)
+        time.sleep(0.5)
+        try:
+            result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=60)
+        finally:
+            flag.unlink()
+        self.assertGreater(result.foreign_cpus, 0.5)
+        self.assertTrue(any(d.startswith("busy:") for d in result.disturbances), result.disturbances)
+
+    def test_instances_that_differ_show_in_the_a_a_control(self):
+        self.workers.close()
+        self.start_workers(FAKE_WORKER_INSTANCE_SD="0.2", FAKE_WORKER_SEED="3")
+        result = self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=10)
+        self.assertTrue(any(d.startswith("A/A") for d in result.disturbances), (result.control, result.disturbances))
 
     def test_a_sample_is_calibrated_units_not_one(self):
         result = self.measure(self.point(["padded", "packed"]))
@@ -178,14 +277,18 @@ class Declarations(unittest.TestCase):
         float16 = {p.what for p in points if any(a.precision == "float16" for a in p.arms)}
         self.assertEqual(float16, {"encoder_decoder_lstm"})
 
-    def test_the_gate_points_are_unchanged(self):
-        # Its baselines hold these ratios: a new arm or ratio there would make them stale.
-        for point in comparisons.gate_points(comparisons.load_profile("gate")):
-            self.assertEqual([a.label for a in point.arms], ["cpp padded", "cpp packed", "cpp segmented",
-                                                             "cpp stepwise", "python padded_eager"])
-            self.assertEqual([r.label for r in point.ratios],
-                             ["cpp packed / cpp padded", "cpp segmented / cpp padded", "cpp stepwise / cpp padded",
-                              "cpp padded / python padded_eager"])
+    def test_the_gate_times_every_path_and_both_families_against_the_base_build(self):
+        points = comparisons.gate_points(comparisons.load_profile("gate"))
+        head = [a for p in points for a in p.arms if not a.build]
+        self.assertTrue(set(comparisons.MODEL_STEP_PATHS) <= {a.mode for a in head if a.side == "cpp"})
+        self.assertEqual({comparisons.model_family(p.what) for p in points}, {"lstm", "tft"})
+        self.assertTrue(any(a.side == "python" for a in head))
+        for point in points:  # each arm of this checkout over the same arm of the base's, and nothing else
+            self.assertEqual([(r.numerator, r.denominator) for r in point.ratios],
+                             [(a, Arm(a.side, a.mode, build="base")) for a in point.arms if not a.build])
+            self.assertEqual(len(point.arms), 2 * len(point.ratios))
+        base = Arm("cpp", "padded", build="base")
+        self.assertEqual((base.label, base.worker), ("cpp padded @base", "cpp@base"))
 
     def test_the_padding_free_profile(self):
         points = comparisons.points(comparisons.load_profile("padding_free"))

@@ -2,7 +2,12 @@
 it answers "run" with made-up seconds, so that the engine's rounds, ratios and stopping can be
 tested exactly. Seconds per unit by arm mode (MODES), times a log-normal noise of sd NOISE; a mode
 "broken" fails to prepare, "dies" kills the worker on its first run. Every run is logged to
-$FAKE_WORKER_LOG as "<id>" lines, in the order they came."""
+$FAKE_WORKER_LOG as "<id>" lines, in the order they came, and every start as "start".
+
+What a real process fixes once, made up too: each prepared instance runs at a speed of its own,
+exp(N(0, $FAKE_WORKER_INSTANCE_SD)) times its mode's. A stall: the $FAKE_WORKER_STALL_AT-th run
+(counted over the worker's life) takes 20 times as long. Each start draws from its own stream
+(the seed plus the number of starts logged before it), so that launches differ, repeatably."""
 import json
 import math
 import os
@@ -14,8 +19,14 @@ NOISE = 0.02
 
 
 def main():
-    rng = random.Random(int(os.environ.get("FAKE_WORKER_SEED", "0")))
-    arms, log = {}, open(os.environ["FAKE_WORKER_LOG"], "a")
+    log_path = os.environ["FAKE_WORKER_LOG"]
+    starts = open(log_path).read().count("start\n") if os.path.exists(log_path) else 0
+    rng = random.Random(int(os.environ.get("FAKE_WORKER_SEED", "0")) * 1000 + starts)
+    instance_sd = float(os.environ.get("FAKE_WORKER_INSTANCE_SD", "0"))
+    stall_at, runs = int(os.environ.get("FAKE_WORKER_STALL_AT", "0")), 0
+    arms, speed, log = {}, {}, open(log_path, "a")
+    log.write("start\n")
+    log.flush()
     for line in sys.stdin:
         request = json.loads(line)
         op = request["op"]
@@ -27,6 +38,7 @@ def main():
                 reply = {"ok": False, "error": "arm mode: broken on purpose"}
             else:
                 arms[request["id"]] = mode
+                speed[request["id"]] = math.exp(rng.gauss(0, instance_sd))
                 reply = {"ok": True, "prepare_s": 0.5, "fill_ratio": 0.5, "samples": 8, "timesteps": 100,
                          "steps_per_unit": 1}
         elif op == "run" and request["id"] not in arms:  # as the real workers answer
@@ -37,7 +49,9 @@ def main():
                 sys.exit(9)
             log.write(request["id"] + "\n")
             log.flush()
-            seconds = request["units"] * MODES[mode] * math.exp(rng.gauss(0, NOISE))
+            runs += 1
+            stall = 20.0 if runs == stall_at else 1.0
+            seconds = request["units"] * MODES[mode] * speed[request["id"]] * math.exp(rng.gauss(0, NOISE)) * stall
             reply = {"ok": True, "seconds": seconds, "peak_memory_mib": 1.0}
         else:
             arms.pop(request["id"], None)

@@ -1,28 +1,30 @@
-"""The gate's verdicts on made-up measurements: what fails, what is only reported, and the
-characterisation's counting.
+"""The gate's verdicts on made-up measurements: what fails, what is only reported, when it refuses to
+judge, and how its error rates are counted from recorded checks.
 
 Usage: gate_verdicts.py  (unittest; needs scipy, as perf/gate.py)"""
 import math
-import random
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import engine  # noqa: E402
 import gate  # noqa: E402
+import stats  # noqa: E402
 from stats import holm_significant  # noqa: E402
 
-ROUNDS = 12
+
+def interval(estimate: float, half_width_pct: float, launches: int = 5) -> dict:
+    """A head / base interval as the gate records it (symmetric on the log scale)."""
+    half = math.log(1 + half_width_pct / 100)
+    return {"estimate": estimate, "low": estimate * math.exp(-half), "high": estimate * math.exp(half),
+            "df": launches - 1, "launches": launches, "rounds": 2 * launches}
 
 
-def log_ratios(seed: int, **medians: float) -> dict[str, list[float]]:
-    """ROUNDS log-ratios per name around log(median), with this machine's paired noise (sd 0.05)."""
-    rng = random.Random(seed)
-    return {name: [math.log(m) + rng.gauss(0, 0.05) for _ in range(ROUNDS)] for name, m in medians.items()}
-
-
-def verdicts(rows):
-    return {r[0]: r[-1] for r in rows}
+def point(name="step/m/d/16/64", disturbances=(), **ratios) -> dict:
+    return {"point": name, "disturbances": list(disturbances), "treated_rounds": 0, "foreign_cpus": 0.0,
+            "ratios": {label.replace("_", " "): i for label, i in ratios.items()}, "slowdowns": {}}
 
 
 class HolmCorrection(unittest.TestCase):
@@ -41,65 +43,127 @@ class HolmCorrection(unittest.TestCase):
         self.assertEqual(holm_significant(p, 0.05), {"a"})
 
 
-class RatioTest(unittest.TestCase):
-    def test_the_change_and_its_interval(self):
-        base, now = [0.0, 0.1, -0.1], [-0.2, -0.1, -0.3]  # means 0 and -0.2: a fall of 18.1%
-        change, low, high, p = gate.ratio_test(base, now, 10.0)
-        self.assertAlmostEqual(change, -18.127, places=2)
-        self.assertLess(low, change)
-        self.assertGreater(high, change)
-        # Welch's t against a fall of exactly 10%: (d - ln 0.9) / se with se = sqrt(0.01/3 * 2).
-        self.assertAlmostEqual(p, gate.student_t.cdf((-0.2 - gate.math.log(0.9)) / (0.02 / 3) ** 0.5, 4), places=6)
+class FallTest(unittest.TestCase):
+    def test_the_p_of_a_fall_by_hand(self):
+        # ln 0.9 = -0.10536 with se = ln(1.05) / t(0.975, 4): t = -0.10536 / (0.04879 / 2.77645) = -5.996.
+        i = interval(0.9, 5.0)
+        se = math.log(1.05) / gate.student_t.ppf(0.975, 4)
+        self.assertAlmostEqual(gate.p_of_fall(i), gate.student_t.cdf(math.log(0.9) / se, 4), places=12)
+        self.assertLess(gate.p_of_fall(i), 0.005)
 
-    def test_a_fall_within_the_margin_is_not_evidence(self):
-        *_, p = gate.ratio_test([0.0] * 5 + [0.001], [-0.05] * 5 + [-0.049], 10.0)  # -5%, very precise
-        self.assertGreater(p, 0.5)
+    def test_no_change_is_a_half(self):
+        self.assertAlmostEqual(gate.p_of_fall(interval(1.0, 5.0)), 0.5, places=12)
+
+    def test_it_agrees_with_the_engine_s_interval(self):
+        # The gate reads back what stats.nested_log_interval built: the interval's own t quantile.
+        built = stats.nested_log_interval([-0.1, -0.12, -0.05, -0.07, -0.11, -0.09], [1, 1, 2, 2, 3, 3])
+        record = gate.interval_record(built)
+        means = [-0.11, -0.06, -0.10]
+        t = (sum(means) / 3) / (stats.statistics.stdev(means) / math.sqrt(3))
+        self.assertAlmostEqual(gate.p_of_fall(record), gate.student_t.cdf(t, 2), places=9)
 
 
-class RatioVerdicts(unittest.TestCase):
+class Verdicts(unittest.TestCase):
     def test_an_unchanged_build_passes(self):
-        rows = gate.compare_ratios({"log_ratios": log_ratios(1, x=1.0, y=0.7)}, log_ratios(2, x=1.0, y=0.7), 10.0)
-        self.assertEqual(gate.failing(rows), set())
+        verdicts = gate.judge([point(a=interval(1.01, 3.0), b=interval(0.99, 3.0))])
+        self.assertEqual(set(verdicts.values()), {"ok"})
 
-    def test_a_slower_path_beyond_the_margin_fails(self):
-        rows = gate.compare_ratios({"log_ratios": log_ratios(1, x=1.0, y=0.7)}, log_ratios(2, x=1.0, y=0.5), 10.0)
-        self.assertEqual(verdicts(rows)["y"], "REGRESSION")
-        self.assertEqual(gate.failing(rows), {"y"})
+    def test_a_significant_fall_beyond_the_minimum_fails(self):
+        verdicts = gate.judge([point(a=interval(0.90, 3.0), b=interval(1.0, 3.0))])
+        self.assertEqual(verdicts, {"a": "REGRESSION", "b": "ok"})
+
+    def test_a_significant_fall_below_the_minimum_is_not_failed(self):
+        verdicts = gate.judge([point(a=interval(0.985, 0.5))])  # -1.5%, very precise: code that moved
+        self.assertEqual(verdicts, {"a": "ok"})
+
+    def test_a_wide_interval_is_no_evidence(self):
+        self.assertEqual(gate.judge([point(a=interval(0.90, 15.0))]), {"a": "ok"})
+
+    def test_holm_over_the_workloads(self):
+        # p about 0.03 alone fails; among six workloads it must beat 0.05 / 6.
+        alone = interval(0.95, 4.6)
+        self.assertLess(gate.p_of_fall(alone), 0.05)
+        self.assertGreater(gate.p_of_fall(alone), 0.05 / 6)
+        self.assertEqual(gate.judge([point(a=alone)]), {"a": "REGRESSION"})
+        many = {f"w{i}": interval(1.0, 4.6) for i in range(5)}
+        self.assertEqual(gate.judge([point(a=alone, **many)])["a"], "ok")
 
     def test_an_improvement_is_reported_not_failed(self):
-        rows = gate.compare_ratios({"log_ratios": log_ratios(1, x=1.0)}, log_ratios(2, x=2.0), 10.0)
-        self.assertTrue(verdicts(rows)["x"].startswith("improved"))
-        self.assertEqual(gate.failing(rows), set())
+        self.assertEqual(gate.judge([point(a=interval(1.2, 3.0))]), {"a": "improved"})
 
-    def test_a_ratio_without_a_baseline_fails(self):
-        rows = gate.compare_ratios({"log_ratios": log_ratios(1, x=1.0)}, log_ratios(2, x=1.0, new=0.5), 10.0)
-        self.assertEqual(gate.failing(rows), {"new"})
+    def test_the_slowed_arms_are_not_judged_as_workloads(self):
+        p = point()
+        p["ratios"] = {"cpp padded / cpp padded @base": interval(1.0, 3.0),
+                       "cpp padded+20% / cpp padded @base": interval(0.83, 3.0)}
+        self.assertEqual(gate.judge([p]), {"cpp padded / cpp padded @base": "ok"})
 
 
-class Characterise(unittest.TestCase):
-    """Simulated gate runs from recordings: a block as baseline, a later block as the check."""
+class Refusal(unittest.TestCase):
+    def test_a_disturbed_point_is_not_judged(self):
+        points = [point("step/a/d/16/64"), point("step/b/d/16/64", ["busy: other work took 0.95 CPUs beside the workers"])]
+        why = gate.refusal(points)
+        self.assertTrue(why.startswith("gate: not judged: the machine disturbed 1 of 2 points"), why)
+        self.assertIn("busy", why)
+        self.assertEqual(why.count("\n"), 0)
 
-    def recording(self, seed: int, blocks: int) -> dict:
-        rng = random.Random(seed)
-        names = {"packed/padded d": 0.7, "stepwise/padded d": 1.0, "packed+10%/padded d": 0.7 / 1.1,
-                 "packed+20%/padded d": 0.7 / 1.2, "packed+50%/padded d": 0.7 / 1.5}
-        return {"log_ratios": {n: [math.log(m) + rng.gauss(0, 0.03) for _ in range(ROUNDS * blocks)]
-                               for n, m in names.items()}}
+    def test_an_undisturbed_run_is_judged(self):
+        self.assertEqual(gate.refusal([point()]), "")
 
-    def test_counts_runs_false_alarms_and_catches(self):
-        out = gate.characterise([self.recording(1, 3), self.recording(2, 2)], ROUNDS, 10.0)
-        self.assertEqual((out["blocks"], out["runs"]), (5, 20))  # 5 blocks, every ordered pair
-        self.assertEqual(out["false_alarms"], 0)
-        self.assertEqual(out["caught+50%"], 20)  # a 33% fall with 3% noise: every run
-        self.assertEqual(out["caught+20%"], 20)  # a 17% fall against a 10% margin, 3% noise
-        self.assertLess(out["caught+10%"], 20)   # a 9% fall is inside the margin
+    def test_the_refusal_is_its_own_exit_status(self):
+        self.assertNotIn(gate.REFUSED, (0, 1))
+
+
+class ErrorRates(unittest.TestCase):
+    def entry(self, head_estimate: float, slowed: float, disturbed=False) -> dict:
+        p = point(disturbances=["busy: x"] if disturbed else [])
+        p["ratios"] = {"cpp padded / cpp padded @base": interval(head_estimate, 3.0),
+                       "python padded_eager / python padded_eager @base": interval(1.0, 3.0),
+                       "cpp padded+10% / cpp padded @base": interval(slowed, 3.0),
+                       "python padded_eager+10% / python padded_eager @base": interval(1.0, 3.0)}
+        p["slowdowns"] = {"cpp padded+10%": 0.1, "python padded_eager+10%": 0.1}
+        return {"points": [p]}
+
+    def test_false_alarms_power_and_refusals_are_counted(self):
+        entries = [self.entry(1.0, 0.91), self.entry(0.85, 0.91), self.entry(1.0, 1.0), self.entry(1.0, 0.9, True)]
+        out = gate.error_rates(entries)
+        self.assertEqual((out["checks"], out["refused"], out["false_alarms"]), (4, 1, 1))
+        self.assertEqual(out["caught+10%"], 2)  # the slowed arm stands in for its head arm
+        self.assertEqual(out["arms_caught+10%"], "2/6")
+
+    def test_the_exact_upper_bound(self):
+        self.assertAlmostEqual(gate.upper_bound(0, 60), 1 - 0.025 ** (1 / 60), places=9)
+        self.assertLess(gate.upper_bound(0, 72), 0.05)
+        self.assertEqual(gate.upper_bound(0, 0), 1.0)
+
+    def test_slowdowns_are_percents(self):
+        self.assertEqual(gate.parse_slowdowns("5,10,20"), [0.05, 0.1, 0.2])
+        for bad in ("x", "0", "-5", "2000"):
+            with self.assertRaises(SystemExit):
+                gate.parse_slowdowns(bad)
+
+
+class BaseWorkers(unittest.TestCase):
+    def test_the_base_build_s_workers_run_from_its_own_tree(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            root, build = Path(tmp) / "src", Path(tmp) / "src" / "build" / "release"
+            workers = engine.Workers(Path("head"), "py", Path(tmp), "gate", other_builds={"base": (root, build)})
+            cpp, python = workers["cpp@base"], workers["python@base"]
+            self.assertEqual((cpp.argv, cpp.cwd), ([str(build / "perf" / "perf_worker")], root))
+            self.assertEqual((python.argv[0], python.cwd), ("py", root / "reference"))
+            self.assertIsNone(cpp.process)  # started on first use
+
+    def test_an_unknown_base_is_one_line(self):
+        with self.assertRaises(SystemExit) as caught:
+            gate.resolve("no-such-ref-anywhere")
+        self.assertIn("--base", str(caught.exception))
 
 
 class InstructionVerdicts(unittest.TestCase):
     def test_both_directions_beyond_two_percent_fail(self):
         base = {"counts": {"a": 1000, "b": 1000, "c": 1000}, "margins": {}}
         rows = gate.compare_instructions(base, {"a": 1030, "b": 970, "c": 1010})
-        self.assertEqual(verdicts(rows), {"a": "REGRESSION", "b": "IMPROVED (update the baseline)", "c": "ok"})
+        self.assertEqual({r[0]: r[-1] for r in rows},
+                         {"a": "REGRESSION", "b": "IMPROVED (update the baseline)", "c": "ok"})
         self.assertEqual(gate.failing(rows), {"a", "b"})
 
 

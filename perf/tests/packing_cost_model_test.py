@@ -1,10 +1,11 @@
 """packing_cost_model.py on made-up results: which arms and ratios make a point (padding_free
 optional), when padding_free is fitted, the policy's pick and its tie order, how a pick is judged
-against the intervals measured against padded, time lost over every measured path, and --check's
-comparison.
+against the intervals measured against padded, its non-inferiority at 0.95 against every other
+measured path, time lost over every measured path, and --check's comparison.
 
 Usage: packing_cost_model_test.py  (unittest; needs numpy, scipy and torch, as perf/packing_cost_model.py)"""
 import csv
+import json
 import math
 import sys
 import tempfile
@@ -32,19 +33,30 @@ def ratio(what, distribution, batch, mode, estimate, low, high, base_mode="padde
             "device": "test cpu"}
 
 
-def write(rows, columns=COLUMNS) -> Path:
+def write(rows, columns=COLUMNS, rounds=None) -> Path:
+    """results.csv in a new folder, and rounds.json beside it when `rounds` (its "points") is given."""
     path = Path(tempfile.mkdtemp()) / "results.csv"
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
+    if rounds is not None:
+        (path.parent / "rounds.json").write_text(json.dumps({"seed": 1, "points": rounds}))
     return path
 
 
-def point(padded, packed, padding_free=None, intervals=None, model="m", distribution="uniform_half", batch=8):
+NOISE = (1.0, 1.01, 0.99, 1.02, 0.98, 1.0)  # per-round factors shared by the arms of a round
+
+
+def per_round(it_s: float, noise=NOISE) -> list[float]:
+    return [f / it_s for f in noise]
+
+
+def point(padded, packed, padding_free=None, intervals=None, model="m", distribution="uniform_half", batch=8,
+          rounds=None):
     p = {"model": model, "distribution": distribution, "batch": batch, "steps": 64, "x": [1.0] * 6,
          "intervals": {k: stats.Interval(*v, 6) for k, v in (intervals or {}).items()},
-         "padded": padded, "packed": packed}
+         "rounds": rounds or {}, "padded": padded, "packed": packed}
     if padding_free is not None:
         p["padding_free"] = padding_free
     return p
@@ -67,6 +79,18 @@ class Points(unittest.TestCase):
         self.assertEqual(set(p["intervals"]), {"packed", "padding_free"})
         self.assertEqual(p["intervals"]["padding_free"].estimate, 1.3)  # against padded, not stepwise
         self.assertNotIn("stepwise", p)
+        self.assertEqual(p["rounds"], {})  # no rounds.json
+
+    def test_rounds_from_rounds_json_beside_the_csv(self):
+        rows = [arm("transformer_lstm", "uniform_half", 32, m, v)
+                for m, v in (("padded", 5.0), ("packed", 4.0), ("padding_free", 10.0))]
+        arms = {"cpp padded": per_round(5.0), "cpp packed": per_round(4.0), "cpp padding_free": per_round(10.0),
+                "cpp padded (A/A)": per_round(5.0), "python padded_compile": per_round(3.0)}
+        [p] = pcm.points(write(rows, rounds={"step/transformer_lstm/uniform_half/32/64": {
+            "stopped": "target", "arms": arms, "launch": [0, 0, 0, 1, 1, 1]}}))
+        self.assertEqual(set(p["rounds"]), {"padded", "packed", "padding_free"})
+        self.assertEqual(p["rounds"]["packed"], per_round(4.0))
+        self.assertEqual(p["launch"], [0, 0, 0, 1, 1, 1])
 
     def test_padding_free_optional_padded_and_packed_required(self):
         rows = [arm("attention_lstm", "equal", 8, "padded", 5.0), arm("attention_lstm", "equal", 8, "packed", 4.0),
@@ -126,12 +150,57 @@ class Judge(unittest.TestCase):
         self.assertIsNone(pcm.judge(point(1, 1, 1, {"packed": SLOWER}), "padding_free"))
 
 
+class NonInferior(unittest.TestCase):
+    """The pick's it/s over each other measured path's, non-inferior at stats.NON_INFERIORITY_BOUND."""
+    WIDE, NARROW, LOSS = (1.0, 0.8, 1.25), (1.02, 0.97, 1.07), (0.9, 0.85, 0.93)
+
+    def test_a_non_padded_pick_against_padded(self):
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": self.NARROW}), "packed"), "non-inferior")
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": self.WIDE}), "packed"), "undecided")
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": self.LOSS}), "packed"), "inferior")
+        self.assertEqual(pcm.judge(point(1, 1, None, {"packed": self.WIDE}), "packed"), "undecidable")
+
+    def test_significantly_slower_but_within_the_bound(self):
+        p = point(1, 1, None, {"packed": (0.97, 0.955, 0.985)})
+        self.assertEqual((pcm.judge(p, "packed"), pcm.non_inferior(p, "packed")), ("wrong", "non-inferior"))
+
+    def test_a_padded_pick_against_the_inverted_intervals(self):
+        # padded / packed = 1 / (packed / padded): [1 / 0.85, 1 / 0.75] non-inferior, [1 / 1.3, 1 / 1.1] inferior
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": SLOWER}), "padded"), "non-inferior")
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": (1.2, 1.1, 1.3)}), "padded"), "inferior")
+        self.assertEqual(pcm.non_inferior(point(1, 1, None, {"packed": self.WIDE}), "padded"), "undecided")
+        # against every other path: non-inferior to packed, undecided against padding_free
+        self.assertEqual(pcm.non_inferior(point(1, 1, 1, {"packed": SLOWER, "padding_free": self.WIDE}), "padded"),
+                         "undecided")
+
+    def test_packed_against_padding_free_from_the_rounds(self):
+        rounds = {"padded": per_round(5.0), "packed": per_round(10.0), "padding_free": per_round(8.0)}
+        p = point(0.2, 0.1, 0.125, {"packed": FASTER, "padding_free": FASTER}, rounds=rounds)
+        self.assertEqual(pcm.non_inferior(p, "packed"), "non-inferior")  # 1.25x padding_free
+        self.assertEqual(pcm.non_inferior(p, "padding_free"), "inferior")  # 0.8x packed
+        self.assertEqual(pcm.judge(p, "padding_free"), "right")  # right against padded all the same
+        wide = [1.0, 1.3, 0.7, 1.25, 0.75, 1.0]  # noise on padding_free alone: an interval too wide
+        rounds = {"padded": per_round(5.0), "packed": per_round(8.0), "padding_free": per_round(8.0, wide)}
+        self.assertEqual(pcm.non_inferior(point(0.2, 0.125, 0.125, {"packed": FASTER, "padding_free": FASTER},
+                                                rounds=rounds), "packed"), "undecided")
+
+    def test_without_rounds_a_pair_without_an_interval_is_undecided(self):
+        p = point(0.2, 0.1, 0.125, {"packed": FASTER, "padding_free": FASTER})
+        self.assertEqual(pcm.non_inferior(p, "packed"), "undecided")
+
+    def test_not_judged(self):
+        self.assertIsNone(pcm.non_inferior(point(1, 1), "padded"))  # the old schema: no interval, no rounds
+        self.assertIsNone(pcm.non_inferior(point(1, 1, None, {"packed": SLOWER}), "padding_free"))  # unmeasured
+
+
 class Score(unittest.TestCase):
     def test_time_lost_over_every_measured_path(self):
         pts = [point(2.0, 3.0, 1.0, {"packed": SLOWER, "padding_free": FASTER}),
                point(2.0, 1.0, None, {"packed": FASTER})]
         s = pcm.score(pts, ["packed", "packed"])
         self.assertEqual((s["right"], s["wrong"], s["judged"], s["unmeasured"]), (1, 1, 2, 0))
+        # the first pick: inferior to padded; against padding_free it has no interval (no rounds)
+        self.assertEqual(s["non_inferiority"], {"non-inferior": 1, "undecided": 0, "inferior": 1, "judged": 2})
         self.assertAlmostEqual(s["lost_pct"], 100 * 2.0 / 2.0)  # (3 - 1) + (1 - 1) over 1 + 1
         self.assertAlmostEqual(s["worst_pct"], 200.0)
 
@@ -143,21 +212,38 @@ class Score(unittest.TestCase):
 
 
 class Section(unittest.TestCase):
-    def test_policies_listed(self):
-        rows = []
+    @staticmethod
+    def rows_and_rounds():
+        rows, rounds = [], {}
         for batch in (8, 16, 32, 64):
             for dist in ("uniform_half", "heavy_tailed", "equal"):
-                rows += [arm("transformer_lstm", dist, batch, m, v)
-                         for m, v in (("padded", 5.0), ("packed", 4.0), ("padding_free", 8.0))]
+                speeds = {"padded": 5.0, "packed": 4.0, "padding_free": 8.0}
+                rows += [arm("transformer_lstm", dist, batch, m, v) for m, v in speeds.items()]
                 rows += [ratio("transformer_lstm", dist, batch, "packed", *SLOWER),
                          ratio("transformer_lstm", dist, batch, "padding_free", *FASTER)]
-        text = "\n".join(pcm.section(write(rows)))
+                rounds[f"step/transformer_lstm/{dist}/{batch}/64"] = {
+                    "stopped": "target", "arms": {f"cpp {m}": per_round(v) for m, v in speeds.items()}}
+        return rows, rounds
+
+    def test_policies_listed(self):
+        rows, rounds = self.rows_and_rounds()
+        text = "\n".join(pcm.section(write(rows, rounds=rounds)))
         for name in ("leave-one-out", "in-sample", "the original's rule", "always padded", "always packed",
-                     "always padding_free", "no paired interval of packed against padding_free"):
+                     "always padding_free", "no paired interval of packed against padding_free",
+                     "| non-inferior at 0.95 |", "low end at 0.95 or above"):
             self.assertIn(name, text)
-        self.assertIn("| always padding_free | 0/0/12 | 12/12 (100%) | 0/12 (0%) | 0/12 (0%) | 12/12 (100%) "
-                      "| 0.0% | 0% |", text)
+        self.assertNotIn("not significantly slower", text.lower())
+        self.assertIn("| always padding_free | 0/0/12 | 12/12 (100%) | 0/12 (0%) | 0/12 (0%) | 12/12 (100%); "
+                      "0 undecided, 0 inferior | 0.0% | 0% |", text)
+        self.assertIn("| always padded | 12/0/0 | 0/12 (0%) | 12/12 (100%) | 0/12 (0%) | 0/12 (0%); 0 undecided, "
+                      "12 inferior |", text)
         self.assertIn("| calibrated, in-sample (fitted on these points) | 0/0/12 | 12/12 (100%) |", text)
+
+    def test_without_rounds_json_padding_free_against_packed_is_undecided(self):
+        rows, _ = self.rows_and_rounds()
+        text = "\n".join(pcm.section(write(rows)))
+        self.assertIn("| always padding_free | 0/0/12 | 12/12 (100%) | 0/12 (0%) | 0/12 (0%) | 0/12 (0%); "
+                      "12 undecided, 0 inferior |", text)
 
     def test_without_padding_free_no_always_padding_free(self):
         rows = [arm("transformer_lstm", "equal", 8, m, 5.0) for m in ("padded", "packed")]
