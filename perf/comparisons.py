@@ -338,11 +338,12 @@ PRIMITIVE_RATIOS = [
 
 
 def add_primitives(out: list[Point], settings: dict, distributions: list[str]):
-    """A point per distribution, B and T: every primitive of both sides, the four ratios."""
+    """A point per distribution (those of "distributions_by_model"'s "ops", if given), B and T: every
+    primitive of both sides, the four ratios."""
     arms = [cpp(p) for p in CPP_PRIMITIVES] + [python(p) for p in PYTHON_PRIMITIVES]
     for batch in settings.get("primitive_batch_sizes", []):
         for steps in settings.get("primitive_steps", []):
-            for d in distributions:
+            for d in settings.get("distributions_by_model", {}).get("ops", distributions):
                 out.append(Point("primitive", "ops", d, batch, steps, 0, arms, list(PRIMITIVE_RATIOS),
                                  cpp("align_explicit"), settings["budget_s"]["primitive"],
                                  settings["sample_s"]["primitive"]))

@@ -32,6 +32,7 @@ import data_parallel
 import engine
 import machine
 import stats
+import variance_levels
 from seqpack_paths import ROOT
 from seqpack_reference.perf import device as devices
 
@@ -149,6 +150,9 @@ def main(argv=None) -> int:
     rng = random.Random(seed)
     points = [p for p in comparisons.points(settings, device=device) if p.kind in args.only and args.filter in p.name]
     print(f"[setup] {len(points)} points on {device}; checking the machine", file=sys.stderr, flush=True)
+    promise = variance_levels.plan(points, settings)
+    if promise:
+        print(promise, file=sys.stderr, flush=True)
     before = machine.snapshot()
     # The AOTInductor packages of the LSTM family's forward points (export --perf): the C++ compiled arm
     # runs them, and the eager C++ arms load their weights.

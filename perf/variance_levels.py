@@ -153,3 +153,49 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# ------------------------------------------------------------------ what a profile can resolve
+
+MEASURED = Path(__file__).resolve().parent / "variance_levels.json"  # the committed decomposition
+
+
+def predicted_half_width_pct(kind: dict, budget_s: float, per_launch: int, min_launches: int,
+                             min_rounds: int) -> float:
+    """The half-width (%) a typical ratio of this kind reaches in the budget, from its measured
+    components (a summary entry): launches that fit (at least the minimum), their means' spread."""
+    launch_s = per_launch * kind["round_s"] + kind["relaunch_s"]
+    launches = max(min_launches, math.ceil(min_rounds / per_launch), int(budget_s // launch_s) if launch_s else 1)
+    if launches < 2:  # one launch: the rounds' interval, which leaves the launches' part out
+        rounds = max(min_rounds, int(budget_s // kind["round_s"]) if kind["round_s"] else min_rounds)
+        sd, df, n = kind["sd_round_pct"] / 100, rounds - 1, rounds
+    else:
+        var = (kind["sd_launch_pct"] / 100) ** 2 + (kind["sd_round_pct"] / 100) ** 2 / per_launch
+        sd, df, n = math.sqrt(var), launches - 1, launches
+    from scipy.stats import t as student_t
+    return 100 * (math.exp(student_t.ppf(0.975, df) * sd / math.sqrt(n)) - 1)
+
+
+def plan(points, settings) -> str:
+    """One line saying how many of a profile's requested ratios it should resolve to the target, from
+    the committed decomposition (perf/variance_levels.json); "" without one."""
+    if not MEASURED.exists():
+        return ""
+    measured = json.loads(MEASURED.read_text())
+    by_kind = {e["kind"]: e for e in measured["summary"]}
+    engine = settings.get("engine", {})
+    target = engine.get("target_half_width_pct", 5.0)
+    resolved = asked = unknown = 0
+    for point in points:
+        asked += len(point.ratios)
+        kind = by_kind.get(point.kind)
+        if kind is None:
+            unknown += len(point.ratios)
+            continue
+        per_launch = engine.get("rounds_per_launch", {}).get(point.kind, 0) or engine.get("max_rounds", 60)
+        width = predicted_half_width_pct(kind, point.budget_s, per_launch, engine.get("min_launches", 3),
+                                         engine.get("min_rounds", 5))
+        resolved += len(point.ratios) if width <= target else 0
+    return (f"[plan] from the variance measured at {measured['runs'][0].get('commit')}: about {resolved} of {asked} "
+            f"requested ratios should reach ±{target:g}% in their budgets"
+            + (f" ({unknown} of kinds not measured)" if unknown else ""))

@@ -73,6 +73,29 @@ class Decompose(unittest.TestCase):
         self.assertEqual(variance_levels.best_rounds_per_launch(1.0, 2.0, 0.01, 1.0), 1)
 
 
+class Plan(unittest.TestCase):
+    KIND = {"kind": "step", "sd_round_pct": 2.0, "sd_launch_pct": 1.0, "round_s": 2.0, "relaunch_s": 4.0}
+
+    def test_the_predicted_half_width_by_hand(self):
+        # 2 rounds per launch cost 8 s: 60 s hold 7 launches; sd of a launch mean sqrt(1 + 4 / 2) %.
+        width = variance_levels.predicted_half_width_pct(self.KIND, 60.0, 2, 3, 5)
+        expected = 100 * (math.exp(variance_levels_t(6) * math.sqrt(0.0001 + 0.0004 / 2) / math.sqrt(7)) - 1)
+        self.assertAlmostEqual(width, expected, places=9)
+
+    def test_the_minimum_launches_hold_whatever_the_budget(self):
+        short = variance_levels.predicted_half_width_pct(self.KIND, 1.0, 2, 3, 5)
+        self.assertAlmostEqual(short, 100 * (math.exp(variance_levels_t(2) * math.sqrt(0.0003) / math.sqrt(3)) - 1))
+
+    def test_more_budget_resolves_more(self):
+        widths = [variance_levels.predicted_half_width_pct(self.KIND, b, 2, 3, 5) for b in (30, 60, 240)]
+        self.assertEqual(widths, sorted(widths, reverse=True))
+
+
+def variance_levels_t(df):
+    from scipy.stats import t
+    return t.ppf(0.975, df)
+
+
 class Refusals(unittest.TestCase):
     def test_a_folder_without_rounds(self):
         with tempfile.TemporaryDirectory() as tmp, self.assertRaises(SystemExit) as caught:
