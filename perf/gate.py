@@ -249,7 +249,7 @@ def judge(points: list[dict], include_slowed: bool = False) -> dict[str, str]:
     """Each workload's verdict: REGRESSION where head's fall is significant after Holm's correction over
     the workloads and beyond MIN_FALL_PCT; "improved" where its rise is significant; else ok. The slowed
     arms are judged only when asked (each slowed set as the gate would see it in place of the head)."""
-    ratios = {name: i for p in points for name, i in p["ratios"].items()
+    ratios = {workload(p, name): i for p in points for name, i in p["ratios"].items()
               if include_slowed or not SLOWED.search(name.split(" / ")[0])}
     significant = holm_significant({name: p_of_fall(i) for name, i in ratios.items()}, ALPHA)
     verdicts = {}
@@ -264,6 +264,11 @@ def judge(points: list[dict], include_slowed: bool = False) -> dict[str, str]:
 
 
 SLOWED = re.compile(r"\+\d+%")  # a slowed arm's mode: "padded+10%"
+
+
+def workload(point: dict, ratio: str) -> str:
+    """A workload's name: its point and its head / base ratio ("step/tft/uniform_half/16/64: cpp padded / ...")."""
+    return f"{point['point']}: {ratio}"
 
 
 def refusal(points: list[dict]) -> str:
@@ -284,9 +289,9 @@ def check_timings(build: Path, ref: str, slowdowns: list[float], record: Path | 
     base = build_base(sha, sys.executable)
     points = measure(build, base, sys.executable, slowdowns)
     verdicts = judge(points)
-    rows = [[name, f"{i['estimate']:.3f} [{i['low']:.3f}, {i['high']:.3f}]", str(i["launches"]),
-             f"{p_of_fall(i):.4f}", verdicts[name]] for p in points for name, i in p["ratios"].items()
-            if name in verdicts]
+    rows = [[workload(p, name), f"{i['estimate']:.3f} [{i['low']:.3f}, {i['high']:.3f}]", str(i["launches"]),
+             f"{p_of_fall(i):.4f}", verdicts[workload(p, name)]] for p in points for name, i in p["ratios"].items()
+            if workload(p, name) in verdicts]
     print_table(f"timings: {commit()} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
                 f"{machine.describe()}", rows, TIMING_HEADER)
     if record:

@@ -22,7 +22,10 @@ def interval(estimate: float, half_width_pct: float, launches: int = 5) -> dict:
             "df": launches - 1, "launches": launches, "rounds": 2 * launches}
 
 
-def point(name="step/m/d/16/64", disturbances=(), **ratios) -> dict:
+NAME = "step/m/d/16/64"
+
+
+def point(name=NAME, disturbances=(), **ratios) -> dict:
     return {"point": name, "disturbances": list(disturbances), "treated_rounds": 0, "foreign_cpus": 0.0,
             "ratios": {label.replace("_", " "): i for label, i in ratios.items()}, "slowdowns": {}}
 
@@ -66,36 +69,41 @@ class FallTest(unittest.TestCase):
 class Verdicts(unittest.TestCase):
     def test_an_unchanged_build_passes(self):
         verdicts = gate.judge([point(a=interval(1.01, 3.0), b=interval(0.99, 3.0))])
-        self.assertEqual(set(verdicts.values()), {"ok"})
+        self.assertEqual(verdicts, {f"{NAME}: a": "ok", f"{NAME}: b": "ok"})
 
     def test_a_significant_fall_beyond_the_minimum_fails(self):
         verdicts = gate.judge([point(a=interval(0.90, 3.0), b=interval(1.0, 3.0))])
-        self.assertEqual(verdicts, {"a": "REGRESSION", "b": "ok"})
+        self.assertEqual(verdicts, {f"{NAME}: a": "REGRESSION", f"{NAME}: b": "ok"})
 
     def test_a_significant_fall_below_the_minimum_is_not_failed(self):
         verdicts = gate.judge([point(a=interval(0.985, 0.5))])  # -1.5%, very precise: code that moved
-        self.assertEqual(verdicts, {"a": "ok"})
+        self.assertEqual(verdicts, {f"{NAME}: a": "ok"})
 
     def test_a_wide_interval_is_no_evidence(self):
-        self.assertEqual(gate.judge([point(a=interval(0.90, 15.0))]), {"a": "ok"})
+        self.assertEqual(gate.judge([point(a=interval(0.90, 15.0))]), {f"{NAME}: a": "ok"})
 
     def test_holm_over_the_workloads(self):
         # p about 0.03 alone fails; among six workloads it must beat 0.05 / 6.
         alone = interval(0.95, 4.6)
         self.assertLess(gate.p_of_fall(alone), 0.05)
         self.assertGreater(gate.p_of_fall(alone), 0.05 / 6)
-        self.assertEqual(gate.judge([point(a=alone)]), {"a": "REGRESSION"})
+        self.assertEqual(gate.judge([point(a=alone)]), {f"{NAME}: a": "REGRESSION"})
         many = {f"w{i}": interval(1.0, 4.6) for i in range(5)}
-        self.assertEqual(gate.judge([point(a=alone, **many)])["a"], "ok")
+        self.assertEqual(gate.judge([point(a=alone, **many)])[f"{NAME}: a"], "ok")
 
     def test_an_improvement_is_reported_not_failed(self):
-        self.assertEqual(gate.judge([point(a=interval(1.2, 3.0))]), {"a": "improved"})
+        self.assertEqual(gate.judge([point(a=interval(1.2, 3.0))]), {f"{NAME}: a": "improved"})
 
     def test_the_slowed_arms_are_not_judged_as_workloads(self):
         p = point()
         p["ratios"] = {"cpp padded / cpp padded @base": interval(1.0, 3.0),
                        "cpp padded+20% / cpp padded @base": interval(0.83, 3.0)}
-        self.assertEqual(gate.judge([p]), {"cpp padded / cpp padded @base": "ok"})
+        self.assertEqual(gate.judge([p]), {f"{NAME}: cpp padded / cpp padded @base": "ok"})
+
+    def test_the_same_arm_at_two_points_is_two_workloads(self):
+        # Both points have "cpp padded / cpp padded @base": a fall at one must not hide behind the other.
+        verdicts = gate.judge([point("step/tft/d/16/64", a=interval(0.85, 3.0)), point(a=interval(1.0, 3.0))])
+        self.assertEqual(verdicts, {"step/tft/d/16/64: a": "REGRESSION", f"{NAME}: a": "ok"})
 
 
 class Refusal(unittest.TestCase):
