@@ -9,7 +9,9 @@ seqpack_reference.perf.ddp_worker) under torchrun with two ranks, started as the
 3. an idle rank waits past the store's timeout; a rank's error comes back as one line naming it and
    the group goes on; a rank that dies ends the group at once, nothing hangs, and the coordinator
    can say which rank it was;
-4. (C++) bad options and environments are refused in one line.
+4. (C++) bad options and environments are refused in one line;
+5. (Python) every way out of a rank ends its gloo group before the interpreter exits (no gloo thread
+   left), and a rank that fails mid-training exits with status 1, not an abort.
 
 Usage: data_parallel_workers_test.py cpp|python [BUILD_DIR]  (unittest; tiny arms, about a minute)"""
 import json
@@ -61,6 +63,17 @@ def one_process() -> tuple[list[str], Path]:
 def arm(mode, **more):
     return {"kind": "data_parallel", "what": "transformer_lstm", "mode": mode, "distribution": "uniform_half",
             "batch": 2, "encoder_steps": 16, "decoder_steps": 4, **more}
+
+
+# Runs the Python worker's main() and says, once it has returned, which gloo threads are still running:
+# none, if the worker ended its process group itself rather than leaving it to the interpreter's exit.
+PROBE = """import os, sys
+from seqpack_reference.perf import ddp_worker
+status = ddp_worker.main(sys.argv[1:])
+print(f"rank {os.environ['RANK']} exits {status} with gloo threads {ddp_worker.gloo_threads()}", file=sys.stderr,
+      flush=True)
+sys.exit(status)
+"""
 
 
 class Group:
@@ -225,6 +238,54 @@ class DataParallel(unittest.TestCase):
         self.assertLess(time.monotonic() - start, GROUP_TIMEOUT_S)
         self.assertEqual(data_parallel.why_the_group_stopped(self.dir / "exit.log"),
                          "rank 1 exited with status 3, and torchrun stopped the others")
+
+    @unittest.skipIf(SIDE != "python", "the probe runs the Python worker's main()")
+    def test_every_way_out_ends_the_gloo_group_before_the_interpreter_exits(self):
+        # gloo threads still running at the exit meet the interpreter's finalization and the C++ static
+        # destructors, and under load a rank then sometimes aborted (SIGABRT, "terminate called without
+        # an active exception") after its work had succeeded.
+        probe = self.dir / "probe.py"
+        probe.write_text(PROBE)
+        argv, cwd = torchrun()
+        ranks = [*argv[:argv.index("seqpack_reference.perf.ddp_worker") - 1], str(probe)]
+        env = {"PYTHONPATH": str(cwd)}
+        equivalence = ["--equivalence", str(self.dir / "probe.safetensors"), "--model", "attention_lstm", "--path",
+                       "packed", "--steps", "3"]
+
+        def run(argv, stdin=subprocess.DEVNULL, **more):
+            start = time.monotonic()
+            done = subprocess.run(argv, cwd=cwd, env=environment(**env, **more), stdin=stdin, capture_output=True,
+                                  text=True, timeout=3 * GROUP_TIMEOUT_S)
+            self.assertNotIn("terminate called", done.stderr)
+            self.assertNotIn("SIGABRT", done.stderr)
+            self.assertLess(time.monotonic() - start, 2 * GROUP_TIMEOUT_S, done.stderr[-3000:])
+            return done
+
+        with self.subTest(way="the equivalence written"):
+            done = run([*ranks, *equivalence])
+            self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+            for rank in range(RANKS):
+                self.assertIn(f"rank {rank} exits 0 with gloo threads []", done.stderr)
+        with self.subTest(way="the coordinator gone, after a run"):
+            requests = self.dir / "requests.jsonl"
+            requests.write_text("".join(json.dumps(r) + "\n" for r in (
+                {"op": "prepare", "id": "a", "arm": arm(MODES[SIDE][1])}, {"op": "run", "id": "a", "units": 1})))
+            with open(requests) as stdin:
+                done = run(ranks, stdin=stdin)
+            self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+            self.assertEqual([json.loads(line)["ok"] for line in done.stdout.splitlines()], [True, True], done.stdout)
+            for rank in range(RANKS):
+                self.assertIn(f"rank {rank} exits 0 with gloo threads []", done.stderr)
+        with self.subTest(way="a rank that fails mid-training"):
+            # Rank 1 raises after its first step, while rank 0 waits for it in the next collective: rank 1
+            # ends its group (rank 0's collective then fails at once, not at the timeout) and exits 1.
+            done = run([*ranks, *equivalence], SEQPACK_DDP_FAIL_RANK="1", SEQPACK_DDP_FAIL_AT="step")
+            self.assertNotEqual(done.returncode, 0)
+            self.assertIn("rank 1 fails after its first step on purpose", done.stderr)
+            self.assertIn("rank 1 exits 1 with gloo threads []", done.stderr)
+            (self.dir / "fail.log").write_text(done.stderr)
+            self.assertRegex(data_parallel.why_the_group_stopped(self.dir / "fail.log"),
+                             r"^rank [01] exited with status 1, ")
 
     @unittest.skipIf(SIDE != "cpp", "the Python worker's options are argparse's, its environment torch's to check")
     def test_bad_options_and_environments_are_refused(self):

@@ -15,11 +15,16 @@ computes the straggler waste.
 trains N steps of the model's small float64 configuration (dropout off, unmasked MSE) on R ranks under
 torchrun, or in one process on the concatenation of the R ranks' shards (--as-ranks R), and writes the
 final parameters to OUT (safetensors): DDP's averaging promises they are the same.
+
+Every way out of a rank (the coordinator gone, the equivalence written, an error) tears the gloo group
+down before the interpreter exits (Group.close): DDP modules first, then a barrier on a clean end, then
+destroy_process_group, after which no gloo thread is left running.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import json
 import os
 import sys
@@ -27,6 +32,12 @@ import time
 
 import torch
 import torch.distributed as dist
+# Imported before any process group exists, on purpose: torch.distributed.nn.functional binds
+# group.WORLD as a default argument of its functions when it is first imported, and DDP imports it
+# (through torch.distributed._shard) when it is built. Imported after init_process_group, it would keep
+# the gloo group alive for good, so that destroy_process_group() could never end its threads (see
+# Group.close).
+import torch.distributed.nn  # noqa: F401
 from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from torch.nn.parallel import DistributedDataParallel
 
@@ -94,6 +105,31 @@ class Group:
         dist.init_process_group("gloo", store=dist.PrefixStore("seqpack_pg/", base), rank=self.rank,
                                 world_size=self.ranks, timeout=_timeout())
 
+    def close(self, clean: bool):
+        """Tear the gloo group down now, in order, instead of leaving it to the process's exit. The
+        caller has dropped its DDP modules first (their reducers hold the group). On a clean end the
+        ranks first meet at a barrier: no rank closes its connections while another is still in a
+        collective with it. destroy_process_group() then drops torch's own references and gc the cycles,
+        so the group's last reference goes here: ~ProcessGroupGloo drains its queue and joins its
+        threads (two run loops and the tcp event loop). Left alive, those threads ran on through the
+        interpreter's finalization and the C++ static destructors, where the peer's exit wakes them:
+        under load, a rank then sometimes aborted at exit ("terminate called without an active
+        exception", SIGABRT) after its work had succeeded. A failed rank skips the barrier (the
+        others may be gone); closing its connections lets the others fail at once instead of at the
+        timeout."""
+        try:
+            if clean:
+                dist.barrier()
+        finally:
+            if "torch._dynamo" in sys.modules:
+                torch._dynamo.reset()  # a compiled mode's caches hold its DDP module
+            dist.destroy_process_group()
+            gc.collect()  # DDP modules in reference cycles
+            left = gloo_threads()
+            if left:  # something still holds the group: its threads will meet the interpreter's exit
+                print(f"ddp_worker: rank {self.rank}: the gloo group outlived destroy_process_group "
+                      f"({', '.join(left)} still running)", file=sys.stderr, flush=True)
+
     def wait_for(self, key: str) -> str:
         while True:  # idle for as long as the coordinator measures other arms
             try:
@@ -102,6 +138,24 @@ class Group:
             except dist.DistStoreError as error:
                 if "timeout" not in str(error).lower():
                     raise
+
+
+def gloo_threads() -> list[str]:
+    """The names of this process's gloo threads (pt_gloo_runloop, gloo_tcp_loop), from /proc."""
+    names = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return names
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm") as f:
+                name = f.read().strip()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        if "gloo" in name:
+            names.append(name)
+    return sorted(names)
 
 
 class Timing:
@@ -221,6 +275,11 @@ class Worker:
         self.fail_rank = int(os.environ.get("SEQPACK_DDP_FAIL_RANK", "-1"))  # test-only failure injection
         self.fail_at = os.environ.get("SEQPACK_DDP_FAIL_AT", "")
 
+    def release(self):
+        """Drops every arm and model (the DDP modules, which hold the process group)."""
+        self.arms.clear()
+        self.models.clear()
+
     def answer(self, request: dict) -> dict:
         op = request["op"]
         failing = self.group.rank == self.fail_rank
@@ -277,10 +336,17 @@ def merged(op: str, replies: list[dict]) -> dict:
     return out
 
 
-def serve() -> int:
-    group = Group()
+def serve(group: Group) -> int:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     worker = Worker(group)
+    try:
+        _serve(group, worker)
+    finally:
+        worker.release()  # before Group.close: the DDP modules hold the group
+    return 0
+
+
+def _serve(group: Group, worker: Worker):
     out = None
     if group.rank == 0:  # the protocol's own descriptor, as worker.py
         out = os.fdopen(os.dup(1), "w")
@@ -309,8 +375,6 @@ def serve() -> int:
             out.write(json.dumps(merged(request.get("op", ""), replies)) + "\n")
             out.flush()
         number += 1
-    dist.destroy_process_group()
-    return 0
 
 
 # ------------------------------------------------------------------ equivalence
@@ -318,14 +382,16 @@ def serve() -> int:
 EQUIVALENCE_BATCH, EQUIVALENCE_TE, EQUIVALENCE_TD = 4, 8, 4
 
 
-def equivalence(args) -> int:
-    """N steps on R ranks (under torchrun) or on their concatenated shards in one process: the final
-    parameters, to be compared (perf/tests/data_parallel_python_test.py)."""
+def equivalence(args, group: Group | None) -> int:
+    """N steps on R ranks (under torchrun, `group`) or on their concatenated shards in one process: the
+    final parameters, to be compared (perf/tests/data_parallel_workers_test.py). Test-only failure:
+    SEQPACK_DDP_FAIL_RANK=<r> with SEQPACK_DDP_FAIL_AT=step makes rank r raise after its first step."""
     from safetensors.torch import save_file
 
     torch.set_num_threads(1)
-    distributed = "WORLD_SIZE" in os.environ
-    group = Group() if distributed else None
+    distributed = group is not None
+    fail = (distributed and os.environ.get("SEQPACK_DDP_FAIL_AT") == "step"
+            and os.environ.get("SEQPACK_DDP_FAIL_RANK") == str(group.rank))
     ranks = group.ranks if distributed else args.as_ranks
     spec = MODEL_SPECS["model." + args.model]
     params = small_params(spec, EQUIVALENCE_TE, EQUIVALENCE_TD)
@@ -340,18 +406,23 @@ def equivalence(args) -> int:
     model = spec.model_class(**params, packing="always" if args.path == "packed" else "never").double()
     forward = DistributedDataParallel(model) if distributed else model
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for shards in plan[:args.steps]:
-        members = shards[group.rank] if distributed else [i for shard in shards for i in shard]
-        past, future, enc, dec, target = shard_batch(samples, members, (EQUIVALENCE_TE, EQUIVALENCE_TD))
-        optimizer.zero_grad()
-        # Unmasked MSE over batches padded to the window: every row weighs the same on every rank, so
-        # the mean of the ranks' losses is the loss of the joined batch (docs/data-parallel.md).
-        losses.calc_loss(forward(past, future, enc, dec), target, dec, "MSELoss", use_loss_masking=False).backward()
-        optimizer.step()
+    try:
+        for step, shards in enumerate(plan[:args.steps]):
+            if fail and step == 1:
+                raise RuntimeError(f"rank {group.rank} fails after its first step on purpose "
+                                   "(SEQPACK_DDP_FAIL_AT=step)")
+            members = shards[group.rank] if distributed else [i for shard in shards for i in shard]
+            past, future, enc, dec, target = shard_batch(samples, members, (EQUIVALENCE_TE, EQUIVALENCE_TD))
+            optimizer.zero_grad()
+            # Unmasked MSE over batches padded to the window: every row weighs the same on every rank, so
+            # the mean of the ranks' losses is the loss of the joined batch (docs/data-parallel.md).
+            losses.calc_loss(forward(past, future, enc, dec), target, dec, "MSELoss",
+                             use_loss_masking=False).backward()
+            optimizer.step()
+    finally:
+        forward = None  # the DDP module (it holds the group) goes before Group.close, error or not
     if not distributed or group.rank == 0:
         save_file({name: p.detach().contiguous() for name, p in model.state_dict().items()}, args.equivalence)
-    if distributed:
-        dist.destroy_process_group()
     return 0
 
 
@@ -363,7 +434,18 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--as-ranks", type=int, default=1, help="without torchrun: the ranks whose shards to join")
     args = parser.parse_args(argv)
-    return equivalence(args) if args.equivalence else serve()
+    group = Group() if not args.equivalence or "WORLD_SIZE" in os.environ else None
+    status = 1
+    try:
+        status = equivalence(args, group) if args.equivalence else serve(group)
+    except Exception:
+        # Reported here, not on the way out of the interpreter: the traceback's frames hold the DDP
+        # modules, and through them the group, which must be gone before Group.close can end gloo.
+        sys.excepthook(*sys.exc_info())
+    finally:
+        if group is not None:
+            group.close(clean=status == 0)
+    return status
 
 
 if __name__ == "__main__":
