@@ -320,12 +320,14 @@ def error_rates(entries: list[dict]) -> dict:
     for s in slowdowns:
         tag = f"+{round(100 * s)}%"
         caught = per_arm = arms = 0
-        for e in judged:
+        slowed = [e for e in judged if any(s in p["slowdowns"].values() for p in e["points"])]
+        for e in slowed:
             swapped = [{**p, "ratios": swap_in(p, tag)} for p in e["points"]]
             verdicts = judge(swapped)
             caught += "REGRESSION" in verdicts.values()
             per_arm += sum(v == "REGRESSION" for v in verdicts.values())
             arms += len(verdicts)
+        out[f"checks{tag}"] = len(slowed)
         out[f"caught{tag}"] = caught
         out[f"arms_caught{tag}"] = f"{per_arm}/{arms}"
     return out

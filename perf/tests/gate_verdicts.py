@@ -132,10 +132,13 @@ class ErrorRates(unittest.TestCase):
         return {"points": [p]}
 
     def test_false_alarms_power_and_refusals_are_counted(self):
-        entries = [self.entry(1.0, 0.91), self.entry(0.85, 0.91), self.entry(1.0, 1.0), self.entry(1.0, 0.9, True)]
+        plain = self.entry(1.0, 1.0)
+        plain["points"][0]["slowdowns"] = {}  # a check without the slowed arms counts for false alarms only
+        entries = [self.entry(1.0, 0.91), self.entry(0.85, 0.91), self.entry(1.0, 1.0), self.entry(1.0, 0.9, True),
+                   plain]
         out = gate.error_rates(entries)
-        self.assertEqual((out["checks"], out["refused"], out["false_alarms"]), (4, 1, 1))
-        self.assertEqual(out["caught+10%"], 2)  # the slowed arm stands in for its head arm
+        self.assertEqual((out["checks"], out["refused"], out["false_alarms"]), (5, 1, 1))
+        self.assertEqual((out["checks+10%"], out["caught+10%"]), (3, 2))  # the slowed arm stands in for its head arm
         self.assertEqual(out["arms_caught+10%"], "2/6")
 
     def test_the_exact_upper_bound(self):
