@@ -196,12 +196,15 @@ def gate_settings() -> dict:
 
 def slowed_arms(point: comparisons.Point, slowdowns: list[float]) -> dict[str, float]:
     """Test-only: each head arm again, slowed by each fraction (arm mode "<mode>+10%"), and its ratio
-    over the base arm; label -> slowdown."""
+    over the base arm; label -> slowdown. The slowed arms live in workers of their own (this build's,
+    as "@slowed"): in the head's workers they would make those processes hold more than the base's,
+    and a process's state is part of what the ratio measures."""
     out = {}
     for ratio in list(point.ratios):
         head, base = ratio.numerator, ratio.denominator
         for s in slowdowns:
-            slow = comparisons.Arm(head.side, f"{head.mode}+{round(100 * s)}%", head.ranks, head.precision)
+            slow = comparisons.Arm(head.side, f"{head.mode}+{round(100 * s)}%", head.ranks, head.precision,
+                                   build="slowed")
             point.arms.append(slow)
             point.ratios.append(comparisons.Ratio(slow, base))
             out[slow.label] = s
@@ -215,7 +218,7 @@ def measure(build: Path, base: tuple[Path, Path], python: str, slowdowns: list[f
     rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base})
+        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base, "slowed": (ROOT, build)})
         try:
             for index, point in enumerate(comparisons.gate_points(settings), 1):
                 slowed = slowed_arms(point, slowdowns)
@@ -340,8 +343,9 @@ def swap_in(point: dict, tag: str) -> dict:
         head, base = name.split(" / ")
         if SLOWED.search(head):
             continue
-        side, mode = head.split(" ", 1)
-        slowed = f"{side} {mode.split(' ')[0]}{tag}{mode[len(mode.split(' ')[0]):]} / {base}"
+        side, rest = head.split(" ", 1)
+        mode = rest.split(" ")[0]
+        slowed = f"{side} {mode}{tag}{rest[len(mode):]} @slowed / {base}"
         out[name] = point["ratios"].get(slowed, interval)
     return out
 

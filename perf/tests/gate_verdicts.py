@@ -97,7 +97,7 @@ class Verdicts(unittest.TestCase):
     def test_the_slowed_arms_are_not_judged_as_workloads(self):
         p = point()
         p["ratios"] = {"cpp padded / cpp padded @base": interval(1.0, 3.0),
-                       "cpp padded+20% / cpp padded @base": interval(0.83, 3.0)}
+                       "cpp padded+20% @slowed / cpp padded @base": interval(0.83, 3.0)}
         self.assertEqual(gate.judge([p]), {f"{NAME}: cpp padded / cpp padded @base": "ok"})
 
     def test_the_same_arm_at_two_points_is_two_workloads(self):
@@ -126,9 +126,9 @@ class ErrorRates(unittest.TestCase):
         p = point(disturbances=["busy: x"] if disturbed else [])
         p["ratios"] = {"cpp padded / cpp padded @base": interval(head_estimate, 3.0),
                        "python padded_eager / python padded_eager @base": interval(1.0, 3.0),
-                       "cpp padded+10% / cpp padded @base": interval(slowed, 3.0),
-                       "python padded_eager+10% / python padded_eager @base": interval(1.0, 3.0)}
-        p["slowdowns"] = {"cpp padded+10%": 0.1, "python padded_eager+10%": 0.1}
+                       "cpp padded+10% @slowed / cpp padded @base": interval(slowed, 3.0),
+                       "python padded_eager+10% @slowed / python padded_eager @base": interval(1.0, 3.0)}
+        p["slowdowns"] = {"cpp padded+10% @slowed": 0.1, "python padded_eager+10% @slowed": 0.1}
         return {"points": [p]}
 
     def test_false_alarms_power_and_refusals_are_counted(self):
@@ -154,6 +154,13 @@ class ErrorRates(unittest.TestCase):
 
 
 class BaseWorkers(unittest.TestCase):
+    def test_slowed_arms_run_in_workers_of_their_own(self):
+        import comparisons
+        point = comparisons.gate_points(gate.gate_settings())[0]
+        slowed = gate.slowed_arms(point, [0.1])
+        self.assertTrue(slowed and all(label.endswith(" @slowed") for label in slowed))
+        self.assertEqual({a.worker for a in point.arms if a.label in slowed}, {"cpp@slowed", "python@slowed"})
+
     def test_the_base_build_s_workers_run_from_its_own_tree(self):
         with tempfile.TemporaryDirectory() as tmp:
             root, build = Path(tmp) / "src", Path(tmp) / "src" / "build" / "release"
