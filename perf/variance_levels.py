@@ -185,6 +185,8 @@ def plan(points, settings) -> str:
     by_kind = {e["kind"]: e for e in measured["summary"]}
     engine = settings.get("engine", {})
     target = engine.get("target_half_width_pct", 5.0)
+    if target <= 0:  # a fixed design (levels, gate): no target to resolve
+        return ""
     resolved = asked = unknown = 0
     for point in points:
         asked += len(point.ratios)
