@@ -54,10 +54,11 @@ ALPHA = 0.05
 # shifts a small workload's count by up to ~1.2% (seen on create_mask after an unrelated change);
 # 2% stays above that and below an extra copy of the data.
 INSTRUCTION_MARGIN = {"default": 2.0}
-# A significant fall smaller than this is reported, not failed: code that only moves shifts a step by
-# a percent or two (the instruction counts above see such moves), and the gate is there for the
-# slowdowns that matter (its power is stated at 5%, 10% and 20%).
-MIN_FALL_PCT = 3.0
+# A significant fall smaller than this is reported, not failed. Two builds of the same code, in two
+# trees, differed by up to 3% with confidence in idle A/A checks (Python padded eager 0.970 [0.953,
+# 0.987], docs/measurement.md): a part of what separates head from base that launches do not
+# re-draw, so a smaller fall cannot be put down to the code.
+MIN_FALL_PCT = 5.0
 REFUSED = 2  # the exit status of a gate that would not judge
 
 
