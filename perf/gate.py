@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from scipy.stats import beta, t as student_t
@@ -300,7 +301,7 @@ def check_timings(build: Path, ref: str, slowdowns: list[float], record: Path | 
                 f"{machine.describe()}", rows, TIMING_HEADER)
     if record:
         entry = {"head": commit(), "base": sha[:12], "machine": machine.describe(), "points": points,
-                 "time": __import__("time").strftime("%Y-%m-%d %H:%M:%S")}
+                 "time": time.strftime("%Y-%m-%d %H:%M:%S")}
         with open(record, "a") as f:
             f.write(json.dumps(entry) + "\n")
     why = refusal(points)
