@@ -4,6 +4,8 @@
 Usage: mutation_check.py [--commit REV] [--only ID ...] [--list] [--keep-going] [--jobs N]
                          [--faults FILE] [--scratch DIR] [--out DIR] [--python PATH] [--lock FILE]
                          [--test-timeout S] [--build-timeout S]
+       mutation_check.py --generated (--list | --sample N [--seed S]) [--exclude-tests REGEX] [...]
+         (generated mutants: see generated_run.py and README.md)
 
 Each fault of conformance/mutation/faults.json (one small edit: `find` replaced by `replace` in one
 file under impl/src or impl/include) is applied alone to an exported copy of the commit, the test
@@ -16,9 +18,9 @@ Score = (killed + timeout) / (killed + timeout + survived).
 
 The user's working tree is never touched: `git archive COMMIT` is extracted once into
 SCRATCH/<commit>/ (default /tmp/seqpack-mutation/<commit>), configured there once (Release, Ninja,
-no benchmarks, no CUDA) and built once; then every fault edits, rebuilds (seqpack_unit_tests,
-conformance_runner, seqpack_cli: ccache makes the restored file's rebuild cheap) and restores its
-file from the commit. The conformance runner reads the exported tree's conformance/cases, so the
+no benchmarks, no CUDA) and built once; then every fault edits, rebuilds every program that links
+the library (found in the ninja graph: the unit tests, the conformance runners, the CLI, the fuzz
+replays; ccache makes the restored file's rebuild cheap) and restores its file from the commit. The conformance runner reads the exported tree's conformance/cases, so the
 goldens are the committed ones. Before the faults, the unmutated tree must pass every test the
 faults name (a fault cannot be judged against a failing baseline).
 
@@ -45,7 +47,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_FAULTS = REPO / "conformance" / "mutation" / "faults.json"
-BUILD_TARGETS = ("seqpack_unit_tests", "conformance_runner", "seqpack_cli")
 MUTABLE_ROOTS = ("impl/src/", "impl/include/")
 FAULT_KEYS = ("id", "file", "find", "replace", "class", "breaks", "tests")
 EXPORT_MARKER = ".seqpack-mutation-export"
@@ -213,9 +214,18 @@ class Scratch:
         if status != 0:
             raise SetupError(f"configuring the scratch build failed; see {self.logs / 'configure.log'}")
 
+    def programs(self):
+        """Every program that links the library, from the build graph (the fuzz replays too): a
+        fault in the library reaches each of them, and each is run by some test."""
+        if not getattr(self, "_programs", None):
+            import selection
+            self._programs = sorted(os.path.relpath(exe, self.build)
+                                    for exe in selection.linking_programs(self.build))
+        return self._programs
+
     def build_targets(self, log, timeout):
         """(True if it built, seconds); None for True when it ran past `timeout`."""
-        command = self.locked(["cmake", "--build", str(self.build), "--target", *BUILD_TARGETS,
+        command = self.locked(["cmake", "--build", str(self.build), "--target", *self.programs(),
                                "-j", str(self.args.jobs)])
         status, seconds = run_logged(command, log, timeout, env=self.env)
         return (None if status is None else status == 0), seconds
@@ -405,7 +415,21 @@ def parse_args():
     parser.add_argument("--test-timeout", type=int, default=300, help="seconds per ctest test (default 300)")
     parser.add_argument("--run-timeout", type=int, default=1800, help="seconds per fault's test run (default 1800)")
     parser.add_argument("--build-timeout", type=int, default=1800, help="seconds per fault's build (default 1800)")
+    generated = parser.add_argument_group("generated mutants (generated_run.py)")
+    generated.add_argument("--generated", action="store_true",
+                           help="run a seeded sample of universalmutator's mutants instead of faults.json")
+    generated.add_argument("--sample", type=int, metavar="N", help="how many mutants to draw")
+    generated.add_argument("--seed", type=int, default=1, help="the sample's seed (default 1)")
+    generated.add_argument("--samples", type=Path, default=REPO / "conformance" / "mutation" / "samples",
+                           help="where the sample file is written (default conformance/mutation/samples)")
+    generated.add_argument("--classifications", type=Path,
+                           default=REPO / "conformance" / "mutation" / "classifications.json",
+                           help="survivors' classifications, by mutant id")
+    generated.add_argument("--exclude-tests", metavar="REGEX",
+                           help="leave the tests whose name matches REGEX out of every mutant's selection")
     args = parser.parse_args()
+    if args.generated and args.sample is not None and args.sample < 1:
+        fail(f"--sample must be at least 1 (got {args.sample})")
     if args.jobs < 1:
         fail(f"--jobs must be at least 1 (got {args.jobs})")
     if min(args.test_timeout, args.run_timeout, args.build_timeout) < 1:
@@ -415,6 +439,9 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.generated:
+        import generated_run
+        return generated_run.run(args)
     faults = load_faults(args.faults)
     if args.only:
         known = {fault["id"] for fault in faults}
