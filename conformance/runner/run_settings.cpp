@@ -107,13 +107,17 @@ std::string autocast_mismatch(const GoldenCase& golden, const TensorMap& expecte
   const std::string family = entry && entry->family == models::ModelFamily::TemporalFusion ? "tft" : "lstm";
   const auto& by_group = settings.tolerances.at(std::string(to_string(settings.precision)));
   // A "<family>/<configuration>" entry holds for the cases of that configuration (the case's name
-  // after its folder starts with it); the family's entry for the others.
+  // after its folder starts with it); "<family>/trained" for the cases that train
+  // (params.training_steps); the family's entry for the others.
   const auto leaf = golden.name.substr(golden.name.find('/') + 1);
   const nlohmann::json* chosen = &by_group.at(family);
   for (const auto& [group, entry_tolerances] : by_group.items()) {
     if (group.rfind(family + "/", 0) == 0 && leaf.rfind(group.substr(family.size() + 1), 0) == 0) {
       chosen = &entry_tolerances;
     }
+  }
+  if (golden.meta.at("params").contains("training_steps") && by_group.contains(family + "/trained")) {
+    chosen = &by_group.at(family + "/trained");
   }
   const auto& by_quantity = *chosen;
   const double floor = settings.tolerances.at("floor").at("value").get<double>();

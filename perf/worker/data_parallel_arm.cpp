@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "bench_support.h"
+#include "seqpack/models/unique_parameters.h"
 #include "seqpack/distributed/broadcast_parameters.h"
 #include "seqpack/errors.h"
 #include "seqpack/rank_batches.h"
@@ -75,7 +76,7 @@ DataParallelArm::DataParallelArm(const ArmSpec& arm, int rank, int ranks, c10d::
   torch::manual_seed(0);  // every rank builds the same model; start() makes sure of it as DDP does
   model_ = benchmark_model(arm.what, mode.path.packing, mode.path.packed_lstm);
   step_ = std::make_unique<models::TrainingStep>(model_);
-  buckets_ = std::make_unique<distributed::GradientBuckets>(model_->parameters());
+  buckets_ = std::make_unique<distributed::GradientBuckets>(models::unique_parameters(*model_));
 }
 
 void DataParallelArm::start() {

@@ -6,6 +6,7 @@
 
 #include "bench_support.h"
 #include "rank_group.h"
+#include "seqpack/models/unique_parameters.h"
 #include "seqpack/distributed/broadcast_parameters.h"
 #include "seqpack/distributed/gradient_buckets.h"
 #include "seqpack/errors.h"
@@ -95,7 +96,7 @@ void run_equivalence(const EquivalenceOptions& options) {
   if (distributed) distributed::broadcast_module_state(*group->group, *model);  // as DDP's constructor
   Criterion mse;  // MSE, mean over every element, padding included
   models::TrainingStep step(model, models::TrainingStepOptions().criterion(mse).use_loss_masking(false));
-  distributed::GradientBuckets buckets(model->parameters());
+  distributed::GradientBuckets buckets(models::unique_parameters(*model));
   for (const auto& shards : steps) {
     const auto members = distributed ? shards.at(group->rank) : at::cat(shards);
     const auto batch = whole_window(collate_windows(samples, members));

@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from . import training
 from .cases import model_cases, tft_cases
 from .models.registry import MODEL_SPECS
 
 FAMILIES = ("attention_lstm", "encoder_decoder_lstm", "transformer_lstm", "tft", "pftft", "xtft")
-NOT_MODEL_PARAMS = ("criterion", "quantiles", "use_loss_masking")
+NOT_MODEL_PARAMS = ("criterion", "quantiles", "use_loss_masking", "training_steps", "learning_rate")
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 # A refusal that comes from the dtype's range (the original's -1e9 attention fill is beyond
 # float16's) happens on every device; others (oneDNN's missing float16 LSTM) are the CPU's.
@@ -42,9 +43,11 @@ def run_under_autocast(folder: Path, dtype) -> tuple[dict, dict]:
     model.load_state_dict({k: v.float() for k, v in load_file(str(folder / "weights.safetensors")).items()})
     inputs = {k: v.float() if v.is_floating_point() else v
               for k, v in load_file(str(folder / "inputs.safetensors")).items()}
-    criterion = {k: params[k] for k in NOT_MODEL_PARAMS if k in params}
+    criterion = {k: params[k] for k in training.CRITERION_PARAMS if k in params}
     with torch.autocast("cpu", dtype=dtype):
-        if spec.family == "tft":
+        if "training_steps" in params:  # the whole training loop under autocast, as the C++ runner runs it
+            got = training.train_case(meta["op"], model, inputs, params)
+        elif spec.family == "tft":
             got = tft_cases.run_model(spec, model, inputs, criterion)
         else:
             got = model_cases.run_model(meta["op"], model, inputs, meta.get("backward", False),

@@ -31,22 +31,24 @@ def family_group(op):
     return "tft" if MODEL_SPECS[op].family == "tft" else "lstm"
 
 
-def tolerance_group(precision, op, case_name):
-    """The family's tolerances, or a "<family>/<configuration>" entry's for that configuration's cases
-    (as the C++ runner chooses them)."""
+def tolerance_group(precision, op, case_name, params):
+    """The family's tolerances, a "<family>/<configuration>" entry's for that configuration's cases,
+    or "<family>/trained" for the cases that train (as the C++ runner chooses them)."""
     family = family_group(op)
     groups = TOLERANCES[precision]
     chosen = family
     for group in groups:
         if group.startswith(family + "/") and case_name.startswith(group.split("/", 1)[1]):
             chosen = group
+    if "training_steps" in params and f"{family}/trained" in groups:
+        chosen = f"{family}/trained"
     return chosen
 
 
 def worst_fractions(meta, got, folder, precision):
     """Each compared tensor's error as a fraction of its tolerance under the normwise rule."""
     floor = TOLERANCES["floor"]["value"]
-    by_quantity = TOLERANCES[precision][tolerance_group(precision, meta["op"], folder.name)]
+    by_quantity = TOLERANCES[precision][tolerance_group(precision, meta["op"], folder.name, meta["params"])]
     fractions = {}
     for name, want in load_file(str(folder / "expected.safetensors")).items():
         quantity = "output" if name == "output" else "loss" if name == "loss" else "gradients"

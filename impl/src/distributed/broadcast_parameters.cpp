@@ -1,3 +1,4 @@
+#include "seqpack/models/unique_parameters.h"
 #include "seqpack/distributed/broadcast_parameters.h"
 
 #include <ATen/ATen.h>
@@ -24,7 +25,7 @@ void broadcast_parameters(c10d::Backend& group, const std::vector<at::Tensor>& t
 }
 
 void broadcast_module_state(c10d::Backend& group, const torch::nn::Module& module, int root) {
-  auto state = module.parameters();
+  auto state = models::unique_parameters(module);
   const auto buffers = module.buffers();
   state.insert(state.end(), buffers.begin(), buffers.end());
   broadcast_parameters(group, state, root);

@@ -1,6 +1,7 @@
 #include "seqpack/models/training_step.h"
 
 #include "seqpack/models/real_steps.h"
+#include "seqpack/models/unique_parameters.h"
 
 namespace seqpack::models {
 
@@ -9,7 +10,7 @@ TrainingStep::TrainingStep(std::shared_ptr<ForecastModel> model, const TrainingS
       criterion_(options.criterion().value_or(model_->default_criterion())),
       use_loss_masking_(options.use_loss_masking().value_or(model_->default_use_loss_masking())),
       precision_(options.precision()),
-      optimizer_(model_->parameters(), torch::optim::AdamOptions(options.learning_rate())) {
+      optimizer_(unique_parameters(*model_), torch::optim::AdamOptions(options.learning_rate())) {
   if (precision_ == Precision::Float16) grad_scaler_.emplace();
 }
 
@@ -42,6 +43,14 @@ at::Tensor TrainingStep::backward(const ModelInputs& inputs, const at::Tensor& t
     loss.backward();
   }
   return loss.detach();
+}
+
+std::pair<at::Tensor, at::Tensor> TrainingStep::adam_moments(const at::Tensor& parameter) const {
+  const auto& states = optimizer_.state();
+  const auto found = states.find(static_cast<void*>(parameter.unsafeGetTensorImpl()));
+  if (found == states.end()) return {at::zeros_like(parameter), at::zeros_like(parameter)};
+  const auto& adam = static_cast<const torch::optim::AdamParamState&>(*found->second);
+  return {adam.exp_avg().clone(), adam.exp_avg_sq().clone()};
 }
 
 void TrainingStep::update() {

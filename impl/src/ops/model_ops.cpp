@@ -2,7 +2,11 @@
 // hyperparameters (the original's names; the LSTM family adds packing and packed_lstm), loads
 // --weights strictly, and runs the forward on the original's forward inputs. Given a `target`, it
 // also writes the loss as calc_loss computes it (the model's default criterion unless
-// params.criterion names another); with --backward, grad.<parameter> for every parameter.
+// params.criterion names another); with --backward, grad.<parameter> for every parameter. Given
+// params.training_steps, it trains instead (models/training_run.h: Adam at params.learning_rate,
+// default 1e-3) and writes each step's loss, the parameters and Adam's moments after the last
+// step, and the output of the trained model.
+#include <cmath>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +15,7 @@
 #include "seqpack/models/model_registry.h"
 #include "seqpack/models/real_steps.h"
 #include "seqpack/models/state_dict.h"
+#include "seqpack/models/training_run.h"
 #include "seqpack/ops/loss_registry.h"
 #include "seqpack/ops/model_factory.h"
 #include "seqpack/ops/registry.h"
@@ -20,6 +25,29 @@ namespace {
 
 using models::ForecastModel;
 using models::ModelEntry;
+
+// params.training_steps: train the loaded model, then run it once more (eval mode) on the batch.
+TensorMap train(const std::shared_ptr<ForecastModel>& model, const models::ModelInputs& inputs,
+                const std::optional<at::Tensor>& target, int64_t steps, Params& params, const Criterion& criterion,
+                bool use_loss_masking, const EvalOptions& options) {
+  if (steps < 1) reject("params.training_steps", "must be at least 1 (got {})", steps);
+  if (!target) reject("params.training_steps", "needs a target to compute the loss");
+  if (options.backward) reject("--backward", "is for one forward and backward; with params.training_steps the op trains");
+  const auto learning_rate = params.get_double("learning_rate", 1e-3);
+  if (!(learning_rate > 0 && std::isfinite(learning_rate))) {
+    reject("params.learning_rate", "must be a finite number above 0 (got {})", learning_rate);
+  }
+  auto out = models::run_training(model, inputs, *target, steps,
+                                  models::TrainingStepOptions()
+                                      .learning_rate(learning_rate)
+                                      .criterion(criterion)
+                                      .use_loss_masking(use_loss_masking));
+  model->eval();
+  const at::NoGradGuard no_grad;
+  const auto real = model->forward_real_steps(inputs);
+  out["output"] = real ? real->steps.scatter(real->values) : model->forward(inputs);
+  return out;
+}
 
 OpFunction model_op(const ModelEntry& entry) {
   return [&entry](Inputs& in, Params& params, const EvalOptions& options) -> TensorMap {
@@ -42,6 +70,12 @@ OpFunction model_op(const ModelEntry& entry) {
     if (inputs.past_sequence.device() != model->parameters().front().device()) model->to(inputs.past_sequence.device());
     const auto target = in.optional("target");
     if (options.backward && !target) reject("--backward", "needs a target to compute the loss");
+    if (const auto steps = params.get_optional_int("training_steps", models::kMaxTrainingSteps)) {
+      return train(model, inputs, target, *steps, params, criterion, use_loss_masking, options);
+    }
+    if (params.get_optional_double("learning_rate")) {
+      reject("params.learning_rate", "is read only when the op trains (params.training_steps)");
+    }
     // packing = padding_free: the output at the real steps, zeros at the padding, and the loss
     // over the real steps (models/real_steps.h).
     const auto real = model->forward_real_steps(inputs);
@@ -77,7 +111,8 @@ std::string summary(const ModelEntry& entry) {
     line += (i ? ", " : "") + parameters[i].name + (parameters[i].required ? " (required)" : "");
   }
   return line + " [, criterion (default: the original's for this model) and its arguments, use_loss_masking]"
-                " -> output [, loss, grad.<parameter>]";
+                " [, training_steps, learning_rate] -> output [, loss, grad.<parameter>; trained: loss per step,"
+                " param.<name>, exp_avg.<name>, exp_avg_sq.<name>]";
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "seqpack/grad_scaler.h"
 #include "seqpack/models/forecast_model.h"
@@ -37,6 +38,8 @@ class TrainingStep {
   void update();
   // Float16 only: the scaler (its scale_value(), for a caller that reports skipped steps).
   const std::optional<GradScaler>& grad_scaler() const { return grad_scaler_; }
+  // Adam's first and second moments of one parameter (zeros before its first step).
+  std::pair<at::Tensor, at::Tensor> adam_moments(const at::Tensor& parameter) const;
 
  private:
   std::shared_ptr<ForecastModel> model_;
