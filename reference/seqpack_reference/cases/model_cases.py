@@ -31,15 +31,16 @@ def _left_aligned(lengths, steps, features, gen):
     return x
 
 
-def model_inputs(name, output_dim, lengths_as_column=False):
+def model_inputs(name, output_dim, lengths_as_column=False, encoder_lengths=ENCODER_LENGTHS,
+                 decoder_lengths=DECODER_LENGTHS):
     gen = torch.Generator().manual_seed(_seed(name + "/inputs"))
     inputs = {
-        "past_sequence": _left_aligned(ENCODER_LENGTHS, max(ENCODER_LENGTHS), PAST, gen),
-        "future_sequence": _left_aligned(DECODER_LENGTHS, max(DECODER_LENGTHS), FUTURE, gen),
-        "target": torch.randn(len(DECODER_LENGTHS), max(DECODER_LENGTHS), output_dim, generator=gen,
+        "past_sequence": _left_aligned(encoder_lengths, max(encoder_lengths), PAST, gen),
+        "future_sequence": _left_aligned(decoder_lengths, max(decoder_lengths), FUTURE, gen),
+        "target": torch.randn(len(decoder_lengths), max(decoder_lengths), output_dim, generator=gen,
                               dtype=torch.float64),
     }
-    for key, values in (("encoder_lengths", ENCODER_LENGTHS), ("decoder_lengths", DECODER_LENGTHS)):
+    for key, values in (("encoder_lengths", encoder_lengths), ("decoder_lengths", decoder_lengths)):
         t = torch.tensor(values)
         inputs[key] = t.reshape(-1, 1).to(torch.float32) if lengths_as_column else t
     return inputs
@@ -111,8 +112,9 @@ def run_model(op, model, inputs, backward, criterion=None):
     return expected
 
 
-def _case(op, config, params, packing, backward=True, lengths_as_column=False, criterion=None):
-    """criterion: {"criterion": name} in place of the model's default (a params entry for seqpack)."""
+def _case(op, config, params, packing, backward=True, lengths_as_column=False, criterion=None, lengths=None):
+    """criterion: {"criterion": name} in place of the model's default (a params entry for seqpack);
+    lengths: (encoder lengths, decoder lengths) in place of ENCODER_LENGTHS, DECODER_LENGTHS."""
     short = MODEL_SPECS[op].name
     name = case_name(MODEL_SPECS[op], config, packing)
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
@@ -120,7 +122,8 @@ def _case(op, config, params, packing, backward=True, lengths_as_column=False, c
     model = build_model(op, {k: v for k, v in full_params.items() if k not in ("num_past_features",
                                                                                "num_future_features")},
                         _seed(name))
-    inputs = model_inputs(name, params.get("output_dim", 1), lengths_as_column)
+    inputs = model_inputs(name, params.get("output_dim", 1), lengths_as_column,
+                          *(lengths or (ENCODER_LENGTHS, DECODER_LENGTHS)))
     expected = run_model(op, model, inputs, backward, criterion)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     checks = (f"{short} {config} {params}, packing {packing}"
@@ -193,10 +196,32 @@ def _masked_loss_case(spec, params):
     return _case(spec.op, "small_masked_loss", params, "always", criterion=MASKED_LOSS)
 
 
+# Lengths where the padding-free path's buckets (rows grouped by length, docs/padding-free.md) are
+# one step apart, or where one row alone differs from the rest: the edges a bucket boundary can
+# miss by one.
+BUCKET_EDGES = {
+    "lengths_one_apart": ([5, 4, 3, 2], [4, 3, 2, 1]),
+    "all_lengths_equal_but_one": ([6, 6, 2, 6], [4, 1, 4, 4]),
+    "all_lengths_equal_but_one_a_step_shorter": ([6, 6, 5, 6], [4, 3, 4, 4]),
+    "all_lengths_equal_but_one_a_step_longer": ([5, 6, 5, 5], [3, 3, 4, 3]),
+}
+
+
+def _bucket_edge_cases(spec):
+    """The small configuration, packed, with each BUCKET_EDGES batch; under a masked loss, so that the
+    padding-free rerun compares output, loss and every gradient."""
+    small = spec.configs["small"].model
+    masked = MODEL_SPECS[spec.op].model_class.default_criterion["criterion"] in losses.OWN_CRITERIA
+    return [_case(spec.op, f"small_{label}", small, "always", criterion=None if masked else MASKED_LOSS,
+                  lengths=lengths)
+            for label, lengths in BUCKET_EDGES.items()]
+
+
 def cases():
     lstm_models = specs("lstm")
     out = [_zero_length_case(spec.op, "small", spec.configs["small"].model) for spec in lstm_models]
     out += [case for spec in lstm_models for case in _padding_free_twins(spec)]
+    out += [case for spec in lstm_models for case in _bucket_edge_cases(spec)]
     for spec in lstm_models:
         for config, golden_config in spec.configs.items():
             for packing in ("always", "never"):

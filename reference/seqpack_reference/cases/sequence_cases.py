@@ -167,6 +167,27 @@ def _align_cases():
         out.append(_align_case(f"align/left_source_leading_zeros_to_{target}{identity}",
                                "an explicit left source reads row 0 correctly despite its leading zeros", x,
                                torch.tensor(lengths), alignment=target, source="left"))
+    # Steps zero in one feature but not in the other are data, not padding: auto must not take a
+    # left-aligned row whose first T-L steps are all partly zero for right-aligned (the original's
+    # guess needs every value of those steps zero). Each has a twin with the explicit left source.
+    lengths = [4, 3, 5]
+    x = _batch(lengths, 6, 2, torch.float64, "left", _generator("align/partly_zero_leading_steps"))
+    for row, length in enumerate(lengths):
+        x[row, : 6 - length, 0] = 0.0
+    for source in ("auto", "left"):
+        out.append(_align_case(f"align/{source}_source_partly_zero_leading_steps_to_right",
+                               "left-aligned rows whose first T-L steps are zero in feature 0 only: data, so the "
+                               "rows move right", x, torch.tensor(lengths), alignment="right", source=source))
+    # Right-aligned rows whose first data step is zero in feature 1 only: auto still reads them as
+    # right-aligned (their padding is all zero) and moves the whole row, that step included.
+    lengths = [2, 4, 3]
+    x = _batch(lengths, 6, 2, torch.float64, "right", _generator("align/partly_zero_first_data_step"))
+    for row, length in enumerate(lengths):
+        x[row, 6 - length, 1] = 0.0
+    for source in ("auto", "right"):
+        out.append(_align_case(f"align/{source}_source_partly_zero_first_data_step_to_left",
+                               "right-aligned rows whose first data step is zero in feature 1 only: the step "
+                               "moves with its row", x, torch.tensor(lengths), alignment="left", source=source))
     # Rows of length 0 and of length T, tied lengths, float and (B, 1) lengths.
     for source in ("auto", "left", "right"):
         layout = "right" if source == "right" else "left"
@@ -233,6 +254,26 @@ def _validate_cases():
                         f"row 1 ({expected}-aligned, L = 3 of T = 5) with data in its first padding step fails",
                         {"encoder_input": x, "lengths": torch.tensor([2, 3, 1])}, {"expected_alignment": expected},
                         error_mentions="row 1"))
+    # A padding step non-zero in one feature only is data in the padding; a data step at the edge
+    # zero in one feature only is data. Both alignments.
+    for expected in ("left", "right"):
+        lengths = [2, 3, 1]
+        name = f"validate/{expected}_one_feature_in_the_first_padding_step"
+        x = _batch(lengths, 5, 2, torch.float64, expected, _generator(name))
+        x[1, 3 if expected == "left" else 1, 1] = 0.5
+        out.append(Case(name, "validate_encoder_alignment",
+                        f"row 1 ({expected}-aligned, L = 3 of T = 5) with a value in one feature of its first "
+                        "padding step fails", {"encoder_input": x, "lengths": torch.tensor(lengths)},
+                        {"expected_alignment": expected}, error_mentions="row 1"))
+        name = f"validate/{expected}_partly_zero_edge_data_steps"
+        x = _batch(lengths, 5, 2, torch.float64, expected, _generator(name))
+        for row, length in enumerate(lengths):  # the data step next to the padding, zero in feature 0
+            x[row, length - 1 if expected == "left" else 5 - length, 0] = 0.0
+        ref.validate_encoder_alignment(x, torch.tensor(lengths), expected)
+        out.append(Case(name, "validate_encoder_alignment",
+                        f"{expected}-aligned rows whose data step next to the padding is zero in feature 0 only pass",
+                        {"encoder_input": x, "lengths": torch.tensor(lengths)}, {"expected_alignment": expected},
+                        expected={}))
     tiny = _batch([2, 2], 4, 1, torch.float64, "left", _generator("validate/tiny_padding_counts_as_zero"))
     tiny[:, 2:] = 1e-9  # allclose to zero: still padding
     out.append(Case("validate/tiny_padding_counts_as_zero", "validate_encoder_alignment",
