@@ -164,6 +164,34 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     set_limits(before);
     err << "seqpack: bad input: " << error.what() << "\n";
     return kBadInput;
+  } catch (const OutOfMemory& error) {
+    set_limits(before);
+    err << "seqpack: out of memory: " << error.what() << "\n";
+    return kOutOfMemory;
+  } catch (const c10::OutOfMemoryError& error) {
+    set_limits(before);
+    const std::string what = error.what_without_backtrace();
+    err << "seqpack: out of memory: " << printable(what.substr(0, what.find('\n')), 500) << "\n";
+    return kOutOfMemory;
+  } catch (const c10::Error& error) {
+    set_limits(before);
+    const std::string what = error.msg();
+    const std::string first_line = what.substr(0, what.find('\n'));
+    // LibTorch's CPU allocator reports a failed allocation as a plain c10::Error (an enforce), not
+    // as OutOfMemoryError; its message is the only mark that tells it from a bug.
+    if (first_line.find("can't allocate memory") != std::string::npos) {
+      const auto from = first_line.find("DefaultCPUAllocator");
+      err << "seqpack: out of memory: " << printable(first_line.substr(from == std::string::npos ? 0 : from), 500)
+          << "\n";
+      return kOutOfMemory;
+    }
+    err << "seqpack: internal error (please report): " << printable(first_line, 500) << "\n";
+    return kInternal;
+  } catch (const std::bad_alloc&) {
+    set_limits(before);
+    err << "seqpack: out of memory: the operation needs more memory than this process could allocate (its "
+           "address-space limit, or the machine's); --max-tensor-bytes refuses such inputs up front\n";
+    return kOutOfMemory;
   } catch (const std::exception& error) {
     set_limits(before);
     // Anything else is a seqpack bug: say so in one line rather than crash.

@@ -1,7 +1,7 @@
 #include "seqpack/input_files.h"
 
 #include <fstream>
-#include <iterator>
+#include <new>
 
 #include "seqpack/errors.h"
 #include "seqpack/limits.h"
@@ -28,8 +28,20 @@ std::string read_input_file(const std::filesystem::path& path, std::string_view 
   check_input_file(path, argument);
   std::ifstream in(path, std::ios::binary);
   if (!in) reject(argument, "\"{}\" cannot be opened for reading", printable(path.string()));
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) reject(argument, "\"{}\" could not be read in full", printable(path.string()));
+  std::error_code error;
+  const auto size = std::filesystem::file_size(path, error);
+  if (error) reject(argument, "cannot read the size of \"{}\"", printable(path.string()));
+  std::string content;
+  try {
+    content.resize(size);  // one allocation of the file's size: it fails here, or not at all
+  } catch (const std::bad_alloc&) {
+    throw OutOfMemory(fmt::format("{}: \"{}\" holds {} bytes, more than this process could allocate to read it",
+                                  argument, printable(path.string()), size));
+  }
+  in.read(content.data(), static_cast<std::streamsize>(size));
+  if (in.gcount() != static_cast<std::streamsize>(size) || in.bad()) {
+    reject(argument, "\"{}\" could not be read in full", printable(path.string()));
+  }
   return content;
 }
 

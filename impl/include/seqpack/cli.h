@@ -6,7 +6,8 @@
 //                   [--max-file-bytes N]
 //   seqpack ops
 //   seqpack init MODEL [--params P] [--seed S] [--dtype float32|float64] --out W.safetensors
-// Exit status: 0 done, 2 usage error, 3 bad input, 4 internal error. Every error is one line on
+// Exit status: 0 done, 2 usage error, 3 bad input, 4 internal error, 5 out of memory (legal input
+// larger than the process may allocate). Every error is one line on
 // `err`; a failed call writes no output file and leaves an existing one as it was.
 #include <ostream>
 
@@ -16,6 +17,7 @@ constexpr int kDone = 0;
 constexpr int kUsage = 2;
 constexpr int kBadInput = 3;
 constexpr int kInternal = 4;
+constexpr int kOutOfMemory = 5;
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

@@ -29,6 +29,13 @@ class InvalidArgument : public std::invalid_argument {
       : std::invalid_argument(printable(message, kMaxMessageBytes)) {}
 };
 
+// Legal input that needs more memory than the process may allocate (its address-space limit, the
+// machine): not bad input, not a bug; `seqpack eval` says what could not be allocated (exit 5).
+class OutOfMemory : public std::runtime_error {
+ public:
+  explicit OutOfMemory(const std::string& message) : std::runtime_error(printable(message, 900)) {}
+};
+
 // Throws InvalidArgument("<argument>: <formatted rule and value>").
 template <typename... Args>
 [[noreturn]] void reject(std::string_view argument, fmt::format_string<Args...> rule, Args&&... args) {
