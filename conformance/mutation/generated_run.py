@@ -1,8 +1,10 @@
 """The --generated mode of mutation_check.py: a seeded sample of universalmutator's mutants of
 impl/src and impl/include, each applied alone to the scratch tree, rebuilt, and judged by the tests
-that can reach its file (selection.py). Outcomes as for the hand-written faults; the score comes
+that can reach its file (selection.py), narrowed to the tests that executed its line when the
+commit has a coverage map (coverage_map.py). Outcomes as for the hand-written faults; the score comes
 with an exact 95% interval, since a sample only estimates the score of all generated mutants.
 """
+import collections
 import datetime
 import json
 import os
@@ -13,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import coverage_map
 import generate
 import interval
 import mutation_check as mc
@@ -41,12 +44,46 @@ def load_classifications(path):
     return json.loads(path.read_text()).get("mutants", {})
 
 
-def judge(mutant, numbers, scratch, texts, before_tests=lambda: None):
-    """Applies, rebuilds, tests and restores one mutant; returns its record (for the state file)."""
+def run_cheapest_first(scratch, names, numbers, log, fallback=None):
+    """Runs the tests `names` (ctest `numbers` by name) cheapest first (ctest's recorded costs,
+    else `fallback` seconds), --jobs at a time, stopping after the first wave with a failure (all
+    of them in one run with --keep-going); returns run_tests' (status, seconds, failed, ran)."""
+    if scratch.args.keep_going:
+        return scratch.run_tests(["-I", "0,0,0," + ",".join(str(numbers[n]) for n in names)], log, False,
+                                 scratch.args.run_timeout)
+    cost_file = scratch.build / "Testing" / "Temporary" / "CTestCostData.txt"
+    costs = coverage_map.parse_cost_data(cost_file.read_text()) if cost_file.exists() else {}
+    ordered = coverage_map.order_by_cost(names, costs, fallback)
+    status, seconds, failed, ran = 0, 0.0, [], 0
+    log.write_text("")
+    wave_log = Path(f"{log}.wave")
+    for wave in coverage_map.waves(ordered, scratch.args.jobs):
+        left = scratch.args.run_timeout - seconds
+        if left < 1:
+            status = None
+            break
+        # a fixture set-up (compiled.export: Python only, no mutant changes it) runs once per run
+        extra = ["--fixture-exclude-setup", ".*"] if getattr(scratch, "fixtures_ready", False) else []
+        status, s, f, r = scratch.run_tests(["-I", "0,0,0," + ",".join(str(numbers[n]) for n in wave), *extra],
+                                            wave_log, True, left)
+        with open(log, "a") as out:
+            out.write(f"=== wave {' '.join(wave)}\n" + wave_log.read_text(errors="replace"))
+        seconds, failed, ran = seconds + s, failed + f, ran + r
+        if status != 0:
+            break
+        if set(wave) & getattr(scratch, "fixture_users", set()):
+            scratch.fixtures_ready = True
+    wave_log.unlink(missing_ok=True)
+    return status, seconds, failed, ran
+
+
+def judge(mutant, names, scratch, texts, before_tests=lambda: False, numbers=None, how="graph", fallback=None):
+    """Applies, rebuilds, tests and restores one mutant; returns its record (for the state file).
+    `names`: the selected tests (ctest numbers by name in `numbers`); `how`: the selection used."""
     path = scratch.tree / mutant["file"]
     original = texts[mutant["file"]]
     record = {key: mutant[key] for key in ("id", "file", "line", "original", "mutated", "rule")}
-    record.update(tests_selected=len(numbers), killed_by=[], error=None)
+    record.update(tests_selected=len(names), selection=how, killed_by=[], error=None)
     log = scratch.logs / f"generated-{mutant['id']}"
     start = time.monotonic()
     try:
@@ -56,14 +93,22 @@ def judge(mutant, numbers, scratch, texts, before_tests=lambda: None):
             record["outcome"] = "stillborn"
             record["error"] = ("the build ran past --build-timeout" if built is None
                                else mc.first_error(Path(f"{log}.build.log")))
-        elif not numbers:
-            record["outcome"] = "survived"  # no test runs a program this file feeds
-            record["error"] = "no test can reach this file"
+        elif not names:
+            record["outcome"] = "survived"  # nothing to run: a real survivor (a gap or an equivalent)
+            record["error"] = ("not covered: no test executes this line" if how == "not-covered"
+                               else "no test can reach this file")
         else:
-            before_tests()  # the baseline, once, when the first mutant that compiles needs it
-            status, record["test_s"], failed, record["tests_run"] = scratch.run_tests(
-                ["-I", "0,0,0," + ",".join(map(str, numbers))], Path(f"{log}.test.log"),
-                not scratch.args.keep_going, scratch.args.run_timeout)
+            # The baseline, once, when the first mutant that compiles needs it. It restores and
+            # rebuilds the unmutated tree, so the mutant is then applied and built again (without
+            # this the first compiled mutant of a run was tested on the unmutated build).
+            if before_tests():
+                path.write_bytes(generate.apply(original, mutant).encode())
+                built, rebuild_s = scratch.build_targets(Path(f"{log}.build.log"), scratch.args.build_timeout)
+                record["build_s"] += rebuild_s
+                if not built:
+                    raise mc.SetupError(f"mutant {mutant['id']} built, then failed to build again after the baseline")
+            status, record["test_s"], failed, record["tests_run"] = run_cheapest_first(
+                scratch, names, numbers, Path(f"{log}.test.log"), fallback)
             record["killed_by"] = [{"test": t, "status": why} for t, why in failed]
             if status is None or any(why == "Timeout" for _, why in failed):
                 record["outcome"] = "timeout"  # a hang is a failure the suite noticed
@@ -110,15 +155,24 @@ def markdown(report):
         "",
         f"- Commit: `{report['commit']}`; sample: `{report['sample_file']}`: {report['sample_size']} of "
         f"{report['total_mutants']} mutants made by universalmutator {report['generator']['version']} "
-        f"(rules {', '.join(report['generator']['rules'])}), drawn uniformly with seed {report['seed']}.",
+        f"(rules {', '.join(report['generator']['rules'])}), drawn uniformly with seed {report['seed']}"
+        + ("." if report["judged"] == report["sample_size"] else
+           f"; {report['judged']} of them judged, in the seeded random order (any prefix of which is a uniform "
+           f"sample){', stopping at ' + str(report['until_scored']) + ' that compiled' if report.get('until_scored') else ''}."),
         f"- Command: `{report['command']}`",
         f"- Machine: {report['machine']['cpus']} CPUs, {report['machine']['platform']}; --jobs {report['jobs']}"
         + (f"; tests left out: `{report['exclude_tests']}`" if report["exclude_tests"] else "") + ".",
+        f"- Test selection: {report.get('selection', 'build graph')}"
+        + "".join(f"; {n} mutant(s) by {how}" for how, n in sorted(collections.Counter(
+            r.get("selection", "graph") for r in report["mutants"] if r["outcome"] != "stillborn").items()))
+        + "; each mutant's tests run cheapest first, stopping at the first failure"
+        + (" (--keep-going: all of them)." if report.get("keep_going") else "."),
         f"- Time: set-up {t['setup_s'] / 60:.1f} min, baseline {t['baseline_s'] / 60:.1f} min, "
         f"mutants {t['mutants_s'] / 60:.1f} min this run (median {t['median_mutant_s']:.0f} s a mutant)"
         + (f"; these include the waits for the build lock `{report['lock']}`." if report.get("lock") else "."),
         "- Outcomes: killed = a test failed; timeout = a test or the run ran past its limit (counted as "
-        "killed); survived = every selected test passed; stillborn = did not compile (not in the score).",
+        "killed); survived = every selected test passed (or, by coverage, no test executes its line: "
+        "\"not covered\", nothing run); stillborn = did not compile (not in the score).",
         "",
         "## Survivors",
         "",
@@ -132,7 +186,8 @@ def markdown(report):
     for r in survivors:
         diff = diff_of(r).replace("|", "\\|").replace("\n", "<br>")
         lines.append(f"| `{r['id']}` | `{r['file']}:{r['line']}` | `{r['rule'].replace('|', '/')}` | "
-                     f"<code>{diff}</code> | {r.get('tests_run', 0)} | {r.get('classification') or ''} |")
+                     f"<code>{diff}</code> | {'not covered' if r.get('selection') == 'not-covered' else r.get('tests_run', 0)}"
+                     f" | {r.get('classification') or ''} |")
     if not survivors:
         lines.append("| - | none | | | | |")
     stillborn = [r for r in report["mutants"] if r["outcome"] == "stillborn"]
@@ -140,22 +195,57 @@ def markdown(report):
         lines += ["", "## Stillborn (not in the score)", ""]
         lines += [f"- `{r['id']}` `{r['file']}:{r['line']}`: {r['error']}" for r in stillborn]
     lines += ["", "## Every sampled mutant", "",
-              "| id | where | outcome | noticed by | tests | build s | test s |", "|---|---|---|---|---|---|---|"]
+              "| id | where | outcome | noticed by | tests run/selected | selection | build s | test s |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in report["mutants"]:
         noticed = ", ".join(k["test"] + ("" if k["status"] == "Failed" else f" ({k['status']})")
                             for k in r.get("killed_by", []))
         lines.append(f"| `{r['id']}` | `{r['file']}:{r['line']}` | {r['outcome']} | {noticed} | "
-                     f"{r.get('tests_run', 0)}/{r.get('tests_selected', 0)} | {r['build_s']:.0f} | {r['test_s']:.0f} |")
+                     f"{r.get('tests_run', 0)}/{r.get('tests_selected', 0)} | {r.get('selection', 'graph')} | "
+                     f"{r['build_s']:.0f} | {r['test_s']:.0f} |")
     lines += ["", "## Generated mutants per file", "", "| file | mutants |", "|---|---|"]
     lines += [f"| `{f}` | {n} |" for f, n in report["total_per_file"].items()]
     return "\n".join(lines) + "\n"
 
 
-def selection_for(graph, tree, file, exclude):
-    """(programs, test names, ctest numbers) for a mutant of `file`, less the --exclude-tests ones."""
-    exes, names = graph.tests_for(tree / file)
+def selection_for(graph, tree, mutant, exclude, cov=None):
+    """(programs, test names, how) for `mutant`: the tests that can reach its file (the graph), less
+    the --exclude-tests ones, narrowed by the coverage map `cov` when there is one (coverage_map.py)."""
+    exes, names = graph.tests_for(tree / mutant["file"])
     names = [n for n in names if not (exclude and re.search(exclude, n))]
-    return [os.path.relpath(e, graph.build) for e in exes], names, sorted(graph.numbers[n] for n in names)
+    how = "graph"
+    if cov is not None:
+        names, how = coverage_map.select_tests(cov, mutant["file"], mutant["line"], names)
+    return [os.path.relpath(e, graph.build) for e in exes], names, how
+
+
+def load_coverage(args, commit, tree, scratch):
+    """The commit's coverage map (built first with --coverage-map), or None (--no-coverage-map, or
+    none built yet: the graph selection alone)."""
+    if args.coverage_map:
+        coverage_map.build_map(commit, scratch, args, say=lambda line: print(line, flush=True))
+    if args.no_coverage_map:
+        return None
+    cov = coverage_map.load(tree / coverage_map.MAP_NAME)
+    if cov is not None and cov.commit != commit:
+        raise mc.SetupError(f"{tree / coverage_map.MAP_NAME} is the map of {cov.commit[:12]}, not {commit[:12]}")
+    return cov
+
+
+def build_map_only(args, commit):
+    """--coverage-map without --sample: exports the commit if needed and builds its coverage map."""
+    mc.signal.signal(mc.signal.SIGTERM, mc.interrupt)
+    tree = args.scratch / commit
+    scratch = mc.Scratch(tree, args)
+    try:
+        mc.export_tree(commit, tree)
+        scratch.logs.mkdir(exist_ok=True)
+        coverage_map.build_map(commit, scratch, args, say=lambda line: print(line, flush=True))
+    except mc.SetupError as error:
+        mc.fail(str(error), status=1)
+    except KeyboardInterrupt:
+        mc.fail("interrupted; rerun to resume the coverage map (finished tests are kept)", status=130)
+    return 0
 
 
 def run(args):
@@ -165,6 +255,8 @@ def run(args):
     if resolved.returncode != 0:
         mc.fail(f"--commit: {args.commit} is not a commit of {mc.REPO}")
     commit = resolved.stdout.strip()
+    if args.coverage_map and not args.sample and not args.list:
+        return build_map_only(args, commit)
     if generate.tool_version() is None:
         mc.fail(generate.INSTALL_HINT)
     texts = sources_at(commit)
@@ -190,6 +282,13 @@ def run(args):
     scratch = mc.Scratch(tree, args)
     state_path = scratch.logs / f"{name}.state.jsonl"
     baseline_s = mutants_s = 0.0
+    if args.report_only:
+        done, _ = resume.load(state_path)
+        if not done:
+            mc.fail(f"--report-only: {state_path} holds no judged mutant")
+        return write_report(args, commit, name, sample, sample_path, done, state_path,
+                            "as each mutant records it (report written from the state file)",
+                            {"setup_s": 0.0, "baseline_s": 0.0, "mutants_s": 0.0})
     try:
         print(f"mutation_check: {len(sample['mutants'])} of {sample['total']} generated mutants on {commit[:8]} "
               f"(seed {args.seed}, sample {mc.shown_path(sample_path)}); scratch tree {tree}", flush=True)
@@ -202,15 +301,24 @@ def run(args):
         if not built:
             raise mc.SetupError(f"the unmutated tree does not build; see {scratch.logs / 'baseline.build.log'}")
         graph = selection.BuildGraph(scratch.build)
-        chosen = {m["id"]: selection_for(graph, tree, m["file"], args.exclude_tests) for m in sample["mutants"]}
+        scratch.fixture_users = {t["name"] for t in graph.ctest.get("tests", [])
+                                 if any(p.get("name") == "FIXTURES_REQUIRED" for p in t.get("properties", []))}
+        cov = load_coverage(args, commit, tree, scratch)
+        selection_used = "build graph"
+        if cov:
+            selection_used = (f"coverage map {tree / coverage_map.MAP_NAME} (the line, else +-{coverage_map.RADIUS}) "
+                              f"within the build graph; {len(cov.unmapped)} unmapped test(s) always selected"
+                              + ("" if cov.data.get("complete") else " (a partial map)"))
+        print(f"mutation_check: test selection: {selection_used}", flush=True)
+        chosen = {m["id"]: selection_for(graph, tree, m, args.exclude_tests, cov) for m in sample["mutants"]}
         done, baselines = resume.load(state_path)
-        todo = resume.pending(sample["mutants"], done)
+        todo = resume.pending(resume.judging_order(sample["mutants"], args.seed), done)
         print(f"mutation_check: built in {seconds:.0f} s; {len(done)} mutant(s) already judged in "
               f"{mc.shown_path(state_path)}, {len(todo)} to go", flush=True)
         setup_s = time.monotonic() - started
 
-        union = sorted(set().union(*[set(chosen[m["id"]][2]) for m in todo]))
-        names = sorted(n for n, i in graph.numbers.items() if i in union)
+        names = sorted(set().union(*[set(chosen[m["id"]][1]) for m in todo]))
+        union = sorted(graph.numbers[n] for n in names)
         baseline = {"needed": not any(set(names) <= set(b["tests"]) for b in baselines if b["baseline"] == "passed"),
                     "s": 0.0}
 
@@ -218,7 +326,10 @@ def run(args):
             """The unmutated tree must pass every selected test (a mutant cannot be judged against a
             failing baseline); run lazily, so that a sample of stillborn mutants costs no test run."""
             if not baseline["needed"]:
-                return
+                return False
+            if not union:
+                baseline["needed"] = False
+                return False
             print(f"mutation_check: baseline: the {len(union)} selected tests, unmutated", flush=True)
             mc.restore(tree, {f: t.encode() for f, t in texts.items()})
             built, _ = scratch.build_targets(scratch.logs / "generated-baseline.build.log", 4 * args.build_timeout)
@@ -230,19 +341,26 @@ def run(args):
                                     + f"; see {scratch.logs / 'generated-baseline.test.log'}")
             resume.append(state_path, {"baseline": "passed", "tests": names, "seconds": round(baseline["s"], 1)})
             baseline["needed"] = False
+            if set(names) & scratch.fixture_users:
+                scratch.fixtures_ready = True  # the baseline ran the fixture set-ups these tests need
+            return True
 
         mutants_started = time.monotonic()
         for number, mutant in enumerate(todo, 1):
-            programs, selected, numbers = chosen[mutant["id"]]
+            if args.until_scored and resume.scored(done) >= args.until_scored:
+                print(f"mutation_check: {args.until_scored} mutants that compiled are judged; stopping", flush=True)
+                break
+            programs, selected, how = chosen[mutant["id"]]
             before = baseline["s"]
-            record = judge(mutant, numbers, scratch, texts, ensure_baseline)
+            record = judge(mutant, selected, scratch, texts, ensure_baseline, graph.numbers, how,
+                           cov.seconds if cov else None)
             record["seconds"] = round(record["seconds"] - (baseline["s"] - before), 1)  # the mutant's own time
             record["programs"] = programs
             resume.append(state_path, record)
             done[record["id"]] = record
             print(f"[{number}/{len(todo)}] {mutant['id']} {mutant['file']}:{mutant['line']:<5} {record['outcome']:<9} "
                   f"{record['seconds']:>5.0f} s (build {record['build_s']:.0f}, tests {record['test_s']:.0f}; "
-                  f"{len(numbers)} tests of {len(programs)} programs)  {mc.describe(record)}", flush=True)
+                  f"{record.get('tests_run', 0)} run of {len(selected)} selected by {how})  {mc.describe(record)}", flush=True)
         mutants_s = time.monotonic() - mutants_started - baseline["s"]
         baseline_s = baseline["s"]
     except mc.SetupError as error:
@@ -251,9 +369,17 @@ def run(args):
         mc.restore(tree, {f: t.encode() for f, t in texts.items()})
         mc.fail(f"interrupted; the scratch tree is restored; rerun to resume from {state_path}", status=130)
 
+    timings = {"setup_s": setup_s, "baseline_s": baseline_s, "mutants_s": mutants_s}
+    return write_report(args, commit, name, sample, sample_path, done, state_path, selection_used, timings)
+
+
+def write_report(args, commit, name, sample, sample_path, done, state_path, selection_used, timings):
+    """The report (JSON and markdown) of the sample's judged mutants, in sample order."""
     classes = load_classifications(args.classifications)
     records = []
     for mutant in sample["mutants"]:
+        if mutant["id"] not in done:
+            continue  # not judged yet (--until-scored, a run in progress or stopped)
         record = dict(done[mutant["id"]])
         record["classification"] = classes.get(mutant["id"])
         records.append(record)
@@ -262,11 +388,12 @@ def run(args):
         "commit": commit, "date": datetime.date.today().isoformat(),
         "command": " ".join(["conformance/mutation/mutation_check.py", *sys.argv[1:]]),
         "sample_file": mc.shown_path(sample_path), "seed": args.seed, "sample_size": len(sample["mutants"]),
+        "judged": len(records), "until_scored": args.until_scored,
         "total_mutants": sample["total"], "total_per_file": sample["total_per_file"], "generator": sample["generator"],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "jobs": args.jobs, "lock": args.lock,
-        "exclude_tests": args.exclude_tests, "keep_going": args.keep_going,
+        "exclude_tests": args.exclude_tests, "keep_going": args.keep_going, "selection": selection_used,
         "test_timeout_s": args.test_timeout, "state_file": str(state_path),
-        "timings": {"setup_s": round(setup_s, 1), "baseline_s": round(baseline_s, 1), "mutants_s": round(mutants_s, 1),
+        "timings": {**{k: round(v, 1) for k, v in timings.items()},
                     "median_mutant_s": durations[len(durations) // 2] if durations else 0.0},
         "score": summary(records), "mutants": records,
     }

@@ -4,8 +4,9 @@
 Usage: mutation_check.py [--commit REV] [--only ID ...] [--list] [--keep-going] [--jobs N]
                          [--faults FILE] [--scratch DIR] [--out DIR] [--python PATH] [--lock FILE]
                          [--test-timeout S] [--build-timeout S]
-       mutation_check.py --generated (--list | --sample N [--seed S]) [--exclude-tests REGEX] [...]
-         (generated mutants: see generated_run.py and README.md)
+       mutation_check.py --generated (--list | --sample N [--seed S]) [--exclude-tests REGEX]
+                         [--coverage-map | --no-coverage-map] [...]
+         (generated mutants: see generated_run.py, coverage_map.py and README.md)
 
 Each fault of conformance/mutation/faults.json (one small edit: `find` replaced by `replace` in one
 file under impl/src or impl/include) is applied alone to an exported copy of the commit, the test
@@ -321,6 +322,8 @@ def describe(record):
         tests = [k["test"] + ("" if k["status"] == "Failed" else f" ({k['status']})") for k in record["killed_by"]]
         return "by " + ", ".join(tests) if tests else "(the test run timed out)"
     if record["outcome"] == "survived":
+        if record.get("error"):  # nothing ran: no test reaches the file, or none executes the line
+            return record["error"]
         ran = record.get("tests_run", 0)
         return f"{ran} test{'' if ran == 1 else 's'} passed"
     return record["error"] or ""
@@ -427,9 +430,22 @@ def parse_args():
                            help="survivors' classifications, by mutant id")
     generated.add_argument("--exclude-tests", metavar="REGEX",
                            help="leave the tests whose name matches REGEX out of every mutant's selection")
+    generated.add_argument("--coverage-map", action="store_true",
+                           help="build (or refresh) the commit's per-test line coverage map (coverage_map.py) first; "
+                                "alone, build it and exit. A map present is used without this option")
+    generated.add_argument("--until-scored", type=int, metavar="N",
+                           help="stop once N mutants that compiled are judged (mutants are judged in a seeded random "
+                                "order, so those judged are a uniform sample); the report counts the judged ones")
+    generated.add_argument("--report-only", action="store_true",
+                           help="write the report from the state file as it stands (a run in progress, or "
+                                "stopped), building and running nothing")
+    generated.add_argument("--no-coverage-map", action="store_true",
+                           help="select tests by the build graph alone, even when a coverage map exists")
     args = parser.parse_args()
     if args.generated and args.sample is not None and args.sample < 1:
         fail(f"--sample must be at least 1 (got {args.sample})")
+    if args.until_scored is not None and args.until_scored < 1:
+        fail(f"--until-scored must be at least 1 (got {args.until_scored})")
     if args.jobs < 1:
         fail(f"--jobs must be at least 1 (got {args.jobs})")
     if min(args.test_timeout, args.run_timeout, args.build_timeout) < 1:
@@ -439,7 +455,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if args.generated:
+    if args.generated or args.coverage_map:
         import generated_run
         return generated_run.run(args)
     faults = load_faults(args.faults)

@@ -4,6 +4,7 @@ A rerun of the same sample reads it and skips the mutants already judged, so a k
 interrupted run loses at most the mutant it was on. A last line cut off by a kill is ignored.
 """
 import json
+import random
 
 
 def load(path):
@@ -35,3 +36,16 @@ def append(path, record):
 def pending(sample, done):
     """The sample's mutants not yet in `done`, in sample order."""
     return [m for m in sample if m["id"] not in done]
+
+
+def judging_order(sample, seed):
+    """The sample in a seeded random order, the order mutants are judged in. The sample file lists
+    them by file and line; judging in that order and stopping early (--until-scored, an interrupted
+    run) would judge the first files only. In a random order any prefix is itself a uniform sample,
+    and a stop that depends only on how many compiled keeps the compiled ones uniform too."""
+    return random.Random(f"judging order {seed}").sample(list(sample), len(sample))
+
+
+def scored(done):
+    """How many judged mutants count in the score (every outcome but stillborn)."""
+    return sum(1 for r in done.values() if r["outcome"] != "stillborn")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import generate  # noqa: E402
+import generated_run  # noqa: E402
 import interval  # noqa: E402
 import resume  # noqa: E402
 import sampling  # noqa: E402
@@ -127,6 +128,70 @@ class Resume(unittest.TestCase):
             self.assertEqual(done[sample[2]["id"]]["outcome"], "survived")  # the last record wins
             self.assertEqual([m["id"] for m in resume.pending(sample, done)], [sample[1]["id"], sample[3]["id"]])
             self.assertEqual(baselines, [{"baseline": "passed", "tests": ["a"]}])
+
+    def test_judging_order_is_seeded_and_not_the_file_order(self):
+        sample = fake_mutants(60)
+        order = resume.judging_order(sample, 1)
+        self.assertEqual(order, resume.judging_order(sample, 1))
+        self.assertEqual(sorted(m["id"] for m in order), sorted(m["id"] for m in sample))
+        self.assertNotEqual(order, sample)
+        self.assertNotEqual(order, resume.judging_order(sample, 2))
+
+    def test_judging_order_prefixes_spread_over_the_sample(self):
+        # the first fifth judged must not be the first fifth of the files: on average its mean
+        # position in the sample is the middle
+        sample = fake_mutants(500)
+        position = {m["id"]: i for i, m in enumerate(sample)}
+        means = [sum(position[m["id"]] for m in resume.judging_order(sample, seed)[:100]) / 100 for seed in range(20)]
+        self.assertAlmostEqual(sum(means) / len(means), 249.5, delta=25)
+
+    def test_scored_leaves_stillborn_out(self):
+        done = {"a": {"outcome": "killed"}, "b": {"outcome": "stillborn"}, "c": {"outcome": "survived"},
+                "d": {"outcome": "timeout"}}
+        self.assertEqual(resume.scored(done), 3)
+
+
+class FakeScratch:
+    """Builds by remembering the source's text, tests by reporting what the last build saw."""
+
+    def __init__(self, folder):
+        self.tree = Path(folder)
+        self.logs = self.tree / "logs"
+        self.logs.mkdir()
+        self.build = self.tree / "build"
+        self.args = type("Args", (), {"keep_going": True, "jobs": 2, "run_timeout": 60, "build_timeout": 60})()
+        self.built_text, self.tested_texts = None, []
+
+    def build_targets(self, log, timeout):
+        self.built_text = (self.tree / "impl/src/a.cpp").read_text()
+        return True, 1.0
+
+    def run_tests(self, args, log, stop_on_failure, timeout):
+        self.tested_texts.append(self.built_text)
+        return 0, 1.0, [], 1
+
+
+class Judging(unittest.TestCase):
+    def test_the_mutant_is_tested_even_when_the_baseline_rebuilt_the_tree_first(self):
+        original = "int a = 1;\n"
+        mutant = {"id": "m1", "file": "impl/src/a.cpp", "line": 1, "original": "int a = 1;",
+                  "mutated": "int a = 2;", "rule": "r"}
+        with tempfile.TemporaryDirectory() as folder:
+            scratch = FakeScratch(folder)
+            source = scratch.tree / "impl/src/a.cpp"
+            source.parent.mkdir(parents=True)
+            source.write_text(original)
+
+            def baseline():  # as ensure_baseline does: restore, rebuild, test the unmutated tree
+                source.write_text(original)
+                scratch.build_targets(None, 1)
+                scratch.run_tests([], None, False, 1)
+                return True
+
+            record = generated_run.judge(mutant, ["t"], scratch, {"impl/src/a.cpp": original}, baseline, {"t": 1})
+            self.assertEqual(scratch.tested_texts, [original, "int a = 2;\n"])  # baseline, then the mutant
+            self.assertEqual(record["outcome"], "survived")
+            self.assertEqual(source.read_text(), original)
 
 
 class Selection(unittest.TestCase):
