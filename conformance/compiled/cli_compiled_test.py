@@ -8,11 +8,13 @@ import json
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "reference"))
+from seqpack_reference.compiled.hostile import PACKAGES as HOSTILE_PACKAGES  # noqa: E402
 from seqpack_reference.golden import case_differences  # noqa: E402
 
 CASE = "transformer_lstm/small_packing_never"
@@ -40,6 +42,8 @@ def main(binary, cases, packages):
             if found:
                 failures.append(f"good package: {'; '.join(found)}")
         (tmp / "text.pt2").write_text("not a package")
+        with zipfile.ZipFile(tmp / "no_model.pt2", "w") as archive:
+            archive.writestr("archive/readme.txt", "a zip archive, but no compiled model inside")
         wrong_dtype = tmp / "wrong_dtype.safetensors"
         save_file({**inputs, "past_sequence": inputs["past_sequence"].float()}, str(wrong_dtype))
         refusals = {
@@ -47,7 +51,12 @@ def main(binary, cases, packages):
             "missing package": (["--package", str(tmp / "absent.pt2")], good, "--package"),
             "not a zip archive": (["--package", str(tmp / "text.pt2")], good, "--package"),
             "wrong dtype": (["--package", package], wrong_dtype, "past_sequence"),
+            "a zip without a model": (["--package", str(tmp / "no_model.pt2")], good, "--package"),
         }
+        # hostile.py's packages: metadata that contradicts the compiled model
+        for name in HOSTILE_PACKAGES:
+            refusals[name.replace("_", " ")] = (["--package", str(Path(packages) / "hostile" / f"{name}.pt2")], good,
+                                                "--package")
         for what, (extra, inputs_file, mention) in refusals.items():
             out = tmp / f"out_{what.replace(' ', '_')}.safetensors"
             result = subprocess.run([binary, "eval", "compiled.run", *extra, "--in", str(inputs_file), "--out",
@@ -57,7 +66,8 @@ def main(binary, cases, packages):
                 failures.append(f"{what}: exit {result.returncode}, stderr {lines}, output written: {out.exists()}")
     for failure in failures:
         print("FAIL", failure)
-    print(f"compiled cli: {5 - len(failures)}/5 checks passed")
+    checks = 1 + len(refusals)
+    print(f"compiled cli: {checks - len(failures)}/{checks} checks passed")
     return 1 if failures else 0
 
 

@@ -3,8 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "seqpack/errors.h"
 #include "seqpack/input_files.h"
@@ -37,6 +39,31 @@ at::ScalarType dtype_named(const std::string& name, const std::string& argument)
   reject(argument, "the package's metadata names an unsupported dtype \"{}\"", name);
 }
 
+// The number of tensors the compiled model takes: the leaves of its input treespec (the call
+// spec's first string, `[version, tree]`, a leaf being a node whose "type" is null).
+int64_t leaves_of(const nlohmann::json& node) {
+  if (node.is_array()) return node.size() == 2 ? leaves_of(node.at(1)) : 0;
+  if (!node.is_object() || !node.contains("type")) return 0;
+  if (node.at("type").is_null()) return 1;
+  int64_t count = 0;
+  for (const auto& child : node.value("children_spec", nlohmann::json::array())) count += leaves_of(child);
+  return count;
+}
+
+// Holds LibTorch's log at errors while a package loads: the loader logs a warning on an archive
+// without a model ("You are using an outdated version of the pt2 archive...") before it fails,
+// and a refusal must stay one line.
+class QuietLoading {
+ public:
+  QuietLoading() : saved_(FLAGS_caffe2_log_level) { FLAGS_caffe2_log_level = std::max(saved_, 2); }
+  ~QuietLoading() { FLAGS_caffe2_log_level = saved_; }
+  QuietLoading(const QuietLoading&) = delete;
+  QuietLoading& operator=(const QuietLoading&) = delete;
+
+ private:
+  int saved_;
+};
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string text = "(";
   for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + (shape[i] < 0 ? "B" : std::to_string(shape[i]));
@@ -48,6 +75,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 CompiledModel::CompiledModel(const std::string& path, const std::string& argument) {
   check_package_file(path, argument);
   try {
+    const QuietLoading quiet;
     loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path);
   } catch (const std::exception& error) {
     std::string first_line = error.what();
@@ -58,7 +86,7 @@ CompiledModel::CompiledModel(const std::string& path, const std::string& argumen
   const auto op = metadata.find("seqpack.op");
   const auto specs = metadata.find("seqpack.inputs");
   if (op == metadata.end() || specs == metadata.end()) {
-    reject(argument, "\"{}\" has no seqpack metadata (write it with seqpack_reference.compiled.export)", path);
+    reject(argument, "\"{}\" has no seqpack metadata (write it with seqpack_reference.compiled.export)", printable(path));
   }
   op_ = op->second;
   try {
@@ -67,6 +95,27 @@ CompiledModel::CompiledModel(const std::string& path, const std::string& argumen
     }
   } catch (const nlohmann::json::exception& error) {
     reject(argument, "\"{}\" has malformed seqpack.inputs metadata ({})", printable(path), error.what());
+  }
+  // The metadata must describe the inputs the compiled graph takes: AOTInductor itself checks only
+  // their count, when it runs, and answers a mismatch on stderr rather than as an error.
+  if (inputs_.empty()) reject(argument, "\"{}\": its seqpack.inputs metadata lists no inputs", printable(path));
+  std::set<std::string> names;
+  for (const auto& input : inputs_) {
+    if (!names.insert(input.name).second) {
+      reject(argument, "\"{}\": its seqpack.inputs metadata lists \"{}\" twice", printable(path), printable(input.name));
+    }
+  }
+  int64_t takes = -1;
+  try {
+    const auto call_spec = loader_->get_call_spec();
+    if (!call_spec.empty()) takes = leaves_of(nlohmann::json::parse(call_spec.front()));
+  } catch (const std::exception&) {
+    takes = -1;
+  }
+  if (takes < 1) reject(argument, "\"{}\": the compiled model's call spec cannot be read", printable(path));
+  if (takes != static_cast<int64_t>(inputs_.size())) {
+    reject(argument, "\"{}\": its seqpack.inputs metadata lists {} inputs, but the compiled model takes {}",
+           printable(path), inputs_.size(), takes);
   }
 }
 

@@ -8,7 +8,8 @@ Packages go to <cache>/aoti-<hash>/, the hash covering what decides their conten
 and the models' sources, the exported cases' files, the benchmark profile, torch's version), so a
 second run, or the other build preset, reuses them; --link points a symlink at that folder.
 Each golden case below is exported with its weights and its inputs' shapes, the batch dimension
-dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2). With --perf, the named
+dynamic, to <name>.pt2 (e.g. transformer_lstm/small_packing_never.pt2); hostile/ holds packages
+whose metadata contradicts their model (hostile.py), for the command's refusals. With --perf, the named
 benchmark models are exported instead, into a folder of their own (aoti-perf-<hash>/perf/<model>.pt2
 and perf/<model>.weights.safetensors).
 
@@ -33,6 +34,7 @@ from .. import models as models_package
 from ..cases import model_cases, tft_cases
 from ..models import MODEL_SPECS, lstm_family, specs, tft_family
 from . import traceable_masks
+from .hostile import export_hostile
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent
@@ -127,6 +129,10 @@ def inputs_hash(cases_root: Path, perf: list[str]) -> str:
 
 
 def export_all(cases_root: Path, out: Path, perf: list[str]) -> None:
+    if not perf:
+        started = time.time()
+        export_hostile(out / "hostile")
+        print(f"exported hostile/ in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     for case in [] if perf else CASES:
         started = time.time()
         op, model, inputs = model_from_case(cases_root / case)
