@@ -37,7 +37,7 @@ from seqpack_reference.perf.distributions import batch_lengths, read_distributio
 SOURCE = ROOT / "reports" / "2026-11-30-padding-free" / "results.csv"
 OUT = ROOT / "perf" / "packing_cost_model.json"
 # The paths, in the policy's tie order. padded and packed are required at every point; padding_free
-# is optional (runs before issue 21 did not measure it).
+# is optional (runs made before the padding-free path existed did not measure it).
 PATHS = tuple(packing_policy.PATHS)
 REQUIRED = ("padded", "packed")
 ENCODER_SEED = 1  # the step workloads (perf/lib/workloads.cpp) draw the encoder lengths with seed 1

@@ -47,7 +47,7 @@ HEADLINE_RATIOS = [Ratio(cpp("padded"), python("padded_compile")).label, Ratio(c
 FORWARD_ARMS = [cpp("padded"), cpp("packed"), cpp("compiled"), python("padded_eager"), python("padded_compile")]
 OWN_RUNS = comparisons.MODEL_STEP_PATHS[1:]  # the packed runs and padding_free, each against padded
 LSTM_GOAL, LSTM_GOAL_BATCH = 1.1, 32  # the LSTM step's efficiency goal, from this batch size up
-# Issue 21's targets for the padding-free step (padding_free_targets), each judged at every point
+# The padding-free step's targets (padding_free_targets), each judged at every point
 # from a ratio's 95% interval. "Varied" distributions: every one but UNVARIED (all lengths equal).
 UNVARIED = "equal"
 PF_MODEL = "transformer_lstm"
@@ -573,7 +573,7 @@ def no_loss(value: tuple[float, float, float]) -> str:
 
 
 def padding_free_checks(res: Results) -> list[TargetCheck]:
-    """Issue 21's targets at every point of the run they apply to (the rules: the PF_ constants)."""
+    """The padding-free step's targets at every point of the run they apply to (the rules: the PF_ constants)."""
     checks = []
     for p in res.points("step", PF_MODEL):
         if p.distribution == UNVARIED or p.batch < PF_EFFICIENCY_BATCH:
@@ -632,7 +632,7 @@ def padding_free_targets(res: Results) -> list[str]:
     checks = padding_free_checks(res)
     if not checks:
         return []
-    lines = ["## Padding-free targets (issue 21)", "",
+    lines = ["## Padding-free targets", "",
              "Each target judged at every point it applies to from the 95% interval of its ratio (T1 from the "
              "efficiency's interval, the ratio's inverted, the fill being exact); a target is met over its points "
              "when met at every one, not met when not met at any, undecided otherwise.", ""]

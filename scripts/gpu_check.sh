@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check (issue 20): on one device, the conformance suite (the float64 goldens within their
+# The GPU check: on one device, the conformance suite (the float64 goldens within their
 # tolerance), the CUDA kernels' tests, and a short profile reproducing the original's experiment
 # (TransformerLSTM, B = 64, its five PyTorch modes beside seqpack's C++ paths; perf/profiles.json
 # "gpu") with its report.

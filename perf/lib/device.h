@@ -1,5 +1,5 @@
 #pragma once
-// The device a benchmark arm runs on (issue 20): parsing `--device` / an arm's "device", timing that
+// The device a benchmark arm runs on: parsing `--device` / an arm's "device", timing that
 // waits for the device's queued work (CUDA events on CUDA, the steady clock on the CPU), what the
 // device is (machine.json, the worker's "info") and its peak memory. The Python twin is
 // reference/seqpack_reference/perf/device.py, with the same messages.

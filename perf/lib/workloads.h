@@ -50,7 +50,7 @@ struct ArmSpec {
   // Test-only: each unit spins this fraction of its own measured time longer, a known slowdown for
   // measuring the gate's power (perf/gate.py characterise). 0 everywhere else.
   double slowdown = 0.0;
-  // Where and in what precision the arm runs (issue 20): the JSON's "device" ("cpu" | "cuda:N", one
+  // Where and in what precision the arm runs: the JSON's "device" ("cpu" | "cuda:N", one
   // that is here) and "precision" ("float32" | "bfloat16" | "float16": autocast, float16 with a
   // gradient scaler in training steps). Primitives run on the CPU in float32 only.
   c10::Device device{c10::kCPU};

@@ -1,4 +1,4 @@
-"""The device dimension (issue 20): parse_device's rejections on both sides (the C++ worker answers an
+"""The device dimension: parse_device's rejections on both sides (the C++ worker answers an
 arm or an info request for a CUDA device that is not here with the one-line error, as the Python one),
 run_matrix.py --device refusing CUDA at once without a traceback and running on the CPU, the run reply's
 peak_device_memory_mib, the CPU timer. The CUDA timer and memory are checked only where a GPU is.

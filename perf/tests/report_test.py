@@ -1,4 +1,4 @@
-"""report.py on made-up results: the efficiency table's columns and issue 21's padding-free targets
+"""report.py on made-up results: the efficiency table's columns and the padding-free step's targets
 (T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval; issue
 20's device header, the original's experiment and peak device memory, and results of the old schema.
 
@@ -167,7 +167,7 @@ class Sections(unittest.TestCase):
                 writer.writerows(rows)
             self.assertEqual(report.main(tmp), 0)
             text = (Path(tmp) / "report.md").read_text()
-        section = text[text.index("## Padding-free targets (issue 21)"):]
+        section = text[text.index("## Padding-free targets"):]
         self.assertIn("| T1 | ", section)
         self.assertIn("| T2 | ", section)
         self.assertIn("met (met at 1 of 1 points)", section)

@@ -1,4 +1,4 @@
-"""The device a benchmark arm runs on (issue 20), the twin of perf/lib/device.h with the same
+"""The device a benchmark arm runs on, the twin of perf/lib/device.h with the same
 messages: parsing --device / an arm's "device", timing that waits for the device's queued work (CUDA
 events on CUDA, perf_counter on the CPU), what the device is (machine.json, the worker's "info") and
 its peak memory."""
