@@ -175,8 +175,13 @@ class ArmResult:
     samples: int = 0
     timesteps: int = 0
     steps_per_unit: int = 1
-    peak_memory_mib: float = 0.0
+    peak_memory_mib: float = 0.0  # the worker process's peak resident size over its runs (all its arms')
     peak_device_memory_mib: float = 0.0  # the caching allocator's peak on a CUDA device; 0 on the CPU
+    # The arm's own memory on the CPU, measured once when it is first built (allocation_probe.h):
+    # the peak one unit allocates above what was live before it, and what it holds between units
+    # (parameters, optimizer state). None where the worker does not measure it.
+    unit_peak_mib: float | None = None
+    held_mib: float | None = None
     rank_fill_ratio: list[float] = dataclasses.field(default_factory=list)  # data parallel: each rank's
     metrics: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # data parallel: one per round
 
@@ -290,11 +295,14 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
     def prepare(arm: Arm):
         worker = workers[arm.worker]
         worker.ensure_started()
+        result = arms[arm.label]
         reply = worker.call({"op": "prepare", "id": arm_id(arm),
                              "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
-                             "timeout_s": settings.prepare_timeout_s}, settings.prepare_timeout_s + 60)
+                             "timeout_s": settings.prepare_timeout_s, "memory": result.unit_peak_mib is None},
+                            settings.prepare_timeout_s + 60)
         built[arm_id(arm)] = worker.generation
-        result = arms[arm.label]
+        if "unit_peak_mib" in reply:
+            result.unit_peak_mib, result.held_mib = reply["unit_peak_mib"], reply["held_mib"]
         if launch <= 1:
             result.prepare_s += reply["prepare_s"]
         result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]

@@ -33,7 +33,7 @@ from comparisons import AA_SUFFIX, DEFAULT_PRECISION, Ratio, cpp, precision_suff
 
 KINDS = comparisons.KINDS
 NUMBERS = ("median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "fill_ratio",
-           "peak_memory_mib", "peak_device_memory_mib", "warmup_s", "samples_per_s",
+           "peak_rss_mib", "unit_peak_mib", "held_mib", "peak_device_memory_mib", "warmup_s", "samples_per_s",
            *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")])
 # The original's write-up (one GPU, TransformerLSTM, batch 64): its it/s and their ratios, with their source.
 ORIGINAL_FIGURES = json.loads((Path(__file__).resolve().parent / "original_figures.json").read_text())
@@ -153,6 +153,8 @@ def load(path: Path) -> Results:
                          "arm and ratio rows), which this report cannot read")
     rows = list(reader)
     for r in rows:
+        if "peak_memory_mib" in r:  # results.csv before the column said it is the resident size
+            r.setdefault("peak_rss_mib", r.pop("peak_memory_mib"))
         for key in NUMBERS:
             r[key] = float(r[key]) if r.get(key) else None
         r["batch"], r["steps"], r["rounds"] = int(r["batch"]), int(r["steps"]), int(r["rounds"] or 0)
@@ -423,6 +425,38 @@ def device_memory(res: Results) -> list[str]:
             table(["point", "arm", "peak MiB"],
                   [[point_of(r).name, f"{r['side']} {r['mode']}{precision_suffix(r.get('precision'))}"
                     f"{ranks_suffix(r.get('ranks'))}", f"{r['peak_device_memory_mib']:.0f}"] for r in rows]))
+
+
+MEMORY_TEXT = (
+    "Measured once per arm when it is first built, by counting LibTorch's CPU allocator as a step runs "
+    "(both workers count the same allocation reports, perf/lib/allocation_probe.h): **step peak** is the "
+    "most one unit holds above what was live before it (activations, temporaries and the gradients, which "
+    "are freed and made again every step); **held** is what the arm keeps between units, alike on every "
+    "path (the parameters and Adam's two moments). Each path's ratio to its side's padded step peak stands "
+    "beside the fill ratio (real steps / padded steps), what a path that stored no padding would reach. "
+    "MiB. Not the process's resident size (results.csv's peak_rss_mib), which every arm of a worker shares.")
+
+
+def memory_section(res: Results) -> list[str]:
+    """Each step point's per-arm step peak and its ratio to the same side's padded arm, beside the fill."""
+    points = [p for p in res.points("step") if any(r.get("unit_peak_mib") is not None for r in res.arm_rows
+                                                     if point_of(r) == p)]
+    if not points:
+        return []
+    body = []
+    for p in points:
+        rows = [r for r in res.arm_rows if point_of(r) == p and r.get("unit_peak_mib") is not None
+                and not is_control(r)]
+        padded = {r["side"]: r["unit_peak_mib"] for r in rows
+                  if r["mode"].split(" ")[0] in ("padded", "padded_eager") and not r.get("ranks")}
+        for r in rows:
+            base = padded.get(r["side"])
+            body.append([p.name, arm_name(r["side"], r["mode"]) + precision_suffix(r.get("precision")),
+                         f"{r['fill_ratio']:.3f}" if r.get("fill_ratio") else "—", f"{r['unit_peak_mib']:.1f}",
+                         f"{r['unit_peak_mib'] / base:.3f}" if base else "—",
+                         f"{r['held_mib']:.1f}" if r.get("held_mib") is not None else "—"])
+    return ["## Memory per arm", "", MEMORY_TEXT, ""] + table(
+        ["point", "arm", "fill", "step peak MiB", "/ padded", "held MiB"], body)
 
 
 def plot_ratios(res: Results, out: Path, model: str, points: list[Point], labels: list[str]) -> str:
@@ -861,7 +895,7 @@ def main(report_dir: str) -> int:
     res = load(out / "results.csv")
     machine, rounds = read_json(out / "machine.json"), read_json(out / "rounds.json")
     lines = (header(out.name, machine, res, rounds) + noise_floor(res) + precision(res, machine, rounds) + headline(res) +
-             original_experiment(res) + device_memory(res) +
+             original_experiment(res) + memory_section(res) + device_memory(res) +
              per_model(res, out) + efficiency_section(res, "step") + padding_free_targets(res) +
              efficiency_section(res, "lstm_step") +
              forward(res) + grouping(res) + data_parallel_section(res) + primitives(res) +

@@ -39,7 +39,8 @@ from seqpack_reference.perf import device as devices
 KINDS = comparisons.KINDS
 FIELDS = ["row", "kind", "what", "side", "mode", "base_side", "base_mode", "distribution", "batch", "steps", "status",
           "median_it_s", "it_s_low", "it_s_high", "ratio", "ratio_low", "ratio_high", "half_width_pct", "verdict",
-          "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_memory_mib",
+          "rounds", "units_per_sample", "fill_ratio", "samples_per_s", "timesteps_per_s", "peak_rss_mib",
+          "unit_peak_mib", "held_mib",
           "warmup_s", "ranks", "base_ranks", "rank_fill_ratio",
           *[f"{m}{end}" for m in data_parallel.METRICS for end in ("", "_low", "_high")], "precision",
           "base_precision", "peak_device_memory_mib", "device", "launches", "df", "treated_rounds", "foreign_cpus",
@@ -76,7 +77,9 @@ def arm_row(kind, what, distribution, batch, steps, arm: comparisons.Arm, result
             "rounds": len(result.seconds_per_step), "units_per_sample": result.units, "fill_ratio": result.fill_ratio,
             "samples_per_s": median * result.samples / result.steps_per_unit,
             "timesteps_per_s": median * result.timesteps / result.steps_per_unit,
-            "peak_memory_mib": result.peak_memory_mib, "warmup_s": result.prepare_s,
+            "peak_rss_mib": result.peak_memory_mib, "warmup_s": result.prepare_s,
+            "unit_peak_mib": "" if result.unit_peak_mib is None else result.unit_peak_mib,
+            "held_mib": "" if result.held_mib is None else result.held_mib,
             "precision": arm.precision, "peak_device_memory_mib": result.peak_device_memory_mib,
             **data_parallel_columns(arm, result)}
 

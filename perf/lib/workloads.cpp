@@ -21,6 +21,7 @@
 #include "seqpack/models/state_dict.h"
 #include "seqpack/models/temporal_fusion_core.h"
 #include "seqpack/models/training_step.h"
+#include "seqpack/models/unique_parameters.h"
 #include "seqpack/safetensors.h"
 
 namespace seqpack::perf {
@@ -132,6 +133,14 @@ void add_static_covariates(models::ModelInputs& inputs, const models::ForecastMo
   }
 }
 
+// The bytes of a module's parameters, each counted once (a module shared by two owners is listed
+// under both names).
+int64_t parameter_bytes(const torch::nn::Module& module) {
+  int64_t bytes = 0;
+  for (const auto& p : models::unique_parameters(module)) bytes += p.numel() * p.element_size();
+  return bytes;
+}
+
 // One full training step (forward, the model's default loss through calc_loss, backward, Adam), on
 // the arm's device, forward and loss under autocast in a lower precision (float16 through a gradient
 // scaler: TrainingStep).
@@ -150,6 +159,7 @@ Workload training_step(const ArmSpec& arm) {
   w.run = [step, inputs, target](int64_t units) {
     for (int64_t i = 0; i < units; ++i) (*step)(inputs, target);
   };
+  w.held_bytes = 3 * parameter_bytes(*model);  // the parameters and Adam's exp_avg and exp_avg_sq
   w.fill_ratio = fill_ratio(b.encoder_lengths, arm.encoder_steps);
   w.samples = arm.batch;
   w.timesteps = sum(b.encoder_lengths) + sum(b.decoder_lengths);
@@ -189,6 +199,7 @@ Workload lstm_step(const ArmSpec& arm) {
       for (auto& p : lstm->parameters()) p.mutable_grad().reset();
     }
   };
+  w.held_bytes = parameter_bytes(*lstm);
   w.fill_ratio = fill_ratio(lengths, arm.encoder_steps);
   w.samples = arm.batch;
   w.timesteps = sum(lengths);
@@ -242,6 +253,7 @@ Workload forward(const ArmSpec& arm) {
       AutocastGuard autocast(device.type(), precision);
       for (int64_t i = 0; i < units; ++i) model->forward(model_inputs);
     };
+    w.held_bytes = parameter_bytes(*model);
   }
   w.fill_ratio = fill_ratio(b.encoder_lengths, arm.encoder_steps);
   w.samples = arm.batch;

@@ -70,6 +70,9 @@ struct Workload {
   int64_t samples = 0;    // rows per unit
   int64_t timesteps = 0;  // real (encoder + decoder) timesteps per unit
   int64_t steps_per_unit = 1;
+  // What the arm holds between units, alike on every path of a model: its parameters, and in a
+  // training step Adam's two moments of each (bytes; 0 for primitives).
+  int64_t held_bytes = 0;
 };
 
 // Builds the arm and runs one warm-up unit (first-touch allocations, oneDNN primitives, a package's

@@ -1,6 +1,7 @@
 """report.py on made-up results: the efficiency table's columns and the padding-free step's targets
-(T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval; issue
-20's device header, the original's experiment and peak device memory, and results of the old schema.
+(T1 efficiency, T2 against compiled Python, T3 grouping), each verdict from a ratio's interval; the
+device header, the original's experiment and peak device memory, results of the old schema, and
+the memory section (each path's step peak against its side's padded one).
 
 Usage: report_test.py  (unittest; needs matplotlib and scipy, as perf/report.py)"""
 import csv
@@ -172,6 +173,31 @@ class Sections(unittest.TestCase):
         self.assertIn("| T2 | ", section)
         self.assertIn("met (met at 1 of 1 points)", section)
         self.assertIn("| T3 faster | grouping | heavy_tailed | 32 | 0.60 | 1.300 [1.200, 1.400] | met |", section)
+
+
+class MemorySection(unittest.TestCase):
+    def test_each_path_against_its_sides_padded_peak_beside_the_fill(self):
+        rows = step_point("heavy_tailed", 64, 0.25, (1.8, 1.7, 1.9))
+        peaks = {"padded": 200.0, "packed": 120.0, "padding_free": 40.0}
+        for r in rows:
+            if r["row"] == "arm" and r["mode"] in peaks:
+                r.update(unit_peak_mib=peaks[r["mode"]], held_mib=10.0)
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results(Path(tmp), rows, run_matrix.FIELDS)
+            self.assertEqual(report.main(tmp), 0)
+            text = (Path(tmp) / "report.md").read_text()
+        section = text[text.index("## Memory per arm"):]
+        self.assertIn("| C++ padding_free | 0.250 | 40.0 | 0.200 | 10.0 |", section)
+        self.assertIn("| C++ packed | 0.250 | 120.0 | 0.600 | 10.0 |", section)
+        self.assertNotIn("stepwise", section.split("\n\n## ")[0])  # no peak measured: no row
+
+    def test_old_results_name_the_resident_size_peak_memory_mib(self):
+        rows = [{**r, "peak_memory_mib": 900.0} for r in step_point("triangular", 64, 0.5, (1.8, 1.7, 1.9))]
+        with tempfile.TemporaryDirectory() as tmp:
+            write_results(Path(tmp), rows, [f if f != "peak_rss_mib" else "peak_memory_mib" for f in run_matrix.FIELDS])
+            res = report.load(Path(tmp) / "results.csv")
+        self.assertEqual(res.arm_rows[0]["peak_rss_mib"], 900.0)
+        self.assertEqual(report.memory_section(res), [])
 
 
 def write_results(folder: Path, rows: list[dict], fields: list[str]) -> None:

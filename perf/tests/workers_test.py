@@ -53,6 +53,32 @@ class Workers(WorkersTestCase):
         python = self.prepare_and_run("python", arm("step", "encoder_decoder_lstm", "padded_eager", batch=8))
         self.assertEqual((cpp["fill_ratio"], cpp["timesteps"]), (python["fill_ratio"], python["timesteps"]))
 
+    def test_both_sides_measure_the_same_arms_memory_alike(self):
+        # The same model holds the same parameters and Adam moments on both sides; what a step holds
+        # above its start differs between the implementations, but is of one size (within a quarter).
+        replies = {side: self.workers[side].call({"op": "prepare", "id": "m", "memory": True,
+                                                  "arm": arm("step", "encoder_decoder_lstm", mode, batch=8)}, 300)
+                   for side, mode in (("cpp", "padded"), ("python", "padded_eager"))}
+        self.assertEqual(replies["cpp"]["held_mib"], replies["python"]["held_mib"])
+        self.assertGreater(replies["cpp"]["held_mib"], 0)
+        self.assertLess(abs(replies["cpp"]["unit_peak_mib"] / replies["python"]["unit_peak_mib"] - 1), 0.25)
+        for side in replies:
+            self.workers[side].call({"op": "release", "id": "m"}, 60)
+
+    def test_the_padding_free_step_stores_no_padding(self):
+        # Its step peak against the padded one's, at a fill well below 1: below the fill plus the
+        # gradients' share (what every path holds alike), and far below padded.
+        peaks = {mode: self.workers["cpp"].call({"op": "prepare", "id": mode, "memory": True,
+                                                 "arm": arm("step", "transformer_lstm", mode, batch=32,
+                                                            distribution="heavy_tailed", encoder_steps=64,
+                                                            decoder_steps=16)}, 300)
+                 for mode in ("padded", "padding_free")}
+        fill = peaks["padded"]["fill_ratio"]
+        self.assertLess(fill, 0.5)
+        self.assertLess(peaks["padding_free"]["unit_peak_mib"], 0.5 * peaks["padded"]["unit_peak_mib"])
+        for mode in peaks:
+            self.workers["cpp"].call({"op": "release", "id": mode}, 60)
+
     def test_the_padding_free_step_reports_the_padded_steps_fill(self):
         # The same batch as the padded arm: the efficiency's fill (report.py) is the padded arm's.
         padded = self.prepare_and_run("cpp", arm("step", "transformer_lstm", "padded", batch=8))

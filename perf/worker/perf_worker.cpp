@@ -2,8 +2,12 @@
 // arms it was asked to build, and answers one JSON line per request line on stdin:
 //   {"op": "info", "device": D}             -> {"ok": true, "side": "cpp", "threads": N, "pid": P, "torch": V,
 //                                               "device": describe_device(D)}  (D optional, default "cpu")
-//   {"op": "prepare", "id": I, "arm": {..}} -> {"ok": true, "prepare_s": S, "fill_ratio": F, "samples": B,
+//   {"op": "prepare", "id": I, "arm": {..}, "memory": M}
+//                                           -> {"ok": true, "prepare_s": S, "fill_ratio": F, "samples": B,
 //                                               "timesteps": N, "steps_per_unit": U}  (built and warmed up)
+//                                              with M true, on the CPU, also "unit_peak_mib" (allocation_probe.h:
+//                                              the peak one unit allocates above what was live before it)
+//                                              and "held_mib" (parameters and optimizer state)
 //   {"op": "run", "id": I, "units": K}      -> {"ok": true, "seconds": S, "peak_memory_mib": M,
 //                                               "peak_device_memory_mib": G}  (G: 0 on the CPU)
 //   {"op": "release", "id": I}              -> {"ok": true}
@@ -19,6 +23,7 @@
 #include <map>
 #include <string>
 
+#include "allocation_probe.h"
 #include "bench_support.h"
 #include "device.h"
 #include "workloads.h"
@@ -27,6 +32,7 @@ namespace seqpack::perf {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr double kMiB = 1024.0 * 1024.0;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -59,9 +65,14 @@ nlohmann::json answer(std::map<std::string, PreparedArm>& arms, const nlohmann::
     synchronize(device);
     const auto prepare_s = seconds_since(start);
     arms.insert_or_assign(id, PreparedArm{workload, device});
-    return {{"ok", true}, {"prepare_s", prepare_s}, {"fill_ratio", workload.fill_ratio},
-            {"samples", workload.samples}, {"timesteps", workload.timesteps},
-            {"steps_per_unit", workload.steps_per_unit}};
+    nlohmann::json reply = {{"ok", true}, {"prepare_s", prepare_s}, {"fill_ratio", workload.fill_ratio},
+                            {"samples", workload.samples}, {"timesteps", workload.timesteps},
+                            {"steps_per_unit", workload.steps_per_unit}};
+    if (request.value("memory", false) && device.is_cpu()) {
+      reply["unit_peak_mib"] = static_cast<double>(unit_peak_bytes(workload.run)) / kMiB;
+      reply["held_mib"] = static_cast<double>(workload.held_bytes) / kMiB;
+    }
+    return reply;
   }
   const auto arm = arms.find(id);
   if (arm == arms.end()) return {{"ok", false}, {"error", "no prepared arm \"" + id + "\""}};

@@ -6,6 +6,8 @@ one JSON line in, one JSON line out, for as long as the run lasts.
     {"op": "prepare", "id": I, "arm": {..}, "timeout_s": S}
                                                        -> {"ok": true, "prepare_s", "fill_ratio", "samples",
                                                            "timesteps", "steps_per_unit"}  (built, warmed up)
+                                                          with "memory": true, on the CPU, also "unit_peak_mib"
+                                                          (allocation_probe.py) and "held_mib"
     {"op": "run", "id": I, "units": K}                 -> {"ok": true, "seconds", "peak_memory_mib",
                                                            "peak_device_memory_mib"}  (0 on the CPU)
     {"op": "release", "id": I}                         -> {"ok": true}
@@ -25,7 +27,10 @@ import torch
 
 from .device import DeviceTimer, describe_device, parse_device, peak_device_memory_mib, reset_peak_device_memory, \
     synchronize
+from .allocation_probe import unit_peak_bytes
 from .workloads import PERF_DIR, Workloads, peak_memory_mib, reset_peak_memory
+
+MIB = 1024 * 1024
 
 
 class _TimedOut(Exception):
@@ -81,9 +86,13 @@ class Worker:
                 raise
             synchronize(device)
             self.arms[arm_id], self.devices[arm_id] = workload, device
-            return {"ok": True, "prepare_s": time.perf_counter() - start, "fill_ratio": workload.fill_ratio,
-                    "samples": workload.samples, "timesteps": workload.timesteps,
-                    "steps_per_unit": workload.steps_per_unit}
+            reply = {"ok": True, "prepare_s": time.perf_counter() - start, "fill_ratio": workload.fill_ratio,
+                     "samples": workload.samples, "timesteps": workload.timesteps,
+                     "steps_per_unit": workload.steps_per_unit}
+            if request.get("memory") and device.type == "cpu":
+                reply["unit_peak_mib"] = unit_peak_bytes(workload.run) / MIB
+                reply["held_mib"] = workload.held_bytes / MIB
+            return reply
         if arm_id not in self.arms:
             return {"ok": False, "error": f"no prepared arm {arm_id!r}"}
         if op == "run":

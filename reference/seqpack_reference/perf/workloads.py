@@ -24,6 +24,7 @@ import torch.nn.utils.rnn as rnn_utils
 
 from .. import batching, losses, sequence
 from ..models import MODEL_SPECS, lstm_family, tft_family
+from .allocation_probe import parameter_bytes
 from .device import parse_device
 from .distributions import batch_lengths, fill_ratio, read_distributions
 
@@ -117,6 +118,9 @@ class Workload:
     samples: int
     timesteps: int
     steps_per_unit: int = 1
+    # What the arm holds between units, alike on every path: the parameters, and in a training step
+    # Adam's two moments of each (bytes; 0 for primitives). As perf/lib/workloads.h's held_bytes.
+    held_bytes: int = 0
 
 
 class ModelSetup:
@@ -208,8 +212,9 @@ class ModelSetup:
                 self.forward(**inputs)
 
         unit = step if self.kind == "step" else forward
+        held = (3 if self.kind == "step" else 1) * parameter_bytes(self.model)
         return Workload(run=lambda k: [unit() for _ in range(k)] and None, fill_ratio=fill_ratio(encoder_lengths, te),
-                        samples=batch, timesteps=sum(encoder_lengths) + sum(decoder_lengths))
+                        samples=batch, timesteps=sum(encoder_lengths) + sum(decoder_lengths), held_bytes=held)
 
 
 def alignment(distribution, batch, steps) -> Workload:
