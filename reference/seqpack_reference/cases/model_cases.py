@@ -64,7 +64,7 @@ def padding_free_check(op, model, params, inputs, criterion):
         if not full and not lstm_family._packs(packing, lengths):
             return {"skip": f"the reference ran this LSTM padded (packing {params['packing']} -> {packing}): its state "
                             "runs through the padding, which padding-free does not compute"}
-    if _has_causal_attention(op) and model.causal_attention:
+    if _has_causal_attention(op) and model.causal_attention and "encoder_lengths" in inputs:
         encoder = inputs["encoder_lengths"].reshape(-1)
         decoder = inputs["decoder_lengths"].reshape(-1)
         if bool(((encoder == 0) & (decoder > 0)).any()):
@@ -112,9 +112,11 @@ def run_model(op, model, inputs, backward, criterion=None):
     return expected
 
 
-def _case(op, config, params, packing, backward=True, lengths_as_column=False, criterion=None, lengths=None):
+def _case(op, config, params, packing, backward=True, lengths_as_column=False, criterion=None, lengths=None,
+          without_lengths=False):
     """criterion: {"criterion": name} in place of the model's default (a params entry for seqpack);
-    lengths: (encoder lengths, decoder lengths) in place of ENCODER_LENGTHS, DECODER_LENGTHS."""
+    lengths: (encoder lengths, decoder lengths) in place of ENCODER_LENGTHS, DECODER_LENGTHS;
+    without_lengths: the model is given no lengths at all."""
     short = MODEL_SPECS[op].name
     name = case_name(MODEL_SPECS[op], config, packing)
     full_params = {"num_past_features": PAST, "num_future_features": FUTURE, "dropout": 0.0, **params,
@@ -124,6 +126,8 @@ def _case(op, config, params, packing, backward=True, lengths_as_column=False, c
                         _seed(name))
     inputs = model_inputs(name, params.get("output_dim", 1), lengths_as_column,
                           *(lengths or (ENCODER_LENGTHS, DECODER_LENGTHS)))
+    if without_lengths:
+        inputs = {k: v for k, v in inputs.items() if k not in ("encoder_lengths", "decoder_lengths")}
     expected = run_model(op, model, inputs, backward, criterion)
     weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
     checks = (f"{short} {config} {params}, packing {packing}"
@@ -217,11 +221,18 @@ def _bucket_edge_cases(spec):
             for label, lengths in BUCKET_EDGES.items()]
 
 
+def _without_lengths_case(spec):
+    """No lengths given with packing "always": the original has nothing to pack by and runs every
+    LSTM padded (its padding counted as data), whatever `packing` says."""
+    return _case(spec.op, "small_without_lengths", spec.configs["small"].model, "always", without_lengths=True)
+
+
 def cases():
     lstm_models = specs("lstm")
     out = [_zero_length_case(spec.op, "small", spec.configs["small"].model) for spec in lstm_models]
     out += [case for spec in lstm_models for case in _padding_free_twins(spec)]
     out += [case for spec in lstm_models for case in _bucket_edge_cases(spec)]
+    out += [_without_lengths_case(spec) for spec in lstm_models]
     for spec in lstm_models:
         for config, golden_config in spec.configs.items():
             for packing in ("always", "never"):
