@@ -9,29 +9,11 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "seqpack/device_names.h"
 #include "seqpack/errors.h"
 #include "seqpack/models/model_registry.h"
 
 namespace seqpack::conformance {
-
-c10::Device parse_device(const std::string& text, const std::string& argument) {
-  if (text == "cpu") return c10::Device(c10::DeviceType::CPU);
-  int64_t index = 0;
-  if (text != "cuda") {
-    const std::string prefix = "cuda:";
-    const auto digits = text.starts_with(prefix) ? text.substr(prefix.size()) : std::string();
-    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) {
-      reject(argument, "must be cpu, cuda or cuda:N, got \"{}\"", printable(text, 40));
-    }
-    index = std::stoll(digits);
-  }
-  if (!torch::cuda::is_available()) {
-    reject(argument, "\"{}\" asked for, but this machine has no CUDA GPU (torch::cuda::is_available() is false)", text);
-  }
-  const auto count = static_cast<int64_t>(torch::cuda::device_count());
-  if (index >= count) reject(argument, "\"{}\" asked for, but this machine has {} CUDA GPU(s)", text, count);
-  return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
-}
 
 namespace {
 

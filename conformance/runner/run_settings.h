@@ -27,9 +27,6 @@ struct RunSettings {
 // on stderr and exit status 2, before any test runs.
 const RunSettings& run_settings();
 
-// "cpu" | "cuda" | "cuda:N"; rejects other text, and a CUDA device that is not here, in one line.
-c10::Device parse_device(const std::string& text, const std::string& argument);
-
 // Every tensor on `device` (a pack's batch_sizes stay on the CPU); floating ones cast to `floating`
 // unless it is Undefined.
 TensorMap moved(const TensorMap& tensors, c10::Device device, c10::ScalarType floating = c10::ScalarType::Undefined);

@@ -6,34 +6,9 @@
 #include <fmt/format.h>
 #include <torch/cuda.h>
 
-#include <charconv>
-
 #include "seqpack/errors.h"
 
 namespace seqpack::perf {
-
-c10::Device parse_device(std::string_view text, std::string_view argument) {
-  if (text == "auto") {
-    return torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  }
-  if (text == "cpu") return c10::Device(c10::kCPU);
-  int index = 0;
-  bool well_formed = text == "cuda";
-  if (!well_formed && text.starts_with("cuda:") && text.size() > 5 && text.size() <= 8) {
-    const auto digits = text.substr(5);
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    well_formed = error == std::errc() && end == digits.data() + digits.size() && digits[0] >= '0' && digits[0] <= '9';
-  }
-  if (!well_formed) reject(argument, "must be auto, cpu, cuda or cuda:N, not \"{}\"", text);
-  if (!torch::cuda::is_available()) {
-    reject(argument, "\"{}\" asked for, but this machine has no CUDA GPU (torch::cuda::is_available() is false)",
-           text);
-  }
-  if (index >= torch::cuda::device_count()) {
-    reject(argument, "\"{}\" asked for, but this machine has {} CUDA device(s)", text, torch::cuda::device_count());
-  }
-  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
-}
 
 std::string device_label(c10::Device device) {
   if (device.is_cpu()) return "cpu";

@@ -12,11 +12,9 @@
 #include <string>
 #include <string_view>
 
-namespace seqpack::perf {
+#include "seqpack/device_names.h"  // parse_device: device names, one parser for every program
 
-// "auto" (CUDA device 0 when a GPU is present, else the CPU), "cpu", "cuda" (= "cuda:0") or
-// "cuda:N". Rejects other text, and a CUDA device that is not here, in one line naming `argument`.
-c10::Device parse_device(std::string_view text, std::string_view argument);
+namespace seqpack::perf {
 
 // "cpu", "cuda:0": what results.csv and the arm spec hold.
 std::string device_label(c10::Device device);

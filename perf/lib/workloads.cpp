@@ -363,7 +363,7 @@ ArmSpec arm_from_json(const nlohmann::json& arm) {
   spec.encoder_steps = arm.at("encoder_steps").get<int64_t>();
   spec.decoder_steps = arm.value("decoder_steps", int64_t{0});
   spec.slowdown = arm.value("slowdown", 0.0);
-  spec.device = parse_device(arm.value("device", std::string("cpu")), "arm device");
+  spec.device = parse_device(arm.value("device", std::string("cpu")), "arm device", /*allow_auto=*/true);
   spec.precision = parse_precision(arm.value("precision", std::string("float32")), "arm precision");
   spec.model_params = arm.value("model_params", nlohmann::json::object());
   if (!spec.model_params.is_object()) reject("arm model_params", "must be an object of hyperparameters");

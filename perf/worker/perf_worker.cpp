@@ -47,7 +47,7 @@ struct PreparedArm {
 
 // The request's device ("cpu" when absent), refused in one line when it is not on this machine.
 c10::Device requested_device(const nlohmann::json& holder, std::string_view argument) {
-  return parse_device(holder.value("device", std::string("cpu")), argument);
+  return parse_device(holder.value("device", std::string("cpu")), argument, /*allow_auto=*/true);
 }
 
 nlohmann::json answer(std::map<std::string, PreparedArm>& arms, const nlohmann::json& request) {
