@@ -44,6 +44,8 @@ def main(binary, cases, packages):
         (tmp / "text.pt2").write_text("not a package")
         with zipfile.ZipFile(tmp / "no_model.pt2", "w") as archive:
             archive.writestr("archive/readme.txt", "a zip archive, but no compiled model inside")
+        no_rows = tmp / "no_rows.safetensors"
+        save_file({k: v[:0].contiguous() for k, v in inputs.items()}, str(no_rows))
         wrong_dtype = tmp / "wrong_dtype.safetensors"
         save_file({**inputs, "past_sequence": inputs["past_sequence"].float()}, str(wrong_dtype))
         refusals = {
@@ -52,6 +54,7 @@ def main(binary, cases, packages):
             "not a zip archive": (["--package", str(tmp / "text.pt2")], good, "--package"),
             "wrong dtype": (["--package", package], wrong_dtype, "past_sequence"),
             "a zip without a model": (["--package", str(tmp / "no_model.pt2")], good, "--package"),
+            "a batch of no rows": (["--package", package], no_rows, "past_sequence"),
         }
         # hostile.py's packages: metadata that contradicts the compiled model
         for name in HOSTILE_PACKAGES:

@@ -51,6 +51,11 @@ TEST(Safetensors, RejectsMalformedFiles) {
                                           R"("y":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})", 6), "f"),
                  "overlap");
   EXPECT_REJECTS(read_safetensors(scratch("does_not_exist.safetensors"), "--in"), "--in", "no such file");
+  // The header size is all 8 bytes, little-endian: a high byte set makes it huge, however valid
+  // the bytes after it (reading 7 of the 8 would take this for a 2-byte header, "{}").
+  std::string huge = header("{}", 0);
+  huge[7] = '\x01';
+  EXPECT_REJECTS(parse_safetensors(huge, "f"), "f", "the format allows at most");
 }
 
 TEST(Safetensors, AFailedWriteLeavesTheOldFile) {
