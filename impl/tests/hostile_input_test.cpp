@@ -88,6 +88,15 @@ TEST(HostileSafetensors, HugeHeaderSizeIsRefusedBeforeParsing) {
   EXPECT_REJECTS(parse_safetensors(bytes + "{}", "f"), "the format allows at most");
 }
 
+// The defaults docs/bad-input.md and `seqpack eval --help` state: 2^31 elements, 4 GiB a tensor,
+// 8 GiB an input file.
+TEST(HostileLimits, DefaultsAreTheDocumentedOnes) {
+  const Limits defaults;
+  EXPECT_EQ(defaults.max_tensor_elements, 2147483648LL);
+  EXPECT_EQ(defaults.max_tensor_bytes, 4LL * 1024 * 1024 * 1024);
+  EXPECT_EQ(defaults.max_file_bytes, 8LL * 1024 * 1024 * 1024);
+}
+
 TEST(HostileLimits, ArithmeticOnUserSizesIsChecked) {
   EXPECT_EQ(checked_multiply(1 << 20, 1 << 20, "x"), int64_t{1} << 40);
   EXPECT_REJECTS(checked_multiply(int64_t{1} << 40, int64_t{1} << 30, "batch_size"), "batch_size", "overflows");
