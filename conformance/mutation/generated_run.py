@@ -140,6 +140,16 @@ def diff_of(record):
     return f"- {record['original'].strip()}\n+ {record['mutated'].strip()}"
 
 
+def until_text(report):
+    """How a run with --until-scored ended: at its count, or stopped before it."""
+    until = report.get("until_scored")
+    if not until:
+        return ""
+    scored = sum(1 for r in report["mutants"] if r["outcome"] != "stillborn")
+    return (f", stopping at {until} that compiled" if scored >= until else
+            f", to stop at {until} that compiled, but stopped (interrupted) at {scored}")
+
+
 def markdown(report):
     s = report["score"]
     percent = "n/a" if s["score"] is None else f"{100 * s['score']:.1f}%"
@@ -158,7 +168,7 @@ def markdown(report):
         f"(rules {', '.join(report['generator']['rules'])}), drawn uniformly with seed {report['seed']}"
         + ("." if report["judged"] == report["sample_size"] else
            f"; {report['judged']} of them judged, in the seeded random order (any prefix of which is a uniform "
-           f"sample){', stopping at ' + str(report['until_scored']) + ' that compiled' if report.get('until_scored') else ''}."),
+           f"sample){until_text(report)}."),
         f"- Command: `{report['command']}`",
         f"- Machine: {report['machine']['cpus']} CPUs, {report['machine']['platform']}; --jobs {report['jobs']}"
         + (f"; tests left out: `{report['exclude_tests']}`" if report["exclude_tests"] else "") + ".",
