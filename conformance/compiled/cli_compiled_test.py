@@ -14,7 +14,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "reference"))
-from seqpack_reference.compiled.hostile import PACKAGES as HOSTILE_PACKAGES  # noqa: E402
+from seqpack_reference.compiled.hostile import FOLDER as HOSTILE_FOLDER, PACKAGES as HOSTILE_PACKAGES  # noqa: E402
 from seqpack_reference.golden import case_differences  # noqa: E402
 
 CASE = "transformer_lstm/small_packing_never"
@@ -58,7 +58,7 @@ def main(binary, cases, packages):
         }
         # hostile.py's packages: metadata that contradicts the compiled model
         for name in HOSTILE_PACKAGES:
-            refusals[name.replace("_", " ")] = (["--package", str(Path(packages) / "hostile" / f"{name}.pt2")], good,
+            refusals[name.replace("_", " ")] = (["--package", str(Path(packages) / HOSTILE_FOLDER / f"{name}.pt2")], good,
                                                 "--package")
         for what, (extra, inputs_file, mention) in refusals.items():
             out = tmp / f"out_{what.replace(' ', '_')}.safetensors"

@@ -31,7 +31,7 @@ fs::path packages_root() {
 
 // Case names ("transformer_lstm/small_packing_never") of the packages, from <root>/<case>.pt2.
 // Not perf/ (the benchmarks' models) nor hostile/ (packages that must be refused, for
-// cli_compiled_test.py: seqpack_reference/compiled/hostile.py), which have no golden.
+// cli_compiled_test.py: seqpack_reference/compiled/hostile.py's FOLDER), which have no golden.
 std::vector<std::string> packaged_cases() {
   std::vector<std::string> names;
   const auto root = packages_root();

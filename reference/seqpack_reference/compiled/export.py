@@ -34,7 +34,7 @@ from .. import models as models_package
 from ..cases import model_cases, tft_cases
 from ..models import MODEL_SPECS, lstm_family, specs, tft_family
 from . import traceable_masks
-from .hostile import export_hostile
+from .hostile import FOLDER as HOSTILE_FOLDER, export_hostile
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent
@@ -131,7 +131,7 @@ def inputs_hash(cases_root: Path, perf: list[str]) -> str:
 def export_all(cases_root: Path, out: Path, perf: list[str]) -> None:
     if not perf:
         started = time.time()
-        export_hostile(out / "hostile")
+        export_hostile(out / HOSTILE_FOLDER)
         print(f"exported hostile/ in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
     for case in [] if perf else CASES:
         started = time.time()

@@ -16,6 +16,8 @@ def _spec(name):
     return {"name": name, "dtype": "float64", "shape": [-1, 3]}
 
 
+FOLDER = "hostile"  # under the packages' folder, beside the golden cases' packages
+
 # name -> the seqpack.inputs the package claims; the compiled model takes two tensors.
 PACKAGES = {
     "no_inputs": [],
