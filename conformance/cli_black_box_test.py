@@ -1,7 +1,8 @@
 """Black-box check of `seqpack eval`: run the command on golden cases as an outside user would.
 
-Usage: cli_black_box_test.py SEQPACK_BINARY CASES_ROOT
-Runs the first cases of each op, successes and rejections; a success must reproduce expected.safetensors,
+Usage: cli_black_box_test.py SEQPACK_BINARY CASES_ROOT [CASES_PER_OP]
+Runs the first CASES_PER_OP (default 4) cases of each op, successes and rejections (the sanitizer
+build asks for 1: every case already runs in-process there, through the conformance runner); a success must reproduce expected.safetensors,
 a rejection must exit 3 with exactly one line on stderr and leave no output file. Usage errors
 must exit 2.
 """
@@ -19,7 +20,7 @@ from seqpack_reference.cases import model_cases, tft_cases  # noqa: E402
 from seqpack_reference.golden import case_differences, differences  # noqa: E402
 from seqpack_reference.models import SPECS, small_params  # noqa: E402
 
-PER_OP = 4
+PER_OP = 4  # cases of each op and expectation, by default
 
 
 def run(binary, *args):
@@ -66,12 +67,12 @@ def exported_weights_load_in_pytorch(binary, tmp):
     return failures
 
 
-def main(binary, root):
-    root = Path(root)
+def main(binary, root, cases_per_op=PER_OP):
+    root, cases_per_op = Path(root), int(cases_per_op)
     chosen, per_op = [], defaultdict(int)
     for case_json in sorted(root.rglob("case.json")):
         meta = json.loads(case_json.read_text())
-        if per_op[meta["op"], meta["expect"]] < PER_OP:
+        if per_op[meta["op"], meta["expect"]] < cases_per_op:
             per_op[meta["op"], meta["expect"]] += 1
             chosen.append((case_json.parent, meta))
     failures = []
