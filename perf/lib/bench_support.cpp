@@ -1,7 +1,9 @@
 #include "bench_support.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -29,7 +31,13 @@ const LengthDistribution& distribution_named(const std::string& name) {
   for (const auto& d : profile().distributions) {
     if (d.name == name) return d;
   }
-  reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv", name);
+  if (name.starts_with(kFilePrefix)) {
+    static std::map<std::string, LengthDistribution> files;  // read once per worker: arms share them
+    if (const auto found = files.find(name); found != files.end()) return found->second;
+    auto read = read_lengths_file(name, std::filesystem::path(SEQPACK_PERF_DIR).parent_path());
+    return files.emplace(name, std::move(read)).first->second;
+  }
+  reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv, and not file:PATH", name);
 }
 
 at::Tensor left_aligned_batch(const std::vector<int64_t>& lengths, int64_t steps, int64_t features) {

@@ -24,7 +24,8 @@ struct Profile {
 
 const Profile& profile();
 
-// The distribution of perf/distributions.csv named `name`; InvalidArgument ("arm distribution") if none.
+// The distribution of perf/distributions.csv named `name`, or the lengths file it names
+// ("file:PATH[@clip|@scale]", read_lengths_file); InvalidArgument ("arm distribution") if neither.
 const LengthDistribution& distribution_named(const std::string& name);
 
 // (B, T, F) float32, row i holding lengths[i] random steps from step 0 and zeros after.

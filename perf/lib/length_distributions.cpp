@@ -3,6 +3,7 @@
 #include <libfccp/csv.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -14,6 +15,26 @@ namespace {
 
 const std::set<std::string> kKinds{"equal", "uniform", "linspace", "bimodal", "pareto"};
 
+// The empirical quantile u of a sorted sample (its lower one: element floor(u n)), mapped onto T steps.
+double empirical_length(const LengthDistribution& d, const std::vector<int64_t>& sample, double u, double t) {
+  const auto index = std::min(sample.size() - 1, static_cast<size_t>(u * static_cast<double>(sample.size())));
+  const auto length = static_cast<double>(sample[index]);
+  return d.scale ? length * t / static_cast<double>(sample.back()) : std::min(length, t);
+}
+
+// One length of a lengths file: a positive integer up to kMaxFileLength, or InvalidArgument.
+int64_t parse_length(const std::string& spec, const char* column, const std::string& text, long row) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+    reject(spec, "row {}: {} \"{}\" is not an integer", row, column, text);
+  }
+  if (value < 1 || value > kMaxFileLength) {
+    reject(spec, "row {}: {} {} is outside [1, {}]", row, column, value, kMaxFileLength);
+  }
+  return value;
+}
+
 // Row `row`'s length before rounding: the quantile u = (row + 0.5) / B of the distribution.
 double unrounded_length(const LengthDistribution& d, int64_t row, int64_t batch, int64_t steps) {
   const double t = static_cast<double>(steps);
@@ -24,6 +45,7 @@ double unrounded_length(const LengthDistribution& d, int64_t row, int64_t batch,
     return batch == 1 ? t : 1.0 + (t - 1.0) * static_cast<double>(row) / static_cast<double>(batch - 1);
   }
   if (d.kind == "bimodal") return (u < d.param2 ? d.param1 : 1.0) * t;
+  if (d.kind == "empirical") return empirical_length(d, d.sample, u, t);
   return d.param1 * std::pow(1.0 - u, -1.0 / d.param2) * t;  // pareto
 }
 
@@ -43,6 +65,47 @@ std::vector<LengthDistribution> read_distributions(const std::filesystem::path& 
     reject(csv.string(), "cannot be read: {}", error.what());
   }
   return out;
+}
+
+LengthDistribution read_lengths_file(const std::string& spec, const std::filesystem::path& root) {
+  LengthDistribution d{spec, "empirical", "lengths read from a file"};
+  std::string path = spec.substr(kFilePrefix.size());
+  if (const auto at = path.rfind('@'); at != std::string::npos) {
+    const auto rule = path.substr(at + 1);
+    if (rule != "clip" && rule != "scale") reject(spec, "unknown rule \"{}\" after @ (clip or scale)", rule);
+    d.scale = rule == "scale";
+    path.resize(at);
+  }
+  if (path.empty()) reject(spec, "names no file (file:PATH[@clip|@scale])");
+  const auto file = std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : root / path;
+  if (!std::filesystem::is_regular_file(file)) reject(spec, "{} is not a readable file", file.string());
+  constexpr auto kNoLengths = "has no lengths (a header and at least one row are needed)";
+  if (std::filesystem::file_size(file) == 0) reject(spec, kNoLengths);
+  try {
+    io::CSVReader<2, io::trim_chars<' '>, io::double_quote_escape<',', '"'>> reader(file.string());
+    reader.read_header(io::ignore_extra_column | io::ignore_missing_column, "length", "decoder_length");
+    if (!reader.has_column("length")) reject(spec, "has no column \"length\"");
+    const bool decoder = reader.has_column("decoder_length");
+    std::string length, decoder_length;
+    while (reader.read_row(length, decoder_length)) {
+      const long row = static_cast<long>(reader.get_file_line());
+      d.sample.push_back(parse_length(spec, "length", length, row));
+      if (decoder) d.decoder_sample.push_back(parse_length(spec, "decoder_length", decoder_length, row));
+    }
+  } catch (const io::error::base& error) {
+    reject(spec, "cannot be read as CSV: {}", error.what());
+  }
+  if (d.sample.empty()) reject(spec, kNoLengths);
+  std::sort(d.sample.begin(), d.sample.end());
+  std::sort(d.decoder_sample.begin(), d.decoder_sample.end());
+  return d;
+}
+
+std::vector<int64_t> batch_decoder_lengths(const LengthDistribution& d, int64_t batch, int64_t steps, uint64_t seed) {
+  if (d.decoder_sample.empty()) return batch_lengths(d, batch, steps, seed);
+  auto decoder = d;
+  decoder.sample = d.decoder_sample;
+  return batch_lengths(decoder, batch, steps, seed);
 }
 
 std::vector<int64_t> batch_lengths(const LengthDistribution& d, int64_t batch, int64_t steps, uint64_t seed) {

@@ -99,7 +99,7 @@ PointBatch point_batch(const ArmSpec& arm) {
   const auto future_features = feature_count(arm, "num_future_features");
   PointBatch b;
   b.encoder_lengths = batch_lengths(distribution, arm.batch, arm.encoder_steps, 1);
-  b.decoder_lengths = batch_lengths(distribution, arm.batch, arm.decoder_steps, 2);
+  b.decoder_lengths = batch_decoder_lengths(distribution, arm.batch, arm.decoder_steps, 2);
   const auto past = is_temporal_fusion(arm.what) ? right_aligned_batch(b.encoder_lengths, arm.encoder_steps, past_features)
                                                  : left_aligned_batch(b.encoder_lengths, arm.encoder_steps, past_features);
   b.inputs = {past, left_aligned_batch(b.decoder_lengths, arm.decoder_steps, future_features),
@@ -276,7 +276,7 @@ Workload grouping(const ArmSpec& arm) {
   const int64_t size = arm.batch * profile().settings.at("grouping_data_set_batches").get<int64_t>();
   const auto& distribution = distribution_named(arm.distribution);
   const auto encoder_lengths = batch_lengths(distribution, size, arm.encoder_steps, 1);
-  const auto decoder_lengths = batch_lengths(distribution, size, arm.decoder_steps, 2);
+  const auto decoder_lengths = batch_decoder_lengths(distribution, size, arm.decoder_steps, 2);
   const auto samples = windows(encoder_lengths, arm.encoder_steps, decoder_lengths, arm.decoder_steps,
                                feature_count(arm, "num_past_features"), feature_count(arm, "num_future_features"));
   const auto options = BatchingOptions(arm.batch).seed(0);

@@ -53,6 +53,19 @@ class Workers(WorkersTestCase):
         python = self.prepare_and_run("python", arm("step", "encoder_decoder_lstm", "padded_eager", batch=8))
         self.assertEqual((cpp["fill_ratio"], cpp["timesteps"]), (python["fill_ratio"], python["timesteps"]))
 
+    def test_a_lengths_file_is_a_distribution_on_both_sides(self):
+        spec = dict(distribution="file:perf/datasets/japanese_vowels.csv@scale", batch=8)
+        cpp = self.prepare_and_run("cpp", arm("step", "attention_lstm", "padding_free", **spec))
+        python = self.prepare_and_run("python", arm("step", "attention_lstm", "packed_eager", **spec))
+        self.assertEqual((cpp["fill_ratio"], cpp["timesteps"]), (python["fill_ratio"], python["timesteps"]))
+        self.assertLess(cpp["fill_ratio"], 0.9)
+        for side, mode in (("cpp", "padded"), ("python", "padded_eager")):
+            with self.subTest(side=side), self.assertRaises(engine.WorkerError) as caught:
+                self.workers[side].call({"op": "prepare", "id": "bad", "arm": arm(
+                    "step", "attention_lstm", mode, distribution="file:perf/datasets/no_such.csv")}, 300)
+            self.assertIn("file:perf/datasets/no_such.csv: ", str(caught.exception))
+            self.assertIn("is not a readable file", str(caught.exception))
+
     def test_both_sides_measure_the_same_arms_memory_alike(self):
         # The same model holds the same parameters and Adam moments on both sides; what a step holds
         # above its start differs between the implementations, but is of one size (within a quarter).

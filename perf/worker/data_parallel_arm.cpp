@@ -63,7 +63,7 @@ DataParallelArm::DataParallelArm(const ArmSpec& arm, int rank, int ranks, c10d::
   const auto& distribution = distribution_named(arm.distribution);
   // The data set as grouping arms draw it: encoder lengths with seed 1, decoder lengths with seed 2.
   const auto encoder_lengths = batch_lengths(distribution, size, arm.encoder_steps, 1);
-  const auto decoder_lengths = batch_lengths(distribution, size, arm.decoder_steps, 2);
+  const auto decoder_lengths = batch_decoder_lengths(distribution, size, arm.decoder_steps, 2);
   const auto data_set = windows(encoder_lengths, arm.encoder_steps, decoder_lengths, arm.decoder_steps,
                                profile().model.at("num_past_features"), profile().model.at("num_future_features"));
   const auto plan = rank_batches(at::tensor(encoder_lengths), ranks, mode.sampler, BatchingOptions(arm.batch).seed(0));

@@ -44,7 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 from .. import batching, losses
 from ..models import MODEL_SPECS, lstm_family
 from ..models.registry import small_params
-from .distributions import batch_lengths, read_distributions
+from .distributions import batch_decoder_lengths, batch_lengths, read_distributions, resolve
 from .workloads import MODES, PERF_DIR, ModelSetup, peak_memory_mib, reset_peak_memory
 
 IDLE_WAIT = datetime.timedelta(seconds=30)  # a rank waiting for the next request asks again this often
@@ -220,15 +220,13 @@ class DataParallelArm:
 
     def shard(self, arm: dict, group: Group, model_settings: dict, distributions: dict, settings: dict):
         """This rank's own part: the arm checked, the data set, the plan and this rank's batches."""
-        if arm["distribution"] not in distributions:
-            raise ValueError(f"arm distribution: no distribution {arm['distribution']!r} in perf/distributions.csv")
+        distribution = resolve(arm["distribution"], distributions, PERF_DIR.parent)
         path, sampler = split_mode(arm["mode"])
         b, te, td = arm["batch"], arm["encoder_steps"], arm["decoder_steps"]
         steps = int(settings.get("data_parallel_steps", 8))
         size = b * group.ranks * steps
-        distribution = distributions[arm["distribution"]]
-        encoder_lengths, decoder_lengths = batch_lengths(distribution, size, te, 1), batch_lengths(distribution, size,
-                                                                                                     td, 2)
+        encoder_lengths = batch_lengths(distribution, size, te, 1)
+        decoder_lengths = batch_decoder_lengths(distribution, size, td, 2)
         samples = windows(encoder_lengths, te, decoder_lengths, td, model_settings["num_past_features"],
                           model_settings["num_future_features"])
         plan, rank_fill, fill = batching.rank_batches(torch.tensor(encoder_lengths), group.ranks, b, sampler, seed=0)

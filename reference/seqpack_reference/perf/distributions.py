@@ -1,6 +1,7 @@
 """perf/distributions.csv read in Python, giving the same lengths as perf/lib/length_distributions.cpp:
 row i takes the quantile (i + 0.5) / B, rounded half up and clamped to [1, T], then the rows are
-shuffled by the same 64-bit LCG."""
+shuffled by the same 64-bit LCG. A distribution may also come from a lengths file
+("file:PATH[@clip|@scale]", docs/your-data.md), read by the same rules as the C++ side's."""
 from __future__ import annotations
 
 import csv
@@ -9,6 +10,10 @@ from pathlib import Path
 
 KINDS = {"equal", "uniform", "linspace", "bimodal", "pareto"}
 MASK64 = (1 << 64) - 1
+FILE_PREFIX = "file:"  # a distribution read from a lengths file, as perf/lib/length_distributions.h
+MAX_FILE_LENGTH = 1_000_000_000
+NO_LENGTHS = "has no lengths (a header and at least one row are needed)"
+RULES = ("clip", "scale")  # how a file's length n maps onto T steps: min(n, T), or n T / (its longest)
 
 
 def read_distributions(path: Path) -> list[dict]:
@@ -19,6 +24,70 @@ def read_distributions(path: Path) -> list[dict]:
             raise ValueError(f"{path}: distribution {row['name']} has an unknown kind {row['kind']!r}")
         row["param1"], row["param2"] = float(row["param1"]), float(row["param2"])
     return rows
+
+
+def parse_length(spec: str, column: str, text: str, row: int) -> int:
+    text = text.strip(" ")
+    digits = text[1:] if text.startswith("-") else text
+    if not (digits.isascii() and digits.isdigit()) or not -2**63 <= int(text) < 2**63:  # C++'s int64_t
+        raise ValueError(f'{spec}: row {row}: {column} "{text}" is not an integer')
+    value = int(text)
+    if not 1 <= value <= MAX_FILE_LENGTH:
+        raise ValueError(f"{spec}: row {row}: {column} {value} is outside [1, {MAX_FILE_LENGTH}]")
+    return value
+
+
+def read_lengths_file(spec: str, root: Path) -> dict:
+    """The distribution of a lengths file (its "length" column and, optionally, "decoder_length":
+    positive integers up to MAX_FILE_LENGTH, at least one row); a bad spec or file is ValueError naming
+    the spec and the rule, as the C++ side's read_lengths_file."""
+    path, rule = spec[len(FILE_PREFIX):], "clip"
+    if "@" in path:
+        path, rule = path.rsplit("@", 1)
+        if rule not in RULES:
+            raise ValueError(f'{spec}: unknown rule "{rule}" after @ (clip or scale)')
+    if not path:
+        raise ValueError(f"{spec}: names no file (file:PATH[@clip|@scale])")
+    file = Path(path) if Path(path).is_absolute() else root / path
+    if not file.is_file():
+        raise ValueError(f"{spec}: {file} is not a readable file")
+    with open(file, newline="") as f:
+        reader = csv.reader(f)
+        header = [name.strip(" ") for name in next(reader, [])]
+        if not header:
+            raise ValueError(f"{spec}: {NO_LENGTHS}")
+        if "length" not in header:
+            raise ValueError(f'{spec}: has no column "length"')
+        columns = {name: header.index(name) for name in ("length", "decoder_length") if name in header}
+        sample, decoder = [], []
+        for row, values in enumerate(reader, start=2):
+            if not values:
+                continue
+            if len(values) != len(header):
+                raise ValueError(f"{spec}: cannot be read as CSV: row {row} has {len(values)} columns, not {len(header)}")
+            sample.append(parse_length(spec, "length", values[columns["length"]], row))
+            if "decoder_length" in columns:
+                decoder.append(parse_length(spec, "decoder_length", values[columns["decoder_length"]], row))
+    if not sample:
+        raise ValueError(f"{spec}: {NO_LENGTHS}")
+    return {"name": spec, "kind": "empirical", "param1": 0.0, "param2": 0.0, "scale": rule == "scale",
+            "sample": sorted(sample), "decoder_sample": sorted(decoder)}
+
+
+def resolve(name: str, named: dict, root: Path) -> dict:
+    """The distribution an arm names: a row of perf/distributions.csv (named: name -> row), or a lengths
+    file; ValueError ("arm distribution: ...") if neither."""
+    if name in named:
+        return named[name]
+    if name.startswith(FILE_PREFIX):
+        return read_lengths_file(name, root)
+    raise ValueError(f"arm distribution: no distribution {name!r} in perf/distributions.csv, and not file:PATH")
+
+
+def _empirical(d, sample, u, t):
+    """The empirical quantile u of a sorted sample (its lower one: element floor(u n)), mapped onto T."""
+    length = float(sample[min(len(sample) - 1, int(u * len(sample)))])
+    return length * t / float(sample[-1]) if d["scale"] else min(length, t)
 
 
 def _unrounded(d, row, batch, steps):
@@ -32,18 +101,36 @@ def _unrounded(d, row, batch, steps):
         return t if batch == 1 else 1.0 + (t - 1.0) * row / (batch - 1)
     if kind == "bimodal":
         return (d["param1"] if u < d["param2"] else 1.0) * t
+    if kind == "empirical":
+        return _empirical(d, d["sample"], u, t)
     return d["param1"] * math.pow(1.0 - u, -1.0 / d["param2"]) * t
 
 
+def _rounded(length: float, steps: int) -> int:
+    """A length rounded half up and clamped to [1, T], as the C++ side's batch_lengths."""
+    return min(max(int(min(math.floor(length + 0.5), steps)), 1), steps)
+
+
+def window_length(d: dict, length: int, steps: int) -> int:
+    """One series' length in a window of T steps, by a lengths file's rule (as its batches map them)."""
+    return _rounded(length * float(steps) / float(d["sample"][-1]) if d["scale"] else min(float(length), steps), steps)
+
+
 def batch_lengths(d: dict, batch: int, steps: int, seed: int = 0) -> list[int]:
-    lengths = [min(max(int(min(math.floor(_unrounded(d, i, batch, steps) + 0.5), steps)), 1), steps)
-               for i in range(batch)]
+    lengths = [_rounded(_unrounded(d, i, batch, steps), steps) for i in range(batch)]
     state = (seed * 2654435761 + 12345) & MASK64
     for i in range(batch - 1, 0, -1):
         state = (state * 6364136223846793005 + 1442695040888963407) & MASK64
         j = (state >> 33) % (i + 1)
         lengths[i], lengths[j] = lengths[j], lengths[i]
     return lengths
+
+
+def batch_decoder_lengths(d: dict, batch: int, steps: int, seed: int = 0) -> list[int]:
+    """A window's decoder lengths: from the file's decoder column where it has one, else as batch_lengths."""
+    if d.get("decoder_sample"):
+        d = {**d, "sample": d["decoder_sample"]}
+    return batch_lengths(d, batch, steps, seed)
 
 
 def fill_ratio(lengths: list[int], steps: int) -> float:

@@ -26,7 +26,7 @@ from .. import batching, losses, sequence
 from ..models import MODEL_SPECS, lstm_family, tft_family
 from .allocation_probe import parameter_bytes
 from .device import parse_device
-from .distributions import batch_lengths, fill_ratio, read_distributions
+from .distributions import batch_decoder_lengths, batch_lengths, fill_ratio, read_distributions, resolve
 
 PERF_DIR = Path(__file__).resolve().parents[3] / "perf"
 MODES = ["padded_eager", "padded_compile", "packed_eager", "packed_compile", "packed_compile_disable"]
@@ -173,7 +173,7 @@ class ModelSetup:
         encoders left-aligned; the TFT family's right-aligned with the static covariates the Lightning
         module derives from the encoder lengths, as the conformance goldens build them."""
         encoder_lengths = batch_lengths(distribution, batch, te, 1)
-        decoder_lengths = batch_lengths(distribution, batch, td, 2)
+        decoder_lengths = batch_decoder_lengths(distribution, batch, td, 2)
         past = _left_aligned(encoder_lengths, te, self.params["num_past_features"])
         if self.spec.family == "tft":
             past = past.flip(1)
@@ -267,9 +267,7 @@ class Workloads:
 
     def make(self, arm: dict) -> Workload:
         kind, what, mode = arm["kind"], arm["what"], arm["mode"]
-        if arm["distribution"] not in self.distributions:
-            raise ValueError(f"arm distribution: no distribution {arm['distribution']!r} in perf/distributions.csv")
-        distribution = self.distributions[arm["distribution"]]
+        distribution = resolve(arm["distribution"], self.distributions, PERF_DIR.parent)
         device = parse_device(arm.get("device", "cpu"), "arm device")
         precision = parse_precision(arm.get("precision", "float32"))
         model_params = arm.get("model_params", {})
