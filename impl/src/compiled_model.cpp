@@ -1,9 +1,12 @@
 #include "seqpack/compiled_model.h"
 
+#include <caffe2/serialize/inline_container.h>
+#include <elf.h>
 #include <nlohmann/json.hpp>
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -27,6 +30,42 @@ void check_package_file(const std::string& path, const std::string& argument) {
   in.read(magic, 4);
   if (in.gcount() != 4 || std::string(magic, 4) != std::string("PK\x03\x04", 4)) {
     reject(argument, "\"{}\" is not a .pt2 package (not a zip archive)", printable(path));
+  }
+}
+
+// What is wrong with a shared library's ELF layout, or "" if nothing: the loader maps each segment
+// from the file, and a segment past its end is a SIGBUS when touched (a truncated library), not an
+// error dlopen returns.
+std::string elf_layout_problem(const char* data, size_t size) {
+  Elf64_Ehdr header;
+  if (size < sizeof(header)) return "shorter than an ELF header";
+  std::memcpy(&header, data, sizeof(header));
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return "not an ELF file";
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_phentsize != sizeof(Elf64_Phdr)) return "not a 64-bit ELF file";
+  const auto within = [size](uint64_t offset, uint64_t bytes) { return offset <= size && bytes <= size - offset; };
+  if (!within(header.e_phoff, uint64_t{header.e_phnum} * sizeof(Elf64_Phdr))) return "its program headers lie past its end";
+  for (uint16_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    std::memcpy(&segment, data + header.e_phoff + i * sizeof(Elf64_Phdr), sizeof(segment));
+    if (!within(segment.p_offset, segment.p_filesz)) return fmt::format("its segment {} lies past its end", i);
+  }
+  return "";
+}
+
+// Every shared library in the package, checked before the loader maps it (elf_layout_problem).
+void check_package_libraries(const std::string& path, const std::string& argument) {
+  try {
+    caffe2::serialize::PyTorchStreamReader archive(path);
+    for (const auto& name : archive.getAllRecords()) {
+      if (!name.ends_with(".so")) continue;
+      const auto [bytes, size] = archive.getRecord(name);
+      const auto problem = elf_layout_problem(static_cast<const char*>(bytes.get()), size);
+      if (!problem.empty()) reject(argument, "\"{}\": its compiled library {} is damaged: {}", printable(path), printable(name), problem);
+    }
+  } catch (const c10::Error& error) {
+    const std::string first_line = error.what_without_backtrace();
+    reject(argument, "cannot load \"{}\" as an AOTInductor package: {}", printable(path),
+           first_line.substr(0, first_line.find('\n')));
   }
 }
 
@@ -74,6 +113,7 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 CompiledModel::CompiledModel(const std::string& path, const std::string& argument) {
   check_package_file(path, argument);
+  check_package_libraries(path, argument);
   try {
     const QuietLoading quiet;
     loader_ = std::make_unique<torch::inductor::AOTIModelPackageLoader>(path);
