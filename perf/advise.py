@@ -16,7 +16,6 @@ advice.png. Bad input: one line naming the file and the rule, exit 3; usage erro
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import random
@@ -32,7 +31,7 @@ import engine
 import stats
 from seqpack_paths import ROOT
 from seqpack_reference import batching, packing_policy
-from seqpack_reference.perf import distributions
+from seqpack_reference.perf import csv_dialect, distributions
 
 PATHS = tuple(packing_policy.PATHS)  # the paths the policy chooses among, in its tie order
 BAD_INPUT = 3
@@ -44,23 +43,27 @@ class BadInput(Exception):
 
 
 def read_series_lengths(path: Path, column: str, series_id: str | None) -> list[int]:
-    """One length per series: the column's values, or each series id's row count (in first-seen order)."""
+    """One length per series: the column's values, or each series id's row count (in first-seen order).
+    Read in the C++ reader's CSV dialect (seqpack_reference.perf.csv_dialect), as the workers read
+    the lengths file written from it."""
     if not path.is_file():
         raise BadInput(f"{path}: is not a readable file")
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        wanted = series_id or column
-        if reader.fieldnames is None or wanted not in [name.strip(" ") for name in reader.fieldnames]:
-            raise BadInput(f'{path}: has no column "{wanted}" (columns: {", ".join(reader.fieldnames or []) or "none"})')
-        reader.fieldnames = [name.strip(" ") for name in reader.fieldnames]
+    if path.stat().st_size > distributions.MAX_FILE_BYTES:
+        raise BadInput(f"{path}: is larger than {distributions.MAX_FILE_BYTES} bytes")
+    wanted = series_id or column
+    try:
+        header, rows = csv_dialect.read(path.read_text("utf-8", errors="surrogateescape"), (wanted,))
+        if wanted not in header:
+            raise BadInput(f'{path}: has no column "{wanted}" (columns: {", ".join(header) or "none"})')
+        at = header.index(wanted)
         if series_id:
-            lengths = list(Counter(row[series_id] for row in reader).values())
+            lengths = list(Counter(values[at] for _, values in rows).values())
         else:
-            try:
-                lengths = [distributions.parse_length(str(path), column, row[column] or "", number)
-                           for number, row in enumerate(reader, start=2)]
-            except ValueError as error:
-                raise BadInput(str(error)) from None
+            lengths = [distributions.parse_length(str(path), column, values[at], row) for row, values in rows]
+    except csv_dialect.CsvError as error:
+        raise BadInput(f"{path}: cannot be read as CSV: {error}") from None
+    except ValueError as error:
+        raise BadInput(str(error)) from None
     if not lengths:
         raise BadInput(f"{path}: {distributions.NO_LENGTHS}")
     if max(lengths) > distributions.MAX_FILE_LENGTH:

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <numeric>
 #include <set>
 
@@ -80,9 +82,16 @@ LengthDistribution read_lengths_file(const std::string& spec, const std::filesys
   const auto file = std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : root / path;
   if (!std::filesystem::is_regular_file(file)) reject(spec, "{} is not a readable file", file.string());
   constexpr auto kNoLengths = "has no lengths (a header and at least one row are needed)";
-  if (std::filesystem::file_size(file) == 0) reject(spec, kNoLengths);
+  if (std::filesystem::file_size(file) > kMaxFileBytes) reject(spec, "is larger than {} bytes", kMaxFileBytes);
+  std::ifstream in(file, std::ios::binary);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in && !in.eof()) reject(spec, "{} is not a readable file", file.string());
+  if (text.empty()) reject(spec, kNoLengths);
+  // libfccp reads a line as a C string: a NUL would end it silently.
+  if (const auto nul = text.find('\0'); nul != std::string::npos) reject(spec, "holds a NUL byte at offset {}: a lengths file is text", nul);
   try {
-    io::CSVReader<2, io::trim_chars<' '>, io::double_quote_escape<',', '"'>> reader(file.string());
+    io::CSVReader<2, io::trim_chars<' '>, io::double_quote_escape<',', '"'>, io::throw_on_overflow, io::empty_line_comment>
+        reader(file.string(), text.data(), text.data() + text.size());
     reader.read_header(io::ignore_extra_column | io::ignore_missing_column, "length", "decoder_length");
     if (!reader.has_column("length")) reject(spec, "has no column \"length\"");
     const bool decoder = reader.has_column("decoder_length");

@@ -25,13 +25,15 @@ struct LengthDistribution {
 // The prefix of a distribution read from a lengths file, and the longest length such a file may hold.
 inline constexpr std::string_view kFilePrefix = "file:";
 inline constexpr int64_t kMaxFileLength = 1'000'000'000;
+inline constexpr uintmax_t kMaxFileBytes = 256u << 20;  // a lengths file is read whole
 // Reads the CSV; an unknown kind or a malformed row is InvalidArgument naming the row.
 std::vector<LengthDistribution> read_distributions(const std::filesystem::path& csv);
 
 // "file:PATH[@clip|@scale]": the lengths file's distribution (columns "length" and, optionally,
-// "decoder_length": positive integers up to kMaxFileLength, at least one row). A missing or
-// unreadable file, a missing column, a bad length or an empty file is InvalidArgument naming the
-// spec and the rule.
+// "decoder_length": positive integers up to kMaxFileLength, at least one row; text of at most
+// kMaxFileBytes, in libfccp's CSV dialect: "," between fields, '"' quotes, spaces trimmed, blank
+// lines skipped). A missing or unreadable file, a missing column, a bad length or an empty file is
+// InvalidArgument naming the spec and the rule.
 LengthDistribution read_lengths_file(const std::string& spec, const std::filesystem::path& root);
 
 // B lengths in [1, T].

@@ -91,12 +91,13 @@ class Advise(unittest.TestCase):
         cases = {
             "absent.csv": (None, "is not a readable file"),
             "no_column.csv": ("size\n3\n", 'has no column "length" (columns: size)'),
-            "empty.csv": ("", 'has no column "length" (columns: none)'),
+            "empty.csv": ("", "cannot be read as CSV: the header is missing"),
             "header_only.csv": ("length\n", "has no lengths (a header and at least one row are needed)"),
             "word.csv": ("length\n3\nten\n", 'row 3: length "ten" is not an integer'),
             "zero.csv": ("length\n0\n", "row 2: length 0 is outside [1, 1000000000]"),
             "negative.csv": ("length\n-2\n", "row 2: length -2 is outside [1, 1000000000]"),
-            "missing_value.csv": ("series,length\na,4\nb\n", 'row 3: length "" is not an integer'),
+            "missing_value.csv": ("series,length\na,4\nb,\n", 'row 3: length "" is not an integer'),
+            "short_row.csv": ("series,length\na,4\nb\n", "cannot be read as CSV: line 3: the header has 2 fields, this line 1"),
         }
         for name, (text, rule) in cases.items():
             with self.subTest(name):

@@ -38,5 +38,6 @@ int main(int argc, char** argv) {
       out[argv[i]] = {{"error", error.what()}};
     }
   }
-  std::cout << out.dump() << "\n";
+  // A refusal echoes the file's bytes, which need not be UTF-8: JSON gets U+FFFD for those.
+  std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }

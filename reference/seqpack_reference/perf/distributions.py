@@ -8,12 +8,33 @@ import csv
 import math
 from pathlib import Path
 
+from . import csv_dialect
+
 KINDS = {"equal", "uniform", "linspace", "bimodal", "pareto"}
 MASK64 = (1 << 64) - 1
 FILE_PREFIX = "file:"  # a distribution read from a lengths file, as perf/lib/length_distributions.h
 MAX_FILE_LENGTH = 1_000_000_000
+MAX_FILE_BYTES = 256 << 20  # a lengths file is read whole
 NO_LENGTHS = "has no lengths (a header and at least one row are needed)"
+MAX_MESSAGE_BYTES = 900  # seqpack::InvalidArgument::kMaxMessageBytes
 RULES = ("clip", "scale")  # how a file's length n maps onto T steps: min(n, T), or n T / (its longest)
+
+
+class Refusal(ValueError):
+    """A refusal worded as the C++ side's InvalidArgument prints it (seqpack::printable): control
+    bytes escaped, cut at MAX_MESSAGE_BYTES, the file's own bytes (read as UTF-8 with
+    surrogateescape) echoed as they are, or U+FFFD where they are not UTF-8."""
+
+    def __init__(self, text: str):
+        data, out, used = text.encode("utf-8", "surrogateescape"), bytearray(), 0
+        escapes = {0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t"}
+        while used < len(data) and len(out) < MAX_MESSAGE_BYTES:
+            byte = data[used]
+            out += escapes.get(byte, b"\\x%02x" % byte if byte < 0x20 or byte == 0x7F else bytes([byte]))
+            used += 1
+        if used < len(data):
+            out += f"... ({len(data) - used} more bytes)".encode()
+        super().__init__(out.decode("utf-8", "replace"))
 
 
 def read_distributions(path: Path) -> list[dict]:
@@ -27,13 +48,12 @@ def read_distributions(path: Path) -> list[dict]:
 
 
 def parse_length(spec: str, column: str, text: str, row: int) -> int:
-    text = text.strip(" ")
     digits = text[1:] if text.startswith("-") else text
     if not (digits.isascii() and digits.isdigit()) or not -2**63 <= int(text) < 2**63:  # C++'s int64_t
-        raise ValueError(f'{spec}: row {row}: {column} "{text}" is not an integer')
+        raise Refusal(f'{spec}: row {row}: {column} "{text}" is not an integer')
     value = int(text)
     if not 1 <= value <= MAX_FILE_LENGTH:
-        raise ValueError(f"{spec}: row {row}: {column} {value} is outside [1, {MAX_FILE_LENGTH}]")
+        raise Refusal(f"{spec}: row {row}: {column} {value} is outside [1, {MAX_FILE_LENGTH}]")
     return value
 
 
@@ -45,31 +65,40 @@ def read_lengths_file(spec: str, root: Path) -> dict:
     if "@" in path:
         path, rule = path.rsplit("@", 1)
         if rule not in RULES:
-            raise ValueError(f'{spec}: unknown rule "{rule}" after @ (clip or scale)')
+            raise Refusal(f'{spec}: unknown rule "{rule}" after @ (clip or scale)')
     if not path:
-        raise ValueError(f"{spec}: names no file (file:PATH[@clip|@scale])")
+        raise Refusal(f"{spec}: names no file (file:PATH[@clip|@scale])")
     file = Path(path) if Path(path).is_absolute() else root / path
     if not file.is_file():
-        raise ValueError(f"{spec}: {file} is not a readable file")
-    with open(file, newline="") as f:
-        reader = csv.reader(f)
-        header = [name.strip(" ") for name in next(reader, [])]
-        if not header:
-            raise ValueError(f"{spec}: {NO_LENGTHS}")
+        raise Refusal(f"{spec}: {file} is not a readable file")
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise Refusal(f"{spec}: is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        data = file.read_bytes()
+    except OSError:
+        raise Refusal(f"{spec}: {file} is not a readable file") from None
+    if not data:
+        raise Refusal(f"{spec}: {NO_LENGTHS}")
+    nul = data.find(b"\0")
+    if nul >= 0:  # the C++ reader takes a line as a C string, which a NUL would end silently
+        raise Refusal(f"{spec}: holds a NUL byte at offset {nul}: a lengths file is text")
+    sample, decoder = [], []
+    try:
+        text = data.decode("utf-8", "surrogateescape")  # every byte kept; not UTF-8 only where it is not
+        if text.startswith("\ufeff"):  # libfccp skips a UTF-8 byte-order mark at the start
+            text = text[1:]
+        header, rows = csv_dialect.read(text, ("length", "decoder_length"))
         if "length" not in header:
-            raise ValueError(f'{spec}: has no column "length"')
-        columns = {name: header.index(name) for name in ("length", "decoder_length") if name in header}
-        sample, decoder = [], []
-        for row, values in enumerate(reader, start=2):
-            if not values:
-                continue
-            if len(values) != len(header):
-                raise ValueError(f"{spec}: cannot be read as CSV: row {row} has {len(values)} columns, not {len(header)}")
-            sample.append(parse_length(spec, "length", values[columns["length"]], row))
-            if "decoder_length" in columns:
-                decoder.append(parse_length(spec, "decoder_length", values[columns["decoder_length"]], row))
+            raise Refusal(f'{spec}: has no column "length"')
+        at, decoder_at = header.index("length"), header.index("decoder_length") if "decoder_length" in header else None
+        for row, values in rows:
+            sample.append(parse_length(spec, "length", values[at], row))
+            if decoder_at is not None:
+                decoder.append(parse_length(spec, "decoder_length", values[decoder_at], row))
+    except csv_dialect.CsvError as error:
+        raise Refusal(f"{spec}: cannot be read as CSV: {error}") from None
     if not sample:
-        raise ValueError(f"{spec}: {NO_LENGTHS}")
+        raise Refusal(f"{spec}: {NO_LENGTHS}")
     return {"name": spec, "kind": "empirical", "param1": 0.0, "param2": 0.0, "scale": rule == "scale",
             "sample": sorted(sample), "decoder_sample": sorted(decoder)}
 
@@ -81,7 +110,7 @@ def resolve(name: str, named: dict, root: Path) -> dict:
         return named[name]
     if name.startswith(FILE_PREFIX):
         return read_lengths_file(name, root)
-    raise ValueError(f"arm distribution: no distribution {name!r} in perf/distributions.csv, and not file:PATH")
+    raise Refusal(f"arm distribution: no distribution {name!r} in perf/distributions.csv, and not file:PATH")
 
 
 def _empirical(d, sample, u, t):
