@@ -16,6 +16,7 @@ advice.png. Bad input: one line naming the file and the rule, exit 3; usage erro
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
@@ -35,6 +36,7 @@ from seqpack_reference.perf import csv_dialect, distributions
 
 PATHS = tuple(packing_policy.PATHS)  # the paths the policy chooses among, in its tie order
 BAD_INPUT = 3
+TARGET_PCT, MAX_ROUNDS = 2.0, 80  # the measuring's stopping rule (or --budget-s, whichever comes first)
 GROUPING_BUCKET_BATCHES = 16  # the length-grouped sampler's bucket, in batches (batching.length_grouped_batches)
 
 
@@ -100,7 +102,10 @@ def measure(args, spec: str, pick: str, logs: Path) -> dict:
     """Every path timed in paired, interleaved rounds over fresh worker launches (engine.py), the pick
     against each other path: its ratio (pick it/s / other it/s) with its interval and verdict."""
     profile = json.loads((ROOT / "perf" / "profiles.json").read_text())["quick"]
-    settings = engine.EngineSettings.from_profile(profile)
+    # Tighter than the profile's ±5%: a pick within a few percent of another path is judged against
+    # a 0.95 bound, which a ±5% interval around 0.97 cannot settle.
+    settings = dataclasses.replace(engine.EngineSettings.from_profile(profile), target_half_width_pct=TARGET_PCT,
+                                   max_rounds=MAX_ROUNDS)
     arms = [comparisons.Arm("cpp", path, precision=args.precision) for path in PATHS]
     by_path = dict(zip(PATHS, arms))
     ratios = [comparisons.Ratio(by_path[pick], arm) for path, arm in by_path.items() if path != pick]
@@ -113,7 +118,8 @@ def measure(args, spec: str, pick: str, logs: Path) -> dict:
                                 say=lambda text: print(f"[measure] {text}", file=sys.stderr, flush=True))
     finally:
         workers.close()
-    out = {"rounds": result.rounds, "launches": result.launches, "elapsed_s": round(result.elapsed_s, 1),
+    out = {"target_half_width_pct": TARGET_PCT, "max_rounds": MAX_ROUNDS, "budget_s": args.budget_s,
+           "rounds": result.rounds, "launches": result.launches, "elapsed_s": round(result.elapsed_s, 1),
            "stopped": result.stopped, "disturbances": result.disturbances, "seconds": {}, "ratios": {}}
     for path, arm in by_path.items():
         measured = result.arms[arm.label]

@@ -228,6 +228,25 @@ class Declarations(unittest.TestCase):
                     self.assertIn(ratio.numerator, point.arms, point.name)
                     self.assertIn(ratio.denominator, point.arms, point.name)
 
+    def test_a_profile_may_name_a_lengths_file_where_a_distribution_goes(self):
+        spec = "file:perf/datasets/plaid.csv@scale"
+        settings = comparisons.load_profile("quick")
+        settings["distributions_by_model"] = {"transformer_lstm": [spec], "ops": [spec]}
+        points = [p for p in comparisons.points(settings) if (p.kind, p.what) in
+                  (("step", "transformer_lstm"), ("primitive", "ops"))]
+        self.assertTrue(points)
+        self.assertEqual({p.distribution for p in points}, {spec})
+        self.assertEqual({p.arm_spec(a)["distribution"] for p in points for a in p.arms}, {spec})
+
+    def test_the_padding_free_profile_times_pytorchs_own_padding_free_step(self):
+        points = [p for p in comparisons.points(comparisons.load_profile("padding_free"))
+                  if (p.kind, p.what, p.batch) == ("step", "transformer_lstm", 64)]
+        self.assertTrue(points)
+        for point in points:
+            for mode in comparisons.PYTHON_JAGGED:
+                self.assertIn(Ratio(Arm("cpp", "padding_free"), Arm("python", mode)), point.ratios, point.name)
+            self.assertIn(Ratio(Arm("python", "jagged_compile"), Arm("python", "padded_compile")), point.ratios)
+
     def test_model_steps_measure_padding_free_and_the_lstm_alone_does_not(self):
         pf = Arm("cpp", "padding_free")
         for profile in ("quick", "full"):
@@ -300,10 +319,12 @@ class Declarations(unittest.TestCase):
         for p in steps:
             python_arms = {a.mode for a in p.arms if a.side == "python"}
             compiled = (p.what, p.batch) == ("transformer_lstm", 64)
-            self.assertEqual(python_arms, set(comparisons.PYTHON_COMPILED) if compiled else set(), p.name)
+            self.assertEqual(python_arms, set(comparisons.PYTHON_COMPILED + comparisons.PYTHON_JAGGED) if compiled
+                             else set(), p.name)
             self.assertEqual([a.mode for a in p.arms if a.side == "cpp"], list(comparisons.MODEL_STEP_PATHS))
             for r in p.ratios:  # no ratio asks for an eager arm that is not there
-                self.assertNotIn("eager", r.label, p.name)
+                for mode in comparisons.PYTHON_EAGER:
+                    self.assertNotIn(mode, r.label, p.name)
         grouping = [p for p in points if p.kind == "grouping"]
         self.assertEqual({(p.what, p.batch) for p in grouping}, {("transformer_lstm", 32), ("transformer_lstm", 64)})
         self.assertEqual(len(grouping[0].arms), 6)
