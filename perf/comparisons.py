@@ -22,6 +22,9 @@ CPU_ONLY_PATHS = ("stepwise", "padding_free")  # the compiled forward's package 
 GROUPING_PATHS = ("padded", "packed", "padding_free")  # each cut into random and length-grouped batches
 PYTHON_EAGER = ("padded_eager", "packed_eager")
 PYTHON_COMPILED = ("padded_compile", "packed_compile", "packed_compile_disable")
+# PyTorch's own padding-free step (seqpack_reference/perf/jagged_peer.py), eager and compiled: the
+# peer of seqpack's padding_free, where a profile's "python_jagged" asks for it.
+PYTHON_JAGGED = ("jagged_eager", "jagged_compile")
 AA_SUFFIX = " (A/A)"
 KINDS = ("step", "lstm_step", "forward", "grouping", "data_parallel", "primitive")  # in measuring order
 # Data parallel (docs/data-parallel.md): each path under each sampler across ranks
@@ -159,7 +162,7 @@ def lower_precision_twins(arms: list[Arm], twins: list[Arm], precisions) -> tupl
 
 
 def step_comparison(model: str, compiled: bool, python_eager: bool = True, precisions=(DEFAULT_PRECISION,),
-                    family: str = "lstm") -> tuple[list[Arm], list[Ratio]]:
+                    family: str = "lstm", jagged: bool = False) -> tuple[list[Arm], list[Ratio]]:
     """A training step: C++'s paths against each other and against PyTorch's own modes, and the padded
     paths again in each lower precision. The TFT family runs padded only (its LSTMs never pack). Without
     the Python eager arms (a profile's "python_eager": false), the ratios that need them are left out."""
@@ -180,6 +183,12 @@ def step_comparison(model: str, compiled: bool, python_eager: bool = True, preci
                    Ratio(cpp("padded"), python("padded_compile")),
                    Ratio(cpp("packed"), python("packed_compile_disable")),
                    Ratio(cpp("padding_free"), python("padded_compile"))]
+    if jagged and lstm:
+        arms += [python(m) for m in PYTHON_JAGGED]
+        ratios += [Ratio(cpp("padding_free"), python(m)) for m in PYTHON_JAGGED]
+        ratios += [Ratio(python("jagged_compile"), python("jagged_eager")),
+                   Ratio(python("jagged_eager"), python("padded_eager")),
+                   Ratio(python("jagged_compile"), python("padded_compile"))]
     twins = [cpp("padded"), cpp("padding_free"), python("padded_eager"), python("padded_compile")]
     extra, precision_ratios = lower_precision_twins(arms, twins, precisions)
     arms += extra
@@ -245,9 +254,11 @@ def points(settings: dict, device: str = "cpu") -> list[Point]:
 
     for model in settings.get("step_models", []):
         compiled_batches = settings.get("python_compiled", {}).get(model, [])
+        jagged_batches = settings.get("python_jagged", {}).get(model, [])
         for batch in batches_of(model, "step_batch_sizes"):
             arms, ratios = step_comparison(model, batch in compiled_batches, settings.get("python_eager", True),
-                                           model_precisions(model, precisions), model_family(model))
+                                           model_precisions(model, precisions), model_family(model),
+                                           batch in jagged_batches)
             add("step", model, [batch], arms, ratios, cpp("padded"))
     lstm = [cpp(p) for p in STEP_PATHS]
     add("lstm_step", "lstm", settings.get("lstm_step_batch_sizes", []), lstm, over_padded(lstm, cpp("padded")),

@@ -44,6 +44,7 @@ class Workers(WorkersTestCase):
 
     def test_python_arms(self):
         for spec in [arm("step", "transformer_lstm", "padded_eager"), arm("step", "transformer_lstm", "packed_eager"),
+                     arm("step", "transformer_lstm", "jagged_eager"),
                      arm("primitive", "align_auto", "-"), arm("primitive", "collate", "-")]:
             with self.subTest(spec=spec):
                 self.prepare_and_run("python", spec)
@@ -65,6 +66,13 @@ class Workers(WorkersTestCase):
                     "step", "attention_lstm", mode, distribution="file:perf/datasets/no_such.csv")}, 300)
             self.assertIn("file:perf/datasets/no_such.csv: ", str(caught.exception))
             self.assertIn("is not a readable file", str(caught.exception))
+
+    def test_the_jagged_peer_is_a_transformer_lstm_step_only(self):
+        for spec in (arm("step", "attention_lstm", "jagged_eager"), arm("forward", "transformer_lstm", "jagged_eager")):
+            with self.subTest(spec=spec), self.assertRaises(engine.WorkerError) as caught:
+                self.workers["python"].call({"op": "prepare", "id": "bad", "arm": spec}, 300)
+            self.assertIn("arm mode", str(caught.exception))
+            self.assertIn("transformer_lstm only", str(caught.exception))
 
     def test_both_sides_measure_the_same_arms_memory_alike(self):
         # The same model holds the same parameters and Adam moments on both sides; what a step holds

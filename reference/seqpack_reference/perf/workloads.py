@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import time
 import types
@@ -24,12 +25,15 @@ import torch.nn.utils.rnn as rnn_utils
 
 from .. import batching, losses, sequence
 from ..models import MODEL_SPECS, lstm_family, tft_family
+from . import jagged_peer
 from .allocation_probe import parameter_bytes
 from .device import parse_device
 from .distributions import batch_decoder_lengths, batch_lengths, fill_ratio, read_distributions, resolve
 
 PERF_DIR = Path(__file__).resolve().parents[3] / "perf"
-MODES = ["padded_eager", "padded_compile", "packed_eager", "packed_compile", "packed_compile_disable"]
+MODES = ["padded_eager", "padded_compile", "packed_eager", "packed_compile", "packed_compile_disable",
+         "jagged_eager", "jagged_compile"]
+JAGGED_MODELS = ("transformer_lstm",)  # jagged_peer.py's padding-free peer is written for these
 # An arm's "precision": the dtype autocast computes in, None for float32 (no autocast).
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -150,6 +154,9 @@ class ModelSetup:
                              f"not {mode!r}")
         if kind == "forward" and packed:
             raise ValueError(f"arm mode: forward runs padded_eager or padded_compile, not {mode!r}")
+        if mode.startswith("jagged") and (kind != "step" or model_name not in JAGGED_MODELS):
+            raise ValueError(f"arm mode: {mode!r} (the padding-free peer) is a training step of "
+                             f"{', '.join(JAGGED_MODELS)} only")
         self.params = _model_params(self.spec, mode, model_settings, dict(model_params or {}), window)
         torch.manual_seed(0)
         try:
@@ -160,6 +167,9 @@ class ModelSetup:
         self.model.train(kind == "step")
         wrapped = wrap(self.model)
         self.forward = torch.compile(wrapped, dynamic=True) if "compile" in mode else wrapped
+        if mode.startswith("jagged"):
+            peer = functools.partial(jagged_peer.forward, self.model)
+            self.forward = torch.compile(peer, dynamic=True) if "compile" in mode else peer
         if kind == "step":
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
             self.criterion = {**self.model_class.default_criterion,
@@ -193,11 +203,18 @@ class ModelSetup:
         autocast = (lambda: torch.autocast(self.device.type, dtype=self.precision)) if self.precision else \
             contextlib.nullcontext
 
+        jagged_target = jagged_peer.target_values(target, dec) if self.mode.startswith("jagged") else None
+
+        def loss_of_step():
+            if jagged_target is not None:  # the peer's output is the real steps': their mean squared error
+                return ((self.forward(**inputs) - jagged_target) ** 2).mean()
+            return losses.calc_loss(self.forward(**inputs), target, dec, **self.criterion)
+
         def step():
             lstm_family.PACKING = self.packing
             self.optimizer.zero_grad()
             with autocast():
-                loss = losses.calc_loss(self.forward(**inputs), target, dec, **self.criterion)
+                loss = loss_of_step()
             if self.scaler is None:
                 loss.backward()
                 self.optimizer.step()
