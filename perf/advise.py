@@ -53,8 +53,12 @@ def read_series_lengths(path: Path, column: str, series_id: str | None) -> list[
     if path.stat().st_size > distributions.MAX_FILE_BYTES:
         raise BadInput(f"{path}: is larger than {distributions.MAX_FILE_BYTES} bytes")
     wanted = series_id or column
+    data = path.read_bytes()
+    if b"\0" in data:  # as the workers' reader (distributions.read_lengths_file)
+        raise BadInput(f"{path}: holds a NUL byte at offset {data.find(bytes(1))}: a lengths file is text")
+    text = data.decode("utf-8", errors="surrogateescape")
     try:
-        header, rows = csv_dialect.read(path.read_text("utf-8", errors="surrogateescape"), (wanted,))
+        header, rows = csv_dialect.read(text[1:] if text.startswith("\ufeff") else text, (wanted,))
         if wanted not in header:
             raise BadInput(f'{path}: has no column "{wanted}" (columns: {", ".join(header) or "none"})')
         at = header.index(wanted)
@@ -132,6 +136,8 @@ def measure(args, spec: str, pick: str, logs: Path) -> dict:
                 "ratio": interval.estimate, "low": interval.low, "high": interval.high,
                 "non_inferiority": stats.non_inferiority(interval)}
     verdicts = {r["non_inferiority"] for r in out["ratios"].values()}
+    if len(out["ratios"]) < len(ratios):  # a path that failed to run: the pick is not judged against it
+        verdicts.add("undecided")
     out["pick_verdict"] = ("right" if verdicts == {"non-inferior"} else "wrong" if "inferior" in verdicts
                            else "undecided")
     if out["seconds"]:

@@ -47,7 +47,9 @@ std::string elf_layout_problem(const char* data, size_t size) {
   for (uint16_t i = 0; i < header.e_phnum; ++i) {
     Elf64_Phdr segment;
     std::memcpy(&segment, data + header.e_phoff + i * sizeof(Elf64_Phdr), sizeof(segment));
-    if (!within(segment.p_offset, segment.p_filesz)) return fmt::format("its segment {} lies past its end", i);
+    if (segment.p_filesz > 0 && !within(segment.p_offset, segment.p_filesz)) {
+      return fmt::format("its segment {} lies past its end", i);
+    }
   }
   return "";
 }
@@ -62,8 +64,11 @@ void check_package_libraries(const std::string& path, const std::string& argumen
       const auto problem = elf_layout_problem(static_cast<const char*>(bytes.get()), size);
       if (!problem.empty()) reject(argument, "\"{}\": its compiled library {} is damaged: {}", printable(path), printable(name), problem);
     }
-  } catch (const c10::Error& error) {
-    const std::string first_line = error.what_without_backtrace();
+  } catch (const InvalidArgument&) {
+    throw;
+  } catch (const std::exception& error) {  // the archive reader's own errors (c10::Error), or others
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+    const std::string first_line = c10_error ? c10_error->what_without_backtrace() : error.what();
     reject(argument, "cannot load \"{}\" as an AOTInductor package: {}", printable(path),
            first_line.substr(0, first_line.find('\n')));
   }

@@ -79,19 +79,26 @@ LengthDistribution read_lengths_file(const std::string& spec, const std::filesys
     path.resize(at);
   }
   if (path.empty()) reject(spec, "names no file (file:PATH[@clip|@scale])");
-  const auto file = std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : root / path;
-  if (!std::filesystem::is_regular_file(file)) reject(spec, "{} is not a readable file", file.string());
+  // The path as written, joined to the root as text (std::filesystem would not tidy it either).
+  const std::string file = path.front() == '/' ? path : root.string() + "/" + path;
+  std::error_code error;  // a link loop or a path through a file: not a readable file, not an exception
+  if (!std::filesystem::is_regular_file(file, error)) reject(spec, "{} is not a readable file", file);
   constexpr auto kNoLengths = "has no lengths (a header and at least one row are needed)";
-  if (std::filesystem::file_size(file) > kMaxFileBytes) reject(spec, "is larger than {} bytes", kMaxFileBytes);
+  const auto bytes = std::filesystem::file_size(file, error);
+  if (error) reject(spec, "{} is not a readable file", file);
+  if (bytes > kMaxFileBytes) reject(spec, "is larger than {} bytes", kMaxFileBytes);
   std::ifstream in(file, std::ios::binary);
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (!in && !in.eof()) reject(spec, "{} is not a readable file", file.string());
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in && !in.eof()) reject(spec, "{} is not a readable file", file);
   if (text.empty()) reject(spec, kNoLengths);
+  // libfccp can re-read stale buffer contents, and then wait forever, on a large file whose last
+  // line has no end (its issue 72); the same lines with the end added are read right.
+  if (text.back() != '\n') text.push_back('\n');
   // libfccp reads a line as a C string: a NUL would end it silently.
   if (const auto nul = text.find('\0'); nul != std::string::npos) reject(spec, "holds a NUL byte at offset {}: a lengths file is text", nul);
   try {
     io::CSVReader<2, io::trim_chars<' '>, io::double_quote_escape<',', '"'>, io::throw_on_overflow, io::empty_line_comment>
-        reader(file.string(), text.data(), text.data() + text.size());
+        reader(file, text.data(), text.data() + text.size());
     reader.read_header(io::ignore_extra_column | io::ignore_missing_column, "length", "decoder_length");
     if (!reader.has_column("length")) reject(spec, "has no column \"length\"");
     const bool decoder = reader.has_column("decoder_length");

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     try {
-      out[argv[i]] = batches(seqpack::perf::read_lengths_file(argv[i], SEQPACK_PERF_DIR "/.."));
+      out[argv[i]] = batches(seqpack::perf::read_lengths_file(argv[i], std::filesystem::path(SEQPACK_PERF_DIR).parent_path()));
     } catch (const seqpack::InvalidArgument& error) {
       out[argv[i]] = {{"error", error.what()}};
     }

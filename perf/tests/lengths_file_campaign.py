@@ -66,7 +66,8 @@ def byte_variants(seed: bytes, rng: random.Random, count: int) -> dict[str, byte
 def value_variants() -> dict[str, bytes]:
     values = ["0", "-0", "-1", "1", "007", "1e3", "0x10", "1.0", "+5", " 5 ", '" 5"', '"5"', '""5""', "5 5",
               "999999999", "1000000000", "1000000001", "9223372036854775807", "9223372036854775808",
-              "-9223372036854775808", "99999999999999999999999", "\uff15", "\u00b2", "٣", "", " ", "NaN", "inf"]
+              "-9223372036854775808", "99999999999999999999999", "\uff15", "\u00b2", "٣", "", " ", "NaN", "inf",
+              "1" * 4301, "0" * 5000 + "7"]
     return {f"value_{i}": f"length\n4\n{v}\n6\n".encode() for i, v in enumerate(values)}
 
 
@@ -82,6 +83,11 @@ def limit_variants(folder: Path) -> dict[str, Path]:
         f.write(b"length\n5\n")
         f.truncate((256 << 20) + 1)
     out["past_256_mib"] = sparse
+    # libfccp's issue 72: a large file whose last line has no end, with a line end 2^24 bytes before
+    # the file's end; its reader re-read stale buffer contents and then waited forever.
+    unended = folder / "unended_48_mib.csv"
+    unended.write_bytes(b"length\n" + b"1\n" * 25_165_821 + b"1")
+    out["unended_48_mib"] = unended
     many = folder / "million_rows.csv"
     many.write_bytes(b"length\n" + b"".join(b"%d\n" % (1 + i % 997) for i in range(1_000_000)))
     out["million_rows"] = many
@@ -97,11 +103,15 @@ def path_variants(folder: Path) -> dict[str, str]:
     (folder / "dangling.csv").symlink_to(folder / "nowhere.csv")
     (folder / "dir.csv").mkdir()
     (folder / "at@sign.csv").write_bytes(SMALL)
+    (folder / "loop.csv").symlink_to(folder / "loop.csv")
     return {"directory": f"file:{folder / 'dir.csv'}", "fifo": f"file:{fifo}", "dev_zero": "file:/dev/zero",
             "dev_null": "file:/dev/null", "link": f"file:{folder / 'link.csv'}@scale",
             "dangling_link": f"file:{folder / 'dangling.csv'}", "nothing": f"file:{folder / 'absent.csv'}",
             "at_sign_in_name": f"file:{folder / 'at@sign.csv'}@clip", "at_sign_no_rule": f"file:{folder / 'at@sign.csv'}",
-            "empty_spec": "file:", "only_rule": "file:@scale", "relative": "file:perf/datasets/plaid.csv"}
+            "empty_spec": "file:", "only_rule": "file:@scale", "relative": "file:perf/datasets/plaid.csv",
+            "trailing_slash": f"file:{good}/", "double_slash": f"file:{folder}//good.csv",
+            "dot_segment": f"file:{folder}/./good.csv", "link_loop": f"file:{folder / 'loop.csv'}",
+            "relative_trailing_slash": "file:perf/datasets/plaid.csv/"}
 
 
 def cpp_readings(binary: str, specs: list[str]) -> tuple[dict, list[str]]:
@@ -150,14 +160,21 @@ def check(spec: str, cpp: dict, problems: list[str]) -> str:
     return "accepted"
 
 
-def advise_reads(path: Path, problems: list[str]):
+def advise_reads(path: Path, problems: list[str], workers_accept: bool | None):
+    """advise.py's reader on a file: one line naming it, or acceptance; where the file has no decoder
+    column (which advise.py does not read), the same answer as the workers'."""
     try:
         advise.read_series_lengths(path, "length", None)
+        accepted = True
     except advise.BadInput as error:
+        accepted = False
         if "\n" in str(error) or not str(error).startswith(f"{path}: "):
             problems.append(f"advise.py on {path}: refusal is not one line naming it: {str(error)[:200]!r}")
     except Exception as error:  # noqa: BLE001 -- anything else is the failure this looks for
         problems.append(f"advise.py on {path}: raised {type(error).__name__}: {error}")
+        return
+    if workers_accept is not None and accepted != workers_accept:
+        problems.append(f"advise.py {'accepts' if accepted else 'refuses'} {path}, the workers do not")
 
 
 def main(argv=None) -> int:
@@ -182,17 +199,20 @@ def main(argv=None) -> int:
             files[name].write_bytes(content)
         files.update(limit_variants(folder))
         specs = {name: f"file:{path}" for name, path in files.items()}
-        specs.update({name: f"file:{path}@scale" for name, path in list(files.items())[::7]})  # the other rule too
+        specs.update({f"{name}@scale": f"file:{path}@scale" for name, path in list(files.items())[::7]})  # both rules
         paths = folder / "paths"
         paths.mkdir()
         specs.update(path_variants(paths))
         cpp, problems = cpp_readings(args.lengths_dump, list(specs.values()))
         outcomes = {"accepted": 0, "refused": 0, "problem": 0}
         for spec in specs.values():
-            if spec in cpp:
-                outcomes[check(spec, cpp[spec], problems)] += 1
-        for path in files.values():
-            advise_reads(path, problems)
+            if spec not in cpp:
+                problems.append(f"{spec}: the C++ reader gave no answer")
+                continue
+            outcomes[check(spec, cpp[spec], problems)] += 1
+        for name, path in files.items():
+            accepted = "error" not in cpp.get(specs[name], {"error": ""})
+            advise_reads(path, problems, accepted if b"decoder_length" not in contents.get(name, b"") else None)
     for problem in problems:
         print("FAIL", problem)
     print(f"lengths files: {len(specs)} tried, {outcomes['accepted']} accepted alike, {outcomes['refused']} refused "

@@ -10,20 +10,25 @@ from seqpack_reference.perf import jagged_peer
 TE, TD = 9, 4
 
 
-def _case(seed, causal=True):
+# Lengths whose longest rows fill the window, and lengths that leave it partly empty (the peer's
+# attention then runs on a batch narrower than the window).
+LENGTHS = {"full": ([9, 1, 5, 7, 2], [4, 1, 2, 4, 3]), "short": ([6, 1, 5, 3, 2], [3, 1, 2, 3, 1])}
+
+
+def _case(seed, causal=True, lengths="full"):
     torch.manual_seed(seed)
     model = TransformerLSTM(3, 2, d_model=8, num_layers=2, num_transformer_blocks=2, num_heads=2, dropout=0.0,
                             causal_attention=causal, packing="always").double()
-    encoder_lengths = torch.tensor([9, 1, 5, 7, 2])
-    decoder_lengths = torch.tensor([4, 1, 2, 4, 3])
+    encoder_lengths, decoder_lengths = (torch.tensor(v) for v in LENGTHS[lengths])
     past = torch.randn(5, TE, 3, dtype=torch.float64) * (torch.arange(TE) < encoder_lengths[:, None]).unsqueeze(-1)
     future = torch.randn(5, TD, 2, dtype=torch.float64) * (torch.arange(TD) < decoder_lengths[:, None]).unsqueeze(-1)
     return model, past, future, encoder_lengths, decoder_lengths
 
 
+@pytest.mark.parametrize("lengths", sorted(LENGTHS))
 @pytest.mark.parametrize("causal", [True, False])
-def test_the_peer_is_the_packed_path_at_the_real_steps(causal):
-    model, past, future, enc, dec = _case(0, causal)
+def test_the_peer_is_the_packed_path_at_the_real_steps(causal, lengths):
+    model, past, future, enc, dec = _case(0, causal, lengths)
     reference = model(past, future, enc, dec)
     real = torch.arange(TD) < dec[:, None]
     jagged = jagged_peer.forward(model, past, future, enc, dec)
@@ -31,8 +36,9 @@ def test_the_peer_is_the_packed_path_at_the_real_steps(causal):
     torch.testing.assert_close(jagged, reference[real], rtol=1e-10, atol=1e-12)
 
 
-def test_its_gradients_are_the_packed_paths():
-    model, past, future, enc, dec = _case(1)
+@pytest.mark.parametrize("lengths", sorted(LENGTHS))
+def test_its_gradients_are_the_packed_paths(lengths):
+    model, past, future, enc, dec = _case(1, lengths=lengths)
     target = torch.randn(5, TD, 1, dtype=torch.float64)
     real = torch.arange(TD) < dec[:, None]
     ((model(past, future, enc, dec)[real] - target[real]) ** 2).mean().backward()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 from . import csv_dialect
@@ -48,10 +49,13 @@ def read_distributions(path: Path) -> list[dict]:
 
 
 def parse_length(spec: str, column: str, text: str, row: int) -> int:
-    digits = text[1:] if text.startswith("-") else text
-    if not (digits.isascii() and digits.isdigit()) or not -2**63 <= int(text) < 2**63:  # C++'s int64_t
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
+    significant = digits.lstrip("0")  # int() refuses over 4,300 digits; an int64_t has at most 19
+    value = int(significant or "0") if digits.isascii() and digits.isdigit() and len(significant) <= 19 else None
+    if value is None or not -2**63 <= (-value if negative else value) < 2**63:  # C++'s int64_t
         raise Refusal(f'{spec}: row {row}: {column} "{text}" is not an integer')
-    value = int(text)
+    value = -value if negative else value
     if not 1 <= value <= MAX_FILE_LENGTH:
         raise Refusal(f"{spec}: row {row}: {column} {value} is outside [1, {MAX_FILE_LENGTH}]")
     return value
@@ -68,13 +72,19 @@ def read_lengths_file(spec: str, root: Path) -> dict:
             raise Refusal(f'{spec}: unknown rule "{rule}" after @ (clip or scale)')
     if not path:
         raise Refusal(f"{spec}: names no file (file:PATH[@clip|@scale])")
-    file = Path(path) if Path(path).is_absolute() else root / path
-    if not file.is_file():
+    file = path if path.startswith("/") else f"{root}/{path}"  # as written, not tidied: as the C++ side
+    try:
+        readable = os.path.isfile(file)
+        size = os.stat(file).st_size if readable else 0
+    except OSError:
+        readable = False
+    if not readable:
         raise Refusal(f"{spec}: {file} is not a readable file")
-    if file.stat().st_size > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise Refusal(f"{spec}: is larger than {MAX_FILE_BYTES} bytes")
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as f:
+            data = f.read()
     except OSError:
         raise Refusal(f"{spec}: {file} is not a readable file") from None
     if not data:

@@ -15,7 +15,7 @@ real timesteps wherever PyTorch can.
 
 Its output at the real decoder steps equals the reference's packed path's (the padding-free
 contract of docs/padding-free.md; the padded path differs, since its LSTMs run the padding into the
-decoder's initial state): perf/tests/jagged_peer_test.py.
+decoder's initial state): reference/tests/test_jagged_peer.py.
 """
 from __future__ import annotations
 
