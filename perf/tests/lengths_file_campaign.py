@@ -84,7 +84,7 @@ def limit_variants(folder: Path) -> dict[str, Path]:
         f.truncate((256 << 20) + 1)
     out["past_256_mib"] = sparse
     # libfccp's issue 72: a large file whose last line has no end, with a line end 2^24 bytes before
-    # the file's end; its reader re-read stale buffer contents and then waited forever.
+    # the file's end, on which its reader hangs (aborts, with assertions on).
     unended = folder / "unended_48_mib.csv"
     unended.write_bytes(b"length\n" + b"1\n" * 25_165_821 + b"1")
     out["unended_48_mib"] = unended
