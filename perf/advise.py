@@ -37,7 +37,6 @@ from seqpack_reference.perf import csv_dialect, distributions
 PATHS = tuple(packing_policy.PATHS)  # the paths the policy chooses among, in its tie order
 BAD_INPUT = 3
 TARGET_PCT, MAX_ROUNDS = 2.0, 80  # the measuring's stopping rule (or --budget-s, whichever comes first)
-GROUPING_BUCKET_BATCHES = 16  # the length-grouped sampler's bucket, in batches (batching.length_grouped_batches)
 
 
 class BadInput(Exception):
@@ -80,7 +79,7 @@ def read_series_lengths(path: Path, column: str, series_id: str | None) -> list[
 def batch_fills(window: list[int], batch: int, steps: int, grouped: bool) -> list[dict]:
     """Every batch of one epoch as the sampler cuts it: its lengths, its fill of the window
     (sum L / (B T): what the padded path wastes) and of its longest row (sum L / (B max L))."""
-    batches, _ = batching.length_grouped_batches(torch.tensor(window), batch, GROUPING_BUCKET_BATCHES,
+    batches, _ = batching.length_grouped_batches(torch.tensor(window), batch,
                                                  shuffle=True, seed=0, group_by_length=grouped)
     out = []
     for members in batches:

@@ -18,9 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scipy.stats import beta
-
 import advise
+import replication
 from seqpack_paths import ROOT
 
 # "<lengths file>@<rule>": JapaneseVowels clipped (short series in a long window) and scaled (the
@@ -29,13 +28,6 @@ from seqpack_paths import ROOT
 LENGTH_SETS = ("japanese_vowels@clip", "japanese_vowels@scale", "plaid@scale", "plaid@clip")
 BATCHES = (32, 64)
 WRONG_BY_MORE_THAN = 0.20  # the policy's second target: never this much slower than the fastest path
-
-
-def exact_interval(successes: int, trials: int) -> tuple[float, float]:
-    """Clopper-Pearson 95% interval of a proportion."""
-    low = beta.ppf(0.025, successes, trials - successes + 1) if successes else 0.0
-    high = beta.ppf(0.975, successes + 1, trials - successes) if successes < trials else 1.0
-    return float(low), float(high)
 
 
 def markdown(points: list[dict]) -> str:
@@ -54,7 +46,7 @@ def markdown(points: list[dict]) -> str:
                      f"{', ±' + str(m['target_half_width_pct']) + '% target' if 'target_half_width_pct' in m else ''}) |")
     right = sum(p["measured"]["pick_verdict"] == "right" for p in points)
     wrong = [p for p in points if p["measured"]["pick_verdict"] == "wrong"]
-    low, high = exact_interval(right, len(points))
+    low, high = replication.clopper_pearson(right, len(points))
     worst = max((p["measured"].get("time_lost_pct", 0.0) for p in points), default=0.0)
     disturbed = [p for p in points if p["measured"]["disturbances"]]
     lines += ["", f"Right at {right} of {len(points)} points ({100 * right / len(points):.0f}%, exact 95% interval "
