@@ -13,7 +13,9 @@ the interval (stats.nested_log_interval), as pyperf spreads its values over proc
 which an arm stalls (stall_factor times its median) is measured again and counted. Launches go on
 until every requested ratio's 95% interval is within the target half-width, or the point's time
 budget is spent (at least `min_rounds` and `min_launches` either way): adaptive, as Criterion.rs and
-pyperf are. The point records the other work the machine did meanwhile (machine.LoadMeter) and
+pyperf are. A run spreads each point's launches over its whole length (measure_in_passes: passes
+over the points, a launch of each per pass), so that what moves over minutes, not only what a process
+fixes, shows in every interval. The point records the other work the machine did meanwhile (machine.LoadMeter) and
 names what disturbed it (disturbances()).
 """
 from __future__ import annotations
@@ -269,104 +271,115 @@ def disturbances(result: PointResult, measuring_s: float) -> list[str]:
     return out
 
 
-def measure(point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
-            slowdowns: dict[str, float] | None = None) -> PointResult:
-    """Prepares, calibrates and measures the point's arms in rounds, in launches of fresh workers.
-    `slowdowns` (test-only, the gate's power check) slows an arm, by label, by a known fraction."""
-    started = time.monotonic()
-    load = machine.LoadMeter()
-    twin = point.control_twin
-    all_arms = point.arms + [twin]  # the A/A twin: the control arm built again, as an instance of its own
-    arms = {arm.label: ArmResult(arm) for arm in all_arms}
-    arm_id = lambda arm: f"{point.name}|{arm.label}"  # noqa: E731
-    per_launch = settings.launch_size(point.kind)
-    launching = per_launch < settings.max_rounds  # more than one launch is planned
+class PointMeasurement:
+    """One point's measurement, a launch at a time: `measure` runs its launches back to back,
+    `measure_in_passes` spreads every point's launches over the whole run. Each launch starts fresh
+    processes for the point's workers (the first keeps what is running), builds its arms again (the
+    first also calibrates each arm's sample) and runs its rounds; after each whole launch the point may
+    stop (target, budget, max rounds, no ratios). `slowdowns` (test-only, the gate's power check) slows
+    an arm, by label, by a known fraction."""
 
-    built: dict[str, int] = {}  # arm id -> the worker generation it was built in
-    unit_s: dict[str, float] = {}
-    launch_of_round: list[int] = []
-    launch, treated = 0, 0
-    max_treated = max(1, round(settings.max_treated_share * settings.max_rounds))
+    def __init__(self, point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
+                 slowdowns: dict[str, float] | None = None):
+        self.point, self.workers, self.settings, self.rng, self.say = point, workers, settings, rng, say
+        self.slowdowns = slowdowns or {}
+        self.twin = point.control_twin
+        self.all_arms = point.arms + [self.twin]  # the A/A twin: the control arm built again, an instance of its own
+        self.arms = {arm.label: ArmResult(arm) for arm in self.all_arms}
+        self.per_launch = settings.launch_size(point.kind)
+        self.launching = self.per_launch < settings.max_rounds  # more than one launch is planned
+        self.built: dict[str, int] = {}  # arm id -> the worker generation it was built in
+        self.unit_s: dict[str, float] = {}
+        self.launch_of_round: list[int] = []
+        self.launch = self.rounds = self.treated = 0
+        self.max_treated = max(1, round(settings.max_treated_share * settings.max_rounds))
+        self.ratios: dict = {}
+        self.stopped = ""  # empty while the point goes on
+        self.elapsed_s = self.measuring_s = self.preparing_s = 0.0  # this point's own time, over its launches
+        self.foreign_cpu_s = 0.0  # other work on the machine while this point ran, CPU seconds
 
-    def fail(arm: Arm, error: WorkerError):
-        arms[arm.label].status = f"error: {error}"
-        say(f"    {arm.label}: {arms[arm.label].status}")
+    def arm_id(self, arm: Arm) -> str:
+        return f"{self.point.name}|{arm.label}"
 
-    def prepare(arm: Arm):
-        worker = workers[arm.worker]
+    def live(self) -> list[Arm]:
+        return [a for a in self.all_arms if self.arms[a.label].status == "ok"]
+
+    def fail(self, arm: Arm, error: WorkerError):
+        self.arms[arm.label].status = f"error: {error}"
+        self.say(f"    {arm.label}: {self.arms[arm.label].status}")
+
+    def prepare(self, arm: Arm):
+        worker = self.workers[arm.worker]
         worker.ensure_started()
-        result = arms[arm.label]
-        reply = worker.call({"op": "prepare", "id": arm_id(arm),
-                             "arm": point.arm_spec(arm, (slowdowns or {}).get(arm.label, 0.0)),
-                             "timeout_s": settings.prepare_timeout_s, "memory": result.unit_peak_mib is None},
-                            settings.prepare_timeout_s + 60)
-        built[arm_id(arm)] = worker.generation
+        result = self.arms[arm.label]
+        timeout = self.settings.prepare_timeout_s
+        reply = worker.call({"op": "prepare", "id": self.arm_id(arm),
+                             "arm": self.point.arm_spec(arm, self.slowdowns.get(arm.label, 0.0)),
+                             "timeout_s": timeout, "memory": result.unit_peak_mib is None}, timeout + 60)
+        self.built[self.arm_id(arm)] = worker.generation
         if "unit_peak_mib" in reply:
             result.unit_peak_mib, result.held_mib = reply["unit_peak_mib"], reply["held_mib"]
-        if launch <= 1:
+        if self.launch <= 1:
             result.prepare_s += reply["prepare_s"]
         result.fill_ratio, result.samples, result.timesteps = reply["fill_ratio"], reply["samples"], reply["timesteps"]
         result.steps_per_unit = reply["steps_per_unit"]
         result.rank_fill_ratio = reply.get("rank_fill_ratio", [])
 
-    def run(arm: Arm, units: int) -> dict:
-        worker = workers[arm.worker]
+    def run(self, arm: Arm, units: int) -> dict:
+        worker = self.workers[arm.worker]
         worker.ensure_started()
-        if built.get(arm_id(arm)) != worker.generation:  # the worker was restarted: build the arm again
-            prepare(arm)
-        expected = units * unit_s.get(arm_id(arm), point.sample_s)
-        return worker.call({"op": "run", "id": arm_id(arm), "units": units}, max(60.0, 20 * expected))
+        if self.built.get(self.arm_id(arm)) != worker.generation:  # the worker was restarted: build it again
+            self.prepare(arm)
+        expected = units * self.unit_s.get(self.arm_id(arm), self.point.sample_s)
+        return worker.call({"op": "run", "id": self.arm_id(arm), "units": units}, max(60.0, 20 * expected))
 
-    def start_launch():
+    def start_launch(self):
         """Fresh processes for every worker of the point (the first launch keeps what is running), each
         arm built again in them; the first launch also calibrates each arm's sample."""
-        nonlocal launch, preparing_s
-        began = time.monotonic()
-        launch += 1
-        if launch > 1:
-            for name in {a.worker for a in all_arms}:
-                workers[name].stop()
-        for arm in all_arms:
-            result = arms[arm.label]
+        self.launch += 1
+        if self.launch > 1:
+            for name in {a.worker for a in self.all_arms}:
+                self.workers[name].stop()
+        control = self.point.control
+        for arm in self.all_arms:
+            result = self.arms[arm.label]
             if result.status != "ok":
                 continue
-            if arm == twin and launch == 1 and arms[point.control.label].status != "ok":
-                result.status = arms[point.control.label].status  # nothing to be the twin of
+            if arm == self.twin and self.launch == 1 and self.arms[control.label].status != "ok":
+                result.status = self.arms[control.label].status  # nothing to be the twin of
                 continue
             try:
-                prepare(arm)
-                if launch == 1:
+                self.prepare(arm)
+                if self.launch == 1:
                     # Calibration: one more unit, timed; a sample is as many units as fill sample_s. The
                     # twin samples as its control does.
-                    unit_s[arm_id(arm)] = (unit_s[arm_id(point.control)] if arm == twin
-                                           else max(run(arm, 1)["seconds"], 1e-9))
-                    result.units = max(1, math.ceil(point.sample_s / unit_s[arm_id(arm)]))
+                    self.unit_s[self.arm_id(arm)] = (self.unit_s[self.arm_id(control)] if arm == self.twin
+                                                     else max(self.run(arm, 1)["seconds"], 1e-9))
+                    result.units = max(1, math.ceil(self.point.sample_s / self.unit_s[self.arm_id(arm)]))
             except WorkerError as error:
-                fail(arm, error)
-        if launch > 1:
-            preparing_s += time.monotonic() - began
+                self.fail(arm, error)
 
-    def stalled(values: dict[str, float]) -> bool:
+    def stalled(self, values: dict[str, float]) -> bool:
         """Whether an arm of this round took stall_factor times its median so far (the calibrated unit
         stands in before two rounds)."""
         for label, value in values.items():
-            result = arms[label]
-            reference = result.seconds_per_step + [unit_s[arm_id(result.arm)] / result.steps_per_unit]
-            if value > settings.stall_factor * statistics.median(reference):
+            result = self.arms[label]
+            reference = result.seconds_per_step + [self.unit_s[self.arm_id(result.arm)] / result.steps_per_unit]
+            if value > self.settings.stall_factor * statistics.median(reference):
                 return True
         return False
 
-    def run_round() -> dict[str, float] | None:
+    def run_round(self) -> dict[str, float] | None:
         """Every live arm once, in a fresh order: each arm's seconds per step (None: no arm is left)."""
-        order = [a for a in all_arms if arms[a.label].status == "ok"]
-        rng.shuffle(order)
+        order = self.live()
+        self.rng.shuffle(order)
         values = {}
         for arm in order:
-            result = arms[arm.label]
+            result = self.arms[arm.label]
             try:
-                reply = run(arm, result.units)
+                reply = self.run(arm, result.units)
             except WorkerError as error:
-                fail(arm, error)
+                self.fail(arm, error)
                 continue
             values[arm.label] = reply["seconds"] / (result.units * result.steps_per_unit)
             result.peak_memory_mib = max(result.peak_memory_mib, reply["peak_memory_mib"])
@@ -375,71 +388,139 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
                 for name, value in data_parallel.metrics(reply["rank_timings"]).items():
                     result.metrics.setdefault(name, []).append(value)
         # An arm that failed in this round is dropped; the others keep one sample per round, paired.
-        return {label: v for label, v in values.items() if arms[label].status == "ok"} or None
+        return {label: v for label, v in values.items() if self.arms[label].status == "ok"} or None
 
-    preparing_s = 0.0  # spent building arms again in later launches (not measuring)
-    start_launch()
-    rounds, in_launch, stopped, ratios = 0, 0, "max rounds", {}
-    rounds_started = time.monotonic()
-    unit_started = rounds_started  # of the last launch when launching, else of the last round
-    while rounds < settings.max_rounds and any(arms[a.label].status == "ok" for a in all_arms):
-        if in_launch == per_launch:
-            unit_started = time.monotonic()
-            start_launch()
-            in_launch = 0
-        if not launching:
-            unit_started = time.monotonic()
-        values = run_round()
-        if values is None:
-            break
-        if treated < max_treated and stalled(values):
-            treated += 1  # measured again, in the same launch
-            continue
-        for label, value in values.items():
-            arms[label].seconds_per_step.append(value)
-        launch_of_round.append(launch)
-        rounds += 1
-        in_launch += 1
-        if launching and in_launch < per_launch:
-            continue  # a launch is judged whole
-        ratios = _ratio_intervals(point, arms, launch_of_round)
-        if not any(r.label in ratios for r in point.ratios):
-            stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
-            break
-        now = time.monotonic()
-        spent, last = now - rounds_started, now - unit_started  # the next launch (or round) costs about `last`
-        wide = widest(point, ratios)
-        if rounds % 5 == 0 or launching:
-            say(f"    round {rounds}" + (f" (launch {launch})" if launching else "")
-                + f": widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
-                f"{spent:.0f} s of {point.budget_s:.0f}")
-        if rounds >= settings.min_rounds and (not launching or launch >= settings.min_launches):
+    def measure_launch(self):
+        """One launch: fresh workers and as many rounds as a launch holds (one round at a time when the
+        point does not launch), then whether the point stops."""
+        began, load = time.monotonic(), machine.LoadMeter()
+        try:
+            self._launch_rounds()
+            if self.launching and not self.stopped:
+                self.release()  # the next launch builds them anew; meanwhile other points share the workers
+        finally:
+            wall = time.monotonic() - began
+            self.elapsed_s += wall
+            self.foreign_cpu_s += load.foreign_cpus() * wall
+
+    def _launch_rounds(self):
+        settings = self.settings
+        if self.launch == 0 or self.launching:
+            prepared = time.monotonic()
+            self.start_launch()
+            if self.launch > 1:
+                self.preparing_s += time.monotonic() - prepared
+        in_launch = 0
+        while self.rounds < settings.max_rounds:
+            round_started = time.monotonic()
+            values = self.run_round() if self.live() else None
+            if values is None:
+                self.stopped = "no arms"
+                return
+            self.measuring_s += time.monotonic() - round_started
+            if self.treated < self.max_treated and self.stalled(values):
+                self.treated += 1  # measured again, in the same launch
+                continue
+            for label, value in values.items():
+                self.arms[label].seconds_per_step.append(value)
+            self.launch_of_round.append(self.launch)
+            self.rounds += 1
+            in_launch += 1
+            if self.launching and in_launch < self.per_launch:
+                continue  # a launch is judged whole
+            if self.judge(last_s=time.monotonic() - round_started if not self.launching else None) or self.launching:
+                return
+        self.stopped = self.stopped or "max rounds"
+
+    def judge(self, last_s: float | None) -> bool:
+        """After a whole launch (or a round, when not launching): the intervals, and whether to stop."""
+        point, settings = self.point, self.settings
+        self.ratios = _ratio_intervals(point, self.arms, self.launch_of_round)
+        if not any(r.label in self.ratios for r in point.ratios):
+            self.stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
+            return True
+        spent = self.measuring_s + self.preparing_s
+        # The next launch (or round) costs about what the mean one did.
+        next_s = last_s if last_s is not None else spent / max(self.launch, 1)
+        wide = widest(point, self.ratios)
+        if self.rounds % 5 == 0 or self.launching:
+            self.say(f"    {point.name}: round {self.rounds}" + (f" (launch {self.launch})" if self.launching else "")
+                     + f": widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
+                     f"{spent:.0f} s of {point.budget_s:.0f}")
+        if self.rounds >= settings.min_rounds and (not self.launching or self.launch >= settings.min_launches):
             if wide <= settings.target_half_width_pct:
-                stopped = "target"
-                break
-            if spent + last > point.budget_s:
-                stopped = "budget"
-                break
-    measuring_s = time.monotonic() - rounds_started - preparing_s
-    for arm_key, generation in built.items():  # the instances still alive: a run holds many points
-        worker = workers[next(a.worker for a in all_arms if arm_id(a) == arm_key)]
-        if worker.process is not None and worker.generation == generation:
-            try:
-                worker.call({"op": "release", "id": arm_key}, 60)
-            except WorkerError:
-                pass
-    ratios = _ratio_intervals(point, arms, launch_of_round)
-    result = PointResult(point, arms, ratios, ratios.get(point.control_ratio.label), rounds,
-                         time.monotonic() - started, stopped, launch_of_round, treated, load.foreign_cpus(),
-                         relaunch_s=preparing_s / max(launch - 1, 1), round_s=measuring_s / max(rounds + treated, 1))
-    result.disturbances = disturbances(result, measuring_s)
-    for line in result.disturbances:
-        say(f"    DISTURBED: {line}")
-    return result
+                self.stopped = "target"
+                return True
+            if spent + next_s > point.budget_s:
+                self.stopped = "budget"
+                return True
+        if self.rounds >= settings.max_rounds:
+            self.stopped = "max rounds"
+            return True
+        return False
+
+    def release(self):
+        """Frees the point's instances still alive in running workers (a run holds many points)."""
+        for arm_key, generation in self.built.items():
+            worker = self.workers[next(a.worker for a in self.all_arms if self.arm_id(a) == arm_key)]
+            if worker.process is not None and worker.generation == generation:
+                try:
+                    worker.call({"op": "release", "id": arm_key}, 60)
+                except WorkerError:
+                    pass
+        self.built.clear()  # a later run builds them again
+
+    def result(self) -> PointResult:
+        self.release()
+        ratios = _ratio_intervals(self.point, self.arms, self.launch_of_round)
+        result = PointResult(self.point, self.arms, ratios, ratios.get(self.point.control_ratio.label), self.rounds,
+                             self.elapsed_s, self.stopped or "max rounds", self.launch_of_round, self.treated,
+                             self.foreign_cpu_s / self.elapsed_s if self.elapsed_s > 0 else 0.0,
+                             relaunch_s=self.preparing_s / max(self.launch - 1, 1),
+                             round_s=self.measuring_s / max(self.rounds + self.treated, 1))
+        result.disturbances = disturbances(result, self.measuring_s)
+        for line in result.disturbances:
+            self.say(f"    DISTURBED: {line}")
+        return result
+
+
+def measure(point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
+            slowdowns: dict[str, float] | None = None) -> PointResult:
+    """A point's launches back to back, until it stops."""
+    measurement = PointMeasurement(point, workers, settings, rng, say, slowdowns)
+    while not measurement.stopped:
+        measurement.measure_launch()
+    return measurement.result()
+
+
+def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, progress: "Progress",
+                      finished=lambda index, result: None) -> list[PointResult]:
+    """Every point's launches spread over the whole run: passes over the points still going, one launch
+    of each per pass, in a fresh order each pass, so that what drifts over the run's length (the machine,
+    the host's other tenants) enters every point's launch means and so its interval. `finished` hears
+    of each point as it stops; the results come back in the order given."""
+    results: dict[int, PointResult] = {}
+    passes, last = 0, None
+    while len(results) < len(measurements):
+        passes += 1
+        going = [i for i, m in enumerate(measurements) if i not in results]
+        rng.shuffle(going)
+        if len(going) > 1 and going[0] == last:  # no point's two launches back to back across passes
+            going[0], going[-1] = going[-1], going[0]
+        for index in going:
+            last = index
+            m = measurements[index]
+            progress.launch(passes, m, measurements)
+            m.measure_launch()
+            if m.stopped:
+                results[index] = m.result()
+                progress.finish(results[index])
+                finished(index, results[index])
+    return [results[i] for i in range(len(measurements))]
 
 
 class Progress:
-    """A line per point: which, how many are left and about how long, from the points done so far."""
+    """A line per point (or, in passes, per launch): which, how many are left and about how long."""
 
     def __init__(self, points: list[Point], stream=sys.stderr):
         self.points, self.stream, self.done, self.spent = points, stream, 0, {}
@@ -459,6 +540,23 @@ class Progress:
         self.say(f"[point {self.done + 1}/{len(self.points)}, about {self.eta_s() / 60:.0f} min left] {point.name}: "
                  f"{len(point.arms) + 1} arms")
 
+    def launch(self, passes: int, m: PointMeasurement, measurements: list[PointMeasurement]):
+        """Before one of a point's launches in a run of passes; the time left is, for each going point, its
+        budget left or its rounds left at the mean launch's cost, whichever is less, or its minimum
+        launches left when that is more."""
+        left = 0.0
+        for other in measurements:
+            if other.stopped:
+                continue
+            settings = other.settings
+            cost = other.elapsed_s / other.launch if other.launch else other.point.budget_s / settings.min_launches
+            by_rounds = math.ceil((settings.max_rounds - other.rounds) / other.per_launch) * cost
+            by_budget = other.point.budget_s - other.measuring_s - other.preparing_s
+            left += max(min(by_budget, by_rounds), (settings.min_launches - other.launch) * cost, 0.0)
+        going = sum(not other.stopped for other in measurements)
+        self.say(f"[pass {passes}, {going} of {len(measurements)} points going, about {left / 60:.0f} min left] "
+                 f"{m.point.name}: launch {m.launch + 1}")
+
     def finish(self, result: PointResult):
         total, count = self.spent.get(result.point.kind, (0.0, 0))
         self.spent[result.point.kind] = (total + result.elapsed_s, count + 1)
@@ -467,5 +565,6 @@ class Progress:
         control = result.control
         aa = (f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}]" if control else "no A/A interval")
         treated = f", {result.treated_rounds} stalled rounds re-run" if result.treated_rounds else ""
-        self.say(f"    {result.rounds} rounds in {result.launches} launch{'es' if result.launches > 1 else ''}, "
+        self.say(f"    {result.point.name} done: {result.rounds} rounds in {result.launches} "
+                 f"launch{'es' if result.launches > 1 else ''}, "
                  f"{result.elapsed_s:.0f} s ({result.stopped}{treated}); widest ±{wide:.1f}%; {aa}")

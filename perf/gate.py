@@ -213,6 +213,13 @@ def slowed_arms(point: comparisons.Point, slowdowns: list[float]) -> dict[str, f
     return out
 
 
+def stop_on_failure(index: int, result: engine.PointResult):
+    """A gate arm that fails is the end of the gate: its workload cannot be judged."""
+    failed = [f"{a.arm.label}: {a.status}" for a in result.arms.values() if a.status != "ok"]
+    if failed:
+        raise SystemExit(f"gate: at {result.point.name} an arm failed: {failed[0]}")
+
+
 def measure(build: Path, base: tuple[Path, Path], python: str, slowdowns: list[float], seed=None) -> list[dict]:
     """Each gate point's head / base ratios (and the slowed arms'), with how the point went."""
     settings = gate_settings()
@@ -222,17 +229,17 @@ def measure(build: Path, base: tuple[Path, Path], python: str, slowdowns: list[f
     with tempfile.TemporaryDirectory() as tmp:
         workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base, "slowed": (ROOT, build)})
         try:
-            for index, point in enumerate(comparisons.gate_points(settings), 1):
-                slowed = slowed_arms(point, slowdowns)
-                say(f"gate: measuring {point.name} ({index}, {len(point.arms) + 1} arms)")
-                result = engine.measure(point, workers, engine_settings, rng, say=say, slowdowns=slowed)
-                failed = [f"{a.arm.label}: {a.status}" for a in result.arms.values() if a.status != "ok"]
-                if failed:
-                    raise SystemExit(f"gate: at {point.name} an arm failed: {failed[0]}")
-                out.append({"point": point.name, "disturbances": result.disturbances,
+            points = comparisons.gate_points(settings)
+            slowed = [slowed_arms(point, slowdowns) for point in points]
+            measurements = [engine.PointMeasurement(point, workers, engine_settings, rng, say, slowed[i])
+                            for i, point in enumerate(points)]
+            # Launches in passes over the workloads, as run_matrix's, so that each workload's launches span the whole gate.
+            results = engine.measure_in_passes(measurements, rng, engine.Progress(points), stop_on_failure)
+            for result, slow in zip(results, slowed):
+                out.append({"point": result.point.name, "disturbances": result.disturbances,
                             "treated_rounds": result.treated_rounds, "foreign_cpus": round(result.foreign_cpus, 3),
-                            "ratios": {r.label: interval_record(result.ratios[r.label]) for r in point.ratios},
-                            "slowdowns": {label: s for label, s in slowed.items()}})
+                            "ratios": {r.label: interval_record(result.ratios[r.label]) for r in result.point.ratios},
+                            "slowdowns": dict(slow)})
         finally:
             workers.close()
     return out

@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env,
                              settings.get("data_parallel_threads_per_rank", 1))
     progress = engine.Progress(points)
-    rows, rounds = [], {}
+    rows, rounds = [], {}  # in the order points finish
     host = machine.describe()
 
     def write_results():  # after every point, so that an interrupted run keeps what it measured
@@ -179,14 +179,15 @@ def main(argv=None) -> int:
                 writer.writerow({**row, "machine": host, "torch": torch_version, "commit": revision})
         (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
 
+    def finished(index, result):
+        rows.extend(point_rows(result))
+        rounds[result.point.name] = point_record(result)
+        write_results()
+
     try:
-        for point in points:
-            progress.start(point)
-            result = engine.measure(point, workers, engine.EngineSettings.from_profile(settings), rng, progress.say)
-            progress.finish(result)
-            rows += point_rows(result)
-            rounds[point.name] = point_record(result)
-            write_results()
+        engine_settings = engine.EngineSettings.from_profile(settings)
+        measurements = [engine.PointMeasurement(p, workers, engine_settings, rng, progress.say) for p in points]
+        engine.measure_in_passes(measurements, rng, progress, finished)
         threads = {side: workers.info(side)["threads"] for side in ("cpp", "python")
                    if workers[side].process is not None}  # the single workers that ran
         torch_version = workers.info("python")["torch"]

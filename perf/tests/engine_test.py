@@ -2,6 +2,8 @@
 times are made up: the rounds, their order, the ratios, the adaptive stop and failing arms.
 
 Usage: engine_test.py  (unittest; needs scipy)"""
+import dataclasses
+import io
 import math
 import os
 import random
@@ -211,6 +213,40 @@ class Engine(unittest.TestCase):
         self.assertAlmostEqual(result.ratios["cpp packed / cpp padded"].estimate, 2.0, delta=0.1)
         self.assertAlmostEqual(result.control.estimate, 1.0, delta=0.05)
         self.assertEqual(len(result.arms["cpp packed"].seconds_per_step), result.rounds)
+
+    def test_a_run_of_passes_spreads_each_points_launches_over_the_run(self):
+        settings = engine.EngineSettings(min_rounds=4, max_rounds=6, target_half_width_pct=0.01,
+                                         rounds_per_launch={"step": 2}, min_launches=3)
+        points = [self.point(["padded", "packed"]), self.point(["padded", "packed"])]
+        points[1].batch = 16  # another point
+        measurements = [engine.PointMeasurement(p, self.workers, settings, random.Random(0), say=lambda text: None)
+                        for p in points]
+        heard = []
+        results = engine.measure_in_passes(measurements, random.Random(1), engine.Progress(points, io.StringIO()),
+                                           finished=lambda index, result: heard.append(index))
+        self.assertEqual([r.point.name for r in results], [p.name for p in points])
+        self.assertEqual(sorted(heard), [0, 1])
+        for result in results:
+            self.assertEqual((result.stopped, result.launch_of_round), ("max rounds", [1, 1, 2, 2, 3, 3]))
+            self.assertAlmostEqual(result.ratios["cpp packed / cpp padded"].estimate, 2.0, delta=0.1)
+        # Which point each run belonged to, in order: back to back would be two blocks; in passes each
+        # point's three launches take turns with the other's.
+        owners = [line.split("|")[0] for line in self.log.read_text().splitlines() if line != "start"]
+        blocks = [owner for i, owner in enumerate(owners) if i == 0 or owner != owners[i - 1]]
+        self.assertEqual(len(blocks), 6, blocks)
+
+    def test_a_point_that_reached_its_target_leaves_the_passes(self):
+        settings = engine.EngineSettings(min_rounds=2, max_rounds=30, target_half_width_pct=50.0,
+                                         rounds_per_launch={"step": 2}, min_launches=2)
+        easy, hard = self.point(["padded", "packed"]), self.point(["padded", "packed"], budget_s=600.0)
+        hard.batch = 16
+        measurements = [engine.PointMeasurement(easy, self.workers, settings, random.Random(0), say=lambda text: None),
+                        engine.PointMeasurement(hard, self.workers, dataclasses.replace(
+                            settings, target_half_width_pct=0.01, max_rounds=10), random.Random(0),
+                            say=lambda text: None)]
+        results = engine.measure_in_passes(measurements, random.Random(1), engine.Progress([easy, hard], io.StringIO()))
+        self.assertEqual((results[0].stopped, results[0].launches), ("target", 2))
+        self.assertEqual((results[1].stopped, results[1].launches), ("max rounds", 5))
 
     def test_a_failed_control_stops_the_rounds(self):
         point = self.point(["broken", "packed"])
