@@ -369,10 +369,33 @@ class PointMeasurement:
                 return True
         return False
 
+    def round_order(self) -> list[Arm]:
+        """Every live arm once, in a fresh order that keeps the arms of each ratio together: the arms
+        joined by the point's ratios (and the A/A pair) make groups, the groups come in a random order and
+        each group's arms in a random order within it. A ratio's two samples are then seconds apart at
+        most, not a whole round, and the machine's drift inside a round reaches them less."""
+        live = self.live()
+        group = {arm: arm for arm in live}  # union-find over the ratios' arms
+
+        def root(arm):
+            while group[arm] != arm:
+                arm = group[arm]
+            return arm
+        for ratio in self.point.ratios + [self.point.control_ratio]:
+            if ratio.numerator in group and ratio.denominator in group:
+                group[root(ratio.numerator)] = root(ratio.denominator)
+        groups: dict[Arm, list[Arm]] = {}
+        for arm in live:
+            groups.setdefault(root(arm), []).append(arm)
+        blocks = list(groups.values())
+        self.rng.shuffle(blocks)
+        for block in blocks:
+            self.rng.shuffle(block)
+        return [arm for block in blocks for arm in block]
+
     def run_round(self) -> dict[str, float] | None:
-        """Every live arm once, in a fresh order: each arm's seconds per step (None: no arm is left)."""
-        order = self.live()
-        self.rng.shuffle(order)
+        """Every live arm once (round_order): each arm's seconds per step (None: no arm is left)."""
+        order = self.round_order()
         values = {}
         for arm in order:
             result = self.arms[arm.label]
@@ -545,11 +568,14 @@ class Progress:
         budget left or its rounds left at the mean launch's cost, whichever is less, or its minimum
         launches left when that is more."""
         left = 0.0
+        launched = [o for o in measurements if o.launch]  # a point not yet launched: the mean launch so far
+        typical = sum(o.elapsed_s for o in launched) / sum(o.launch for o in launched) if launched else None
         for other in measurements:
             if other.stopped:
                 continue
             settings = other.settings
-            cost = other.elapsed_s / other.launch if other.launch else other.point.budget_s / settings.min_launches
+            cost = (other.elapsed_s / other.launch if other.launch else
+                    typical if typical is not None else other.point.budget_s / settings.min_launches)
             by_rounds = math.ceil((settings.max_rounds - other.rounds) / other.per_launch) * cost
             by_budget = other.point.budget_s - other.measuring_s - other.preparing_s
             left += max(min(by_budget, by_rounds), (settings.min_launches - other.launch) * cost, 0.0)

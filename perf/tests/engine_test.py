@@ -214,6 +214,22 @@ class Engine(unittest.TestCase):
         self.assertAlmostEqual(result.control.estimate, 1.0, delta=0.05)
         self.assertEqual(len(result.arms["cpp packed"].seconds_per_step), result.rounds)
 
+    def test_the_arms_of_each_ratio_run_together_in_a_round(self):
+        # The gate's shape: each arm against its own other build, no ratio between the pairs.
+        arms = [Arm("cpp", "padded"), Arm("cpp", "packed"), Arm("cpp", "padded", build="base"),
+                Arm("cpp", "packed", build="base")]
+        point = Point("step", "m", "d", 8, 64, 16, arms, [Ratio(arms[0], arms[2]), Ratio(arms[1], arms[3])],
+                      arms[0], 60.0, 0.05)
+        m = engine.PointMeasurement(point, self.workers, engine.EngineSettings(), random.Random(0))
+        orders = set()
+        for _ in range(40):
+            order = [a.label for a in m.round_order()]
+            packed = sorted(order.index(a.label) for a in (arms[1], arms[3]))
+            self.assertEqual(packed[1] - packed[0], 1, order)  # packed beside its base
+            self.assertEqual(sorted(order), sorted(a.label for a in arms + [point.control_twin]))
+            orders.add(tuple(order))
+        self.assertGreater(len(orders), 4)  # the groups and the arms within them in changing orders
+
     def test_a_run_of_passes_spreads_each_points_launches_over_the_run(self):
         settings = engine.EngineSettings(min_rounds=4, max_rounds=6, target_half_width_pct=0.01,
                                          rounds_per_launch={"step": 2}, min_launches=3)
