@@ -105,7 +105,7 @@ class Point:
 
     def arm_spec(self, arm: Arm, slowdown: float = 0.0) -> dict:
         """What a worker builds for this arm (perf/lib/workloads.h, ArmSpec)."""
-        mode = arm.mode.removesuffix(AA_SUFFIX).split("+")[0]  # "packed+20%": the gate's slowed packed arm
+        mode = arm.mode.removesuffix(AA_SUFFIX)
         what = self.what
         if self.kind == "primitive":  # a primitive point's arms are the primitives: the mode names one
             what, mode = mode, "-"

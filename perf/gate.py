@@ -2,7 +2,7 @@
 committed ones; exit 1 on a regression, 2 when the machine was too disturbed to judge.
 
     python perf/gate.py check  [--only instructions|timings] [--base REF] [--build build/release]
-                               [--slowdowns 5,10,20] [--record FILE]
+                               [--slowdown 10] [--record FILE]
     python perf/gate.py update --only instructions       # re-count and rewrite perf/baselines/instructions.json
     python perf/gate.py error-rates FILE [FILE ...]      # false alarms and power from recorded checks
 
@@ -22,7 +22,8 @@ Two kinds of gate:
   per-CPU file: both builds meet the same machine at the same moments, so drift between days and
   CPUs cancels. A point that the machine disturbed (engine.disturbances: other work beside the
   workers, an A/A off 1, rounds over budget) is not judged: the gate says why and exits 2.
-  --slowdowns adds head arms slowed by a test-only switch, for the gate's power (error-rates).
+  --slowdown (test-only) slows every head arm by a known share, for the gate's power (error-rates):
+  the check is then the real gate's design with a fall to find.
 """
 from __future__ import annotations
 
@@ -196,21 +197,12 @@ def gate_settings() -> dict:
     return comparisons.load_profile("gate")
 
 
-def slowed_arms(point: comparisons.Point, slowdowns: list[float]) -> dict[str, float]:
-    """Test-only: each head arm again, slowed by each fraction (arm mode "<mode>+10%"), and its ratio
-    over the base arm; label -> slowdown. The slowed arms live in workers of their own (this build's,
-    as "@slowed"): in the head's workers they would make those processes hold more than the base's,
-    and a process's state is part of what the ratio measures."""
-    out = {}
-    for ratio in list(point.ratios):
-        head, base = ratio.numerator, ratio.denominator
-        for s in slowdowns:
-            slow = comparisons.Arm(head.side, f"{head.mode}+{round(100 * s)}%", head.ranks, head.precision,
-                                   build="slowed")
-            point.arms.append(slow)
-            point.ratios.append(comparisons.Ratio(slow, base))
-            out[slow.label] = s
-    return out
+def head_slowdowns(point: comparisons.Point, slowdown: float) -> dict[str, float]:
+    """Test-only: every head arm of the point slowed by `slowdown` (label -> share; none when 0). The
+    head arms stay where they are, in the head's workers, so that a power check has the design of the
+    real gate (slowed copies beside the head's arms would widen every interval: a round holds more
+    arms, and a ratio's two samples lie further apart)."""
+    return {ratio.numerator.label: slowdown for ratio in point.ratios} if slowdown else {}
 
 
 def stop_on_failure(index: int, result: engine.PointResult):
@@ -220,26 +212,25 @@ def stop_on_failure(index: int, result: engine.PointResult):
         raise SystemExit(f"gate: at {result.point.name} an arm failed: {failed[0]}")
 
 
-def measure(build: Path, base: tuple[Path, Path], python: str, slowdowns: list[float], seed=None) -> list[dict]:
-    """Each gate point's head / base ratios (and the slowed arms'), with how the point went."""
+def measure(build: Path, base: tuple[Path, Path], python: str, slowdown: float = 0.0, seed=None) -> list[dict]:
+    """Each gate point's head / base ratios, with how the point went."""
     settings = gate_settings()
     engine_settings = engine.EngineSettings.from_profile(settings)
     rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base, "slowed": (ROOT, build)})
+        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base})
         try:
             points = comparisons.gate_points(settings)
-            slowed = [slowed_arms(point, slowdowns) for point in points]
-            measurements = [engine.PointMeasurement(point, workers, engine_settings, rng, say, slowed[i])
-                            for i, point in enumerate(points)]
-            # Launches in passes over the workloads, as run_matrix's, so that each workload's launches span the whole gate.
+            measurements = [engine.PointMeasurement(point, workers, engine_settings, rng, say,
+                                                    head_slowdowns(point, slowdown)) for point in points]
+            # Launches in passes over the workloads, as run_matrix's, so that each workload's launches span
+            # the whole gate.
             results = engine.measure_in_passes(measurements, rng, engine.Progress(points), stop_on_failure)
-            for result, slow in zip(results, slowed):
+            for result in results:
                 out.append({"point": result.point.name, "disturbances": result.disturbances,
                             "treated_rounds": result.treated_rounds, "foreign_cpus": round(result.foreign_cpus, 3),
-                            "ratios": {r.label: interval_record(result.ratios[r.label]) for r in result.point.ratios},
-                            "slowdowns": dict(slow)})
+                            "ratios": {r.label: interval_record(result.ratios[r.label]) for r in result.point.ratios}})
         finally:
             workers.close()
     return out
@@ -257,12 +248,10 @@ def p_of_fall(interval: dict) -> float:
     return float(student_t.cdf(mean / se, interval["df"])) if se > 0 else (0.0 if mean < 0 else 1.0)
 
 
-def judge(points: list[dict], include_slowed: bool = False) -> dict[str, str]:
+def judge(points: list[dict]) -> dict[str, str]:
     """Each workload's verdict: REGRESSION where head's fall is significant after Holm's correction over
-    the workloads and beyond MIN_FALL_PCT; "improved" where its rise is significant; else ok. The slowed
-    arms are judged only when asked (each slowed set as the gate would see it in place of the head)."""
-    ratios = {workload(p, name): i for p in points for name, i in p["ratios"].items()
-              if include_slowed or not SLOWED.search(name.split(" / ")[0])}
+    the workloads and beyond MIN_FALL_PCT; "improved" where its rise is significant; else ok."""
+    ratios = {workload(p, name): i for p in points for name, i in p["ratios"].items()}
     significant = holm_significant({name: p_of_fall(i) for name, i in ratios.items()}, ALPHA)
     verdicts = {}
     for name, i in ratios.items():
@@ -273,9 +262,6 @@ def judge(points: list[dict], include_slowed: bool = False) -> dict[str, str]:
         else:
             verdicts[name] = "ok"
     return verdicts
-
-
-SLOWED = re.compile(r"\+\d+%")  # a slowed arm's mode: "padded+10%"
 
 
 def workload(point: dict, ratio: str) -> str:
@@ -294,12 +280,12 @@ def refusal(points: list[dict]) -> str:
 TIMING_HEADER = ["workload (head / base)", "speed ratio [95% interval]", "launches", "p of a fall", "verdict"]
 
 
-def check_timings(build: Path, ref: str, slowdowns: list[float], record: Path | None) -> int:
+def check_timings(build: Path, ref: str, slowdown: float, record: Path | None) -> int:
     """0 when no workload regressed, 1 when one did, REFUSED when the machine was too disturbed."""
     sha = resolve(ref)
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     base = build_base(sha, sys.executable)
-    points = measure(build, base, sys.executable, slowdowns)
+    points = measure(build, base, sys.executable, slowdown)
     verdicts = judge(points)
     rows = [[workload(p, name), f"{i['estimate']:.3f} [{i['low']:.3f}, {i['high']:.3f}]", str(i["launches"]),
              f"{p_of_fall(i):.4f}", verdicts[workload(p, name)]] for p in points for name, i in p["ratios"].items()
@@ -307,8 +293,8 @@ def check_timings(build: Path, ref: str, slowdowns: list[float], record: Path | 
     print_table(f"timings: {commit()} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
                 f"{machine.describe()}", rows, TIMING_HEADER)
     if record:
-        entry = {"head": commit(), "base": sha[:12], "machine": machine.describe(), "points": points,
-                 "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+        entry = {"head": commit(), "base": sha[:12], "machine": machine.describe(), "slowdown": slowdown,
+                 "points": points, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
         with open(record, "a") as f:
             f.write(json.dumps(entry) + "\n")
     why = refusal(points)
@@ -321,41 +307,38 @@ def check_timings(build: Path, ref: str, slowdowns: list[float], record: Path | 
 # ------------------------------------------------------------------ error rates
 
 def error_rates(entries: list[dict]) -> dict:
-    """From recorded checks (--record): false alarms where base and head are the same code, with an
-    exact (Clopper-Pearson) 95% upper bound, and the share of checks in which each slowed set of head
-    arms was caught (every slowed arm of a slowdown judged in place of its head arm)."""
+    """From recorded checks (--record) where base and head are the same code. Checks without a slowdown
+    give the false alarms, per check (any workload failed) and per comparison (each workload's verdict),
+    with exact (Clopper-Pearson) 95% upper bounds, and how many head / base intervals covered 1. Checks
+    with a slowdown give the power per comparison as one path's fall meets the gate: that workload
+    alone slowed, so the first step of Holm's correction, p below ALPHA / workloads, and the estimate
+    beyond MIN_FALL_PCT; and how many such checks the gate failed, every path slowed at once."""
     judged = [e for e in entries if not refusal(e["points"])]
-    alarms = sum("REGRESSION" in judge(e["points"]).values() for e in judged)
-    out = {"checks": len(entries), "refused": len(entries) - len(judged), "false_alarms": alarms,
-           "false_alarm_upper_95": upper_bound(alarms, len(judged))}
-    slowdowns = sorted({s for e in judged for p in e["points"] for s in p["slowdowns"].values()})
-    for s in slowdowns:
-        tag = f"+{round(100 * s)}%"
-        caught = per_arm = arms = 0
-        slowed = [e for e in judged if any(s in p["slowdowns"].values() for p in e["points"])]
-        for e in slowed:
-            swapped = [{**p, "ratios": swap_in(p, tag)} for p in e["points"]]
-            verdicts = judge(swapped)
-            caught += "REGRESSION" in verdicts.values()
-            per_arm += sum(v == "REGRESSION" for v in verdicts.values())
-            arms += len(verdicts)
-        out[f"checks{tag}"] = len(slowed)
-        out[f"caught{tag}"] = caught
-        out[f"arms_caught{tag}"] = f"{per_arm}/{arms}"
-    return out
-
-
-def swap_in(point: dict, tag: str) -> dict:
-    """The point's head / base ratios with each head arm replaced by its slowed twin (where measured)."""
-    out = {}
-    for name, interval in point["ratios"].items():
-        head, base = name.split(" / ")
-        if SLOWED.search(head):
-            continue
-        side, rest = head.split(" ", 1)
-        mode = rest.split(" ")[0]
-        slowed = f"{side} {mode}{tag}{rest[len(mode):]} @slowed / {base}"
-        out[name] = point["ratios"].get(slowed, interval)
+    out = {"checks": len(entries), "refused": len(entries) - len(judged)}
+    plain = [e for e in judged if not e.get("slowdown")]
+    verdicts = [judge(e["points"]) for e in plain]
+    alarms = sum("REGRESSION" in v.values() for v in verdicts)
+    compared = sum(len(v) for v in verdicts)
+    alarm_comparisons = sum(x == "REGRESSION" for v in verdicts for x in v.values())
+    intervals = [i for e in plain for p in e["points"] for i in p["ratios"].values()]
+    out["false_alarms"] = {"checks": len(plain), "failed": alarms, "upper_95": upper_bound(alarms, len(plain)),
+                           "comparisons": compared, "comparisons_failed": alarm_comparisons,
+                           "comparisons_upper_95": upper_bound(alarm_comparisons, compared),
+                           "intervals_covering_1": f"{sum(i['low'] <= 1 <= i['high'] for i in intervals)}/{len(intervals)}"}
+    for s in sorted({e["slowdown"] for e in judged if e.get("slowdown")}):
+        checks = [e for e in judged if e.get("slowdown") == s]
+        caught, tried, by_workload = 0, 0, {}
+        for e in checks:
+            ratios = {workload(p, name): i for p in e["points"] for name, i in p["ratios"].items()}
+            for name, i in ratios.items():
+                hit = p_of_fall(i) < ALPHA / len(ratios) and i["estimate"] < 1 - MIN_FALL_PCT / 100
+                caught, tried = caught + hit, tried + 1
+                k, n = by_workload.get(name, (0, 0))
+                by_workload[name] = (k + hit, n + 1)
+        out[f"power+{round(100 * s)}%"] = {
+            "checks": len(checks), "failed_all_slowed": sum("REGRESSION" in judge(e["points"]).values() for e in checks),
+            "caught": caught, "comparisons": tried, "share": caught / tried if tried else None,
+            "by_workload": {w: f"{k}/{n}" for w, (k, n) in by_workload.items()}}
     return out
 
 
@@ -368,14 +351,14 @@ def upper_bound(failures: int, trials: int) -> float:
 
 # ------------------------------------------------------------------ commands
 
-def parse_slowdowns(text: str) -> list[float]:
+def parse_slowdown(text: str) -> float:
     try:
-        values = [float(v) / 100 for v in text.split(",") if v.strip()]
+        value = float(text) / 100
     except ValueError:
-        raise SystemExit(f"gate: --slowdowns: {text!r} is not a list of percents, e.g. 5,10,20")
-    if any(not 0 < v <= 10 for v in values):
-        raise SystemExit("gate: --slowdowns: each must be above 0 and at most 1000 (percent)")
-    return values
+        raise SystemExit(f"gate: --slowdown: {text!r} is not a percent, e.g. 10")
+    if not 0 <= value <= 10:
+        raise SystemExit("gate: --slowdown: must be at least 0 and at most 1000 (percent)")
+    return value
 
 
 def main(argv=None) -> int:
@@ -386,7 +369,7 @@ def main(argv=None) -> int:
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "release")
     parser.add_argument("--base", help="the commit to measure against (default: $SEQPACK_GATE_BASE, else the "
                                            "commit in perf/gate/base, else HEAD~1)")
-    parser.add_argument("--slowdowns", default="", help="test-only: head arms also slowed by these percents")
+    parser.add_argument("--slowdown", default="0", help="test-only: every head arm slowed by this percent (power)")
     parser.add_argument("--record", type=Path, help="append the measured points to this JSON-lines file")
     args = parser.parse_args(argv)
     if args.command == "error-rates":
@@ -404,12 +387,12 @@ def main(argv=None) -> int:
                         + "\n")
         print(f"gate: wrote {path.relative_to(ROOT)} ({len(now)} entries; {stamp['machine']}, commit {stamp['commit']})")
         return 0
-    slowdowns = parse_slowdowns(args.slowdowns)
+    slowdown = parse_slowdown(args.slowdown)
     status = 0
     if args.only in (None, "instructions"):
         status = 1 if check_instructions(args.build) else 0
     if args.only in (None, "timings"):
-        timing = check_timings(args.build, args.base or default_base(), slowdowns, args.record)
+        timing = check_timings(args.build, args.base or default_base(), slowdown, args.record)
         status = REFUSED if timing == REFUSED else max(status, timing)
     print("\ngate: " + {0: "passed", 1: "FAILED: a regression (tables above)",
                          REFUSED: "not judged (the line above says why)"}[status])

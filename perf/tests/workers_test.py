@@ -119,8 +119,8 @@ class Workers(WorkersTestCase):
             self.assertIn(words, str(caught.exception))
 
     def test_the_slowdown_switch_is_checked(self):
-        # How much a slowed arm slows is measured where timing belongs: gate.py check --slowdowns times
-        # the slowed arms against the base in the same rounds. Here: the switch exists and rejects nonsense.
+        # How much a slowed arm slows is measured where timing belongs: gate.py check --slowdown times
+        # the slowed head arms against the base in the same rounds. Here: the switch exists and rejects nonsense.
         worker = self.workers["cpp"]
         spec = arm("lstm_step", "lstm", "padded")
         self.assertTrue(worker.call({"op": "prepare", "id": "slow", "arm": {**spec, "slowdown": 0.2}}, 300)["ok"])
