@@ -202,7 +202,12 @@ def head_slowdowns(point: comparisons.Point, slowdown: float) -> dict[str, float
     head arms stay where they are, in the head's workers, so that a power check has the design of the
     real gate (slowed copies beside the head's arms would widen every interval: a round holds more
     arms, and a ratio's two samples lie further apart)."""
-    return {ratio.numerator.label: slowdown for ratio in point.ratios} if slowdown else {}
+    if not slowdown:
+        return {}
+    out = {ratio.numerator.label: slowdown for ratio in point.ratios}
+    if point.control.label in out:  # the A/A twin is its control built again: slowed alike, or the A/A is off 1
+        out[point.control_twin.label] = slowdown
+    return out
 
 
 def stop_on_failure(index: int, result: engine.PointResult):
@@ -290,7 +295,8 @@ def check_timings(build: Path, ref: str, slowdown: float, record: Path | None) -
     rows = [[workload(p, name), f"{i['estimate']:.3f} [{i['low']:.3f}, {i['high']:.3f}]", str(i["launches"]),
              f"{p_of_fall(i):.4f}", verdicts[workload(p, name)]] for p in points for name, i in p["ratios"].items()
             if workload(p, name) in verdicts]
-    print_table(f"timings: {commit()} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
+    slowed = f" (test-only: every head arm slowed by {100 * slowdown:g}%)" if slowdown else ""
+    print_table(f"timings: {commit()}{slowed} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
                 f"{machine.describe()}", rows, TIMING_HEADER)
     if record:
         entry = {"head": commit(), "base": sha[:12], "machine": machine.describe(), "slowdown": slowdown,
@@ -351,6 +357,29 @@ def upper_bound(failures: int, trials: int) -> float:
 
 # ------------------------------------------------------------------ commands
 
+def error_rates_markdown(rates: dict) -> str:
+    """error_rates() as the tables docs/measurement.md shows."""
+    fa = rates["false_alarms"]
+    lines = [f"{rates['checks']} checks recorded, {rates['refused']} not judged (the machine disturbed).", "",
+             "| false alarms | failed | 95% upper bound | head / base intervals covering 1 |", "|---|---|---|---|",
+             f"| per check ({fa['checks']} checks) | {fa['failed']} | {100 * fa['upper_95']:.1f}% | |",
+             f"| per comparison ({fa['comparisons']}) | {fa['comparisons_failed']} | "
+             f"{100 * fa['comparisons_upper_95']:.1f}% | {fa['intervals_covering_1']} |"]
+    powers = {k: v for k, v in rates.items() if k.startswith("power")}
+    if powers:
+        lines += ["", "| slowdown | checks | failed, every path slowed | caught, one path slowed | share |",
+                  "|---|---|---|---|---|"]
+        for key, v in powers.items():
+            lines.append(f"| {key.removeprefix('power')} | {v['checks']} | {v['failed_all_slowed']} | "
+                         f"{v['caught']}/{v['comparisons']} | {100 * v['share']:.0f}% |")
+        workloads = sorted({w for v in powers.values() for w in v["by_workload"]})
+        lines += ["", "| workload | " + " | ".join(k.removeprefix("power") for k in powers) + " |",
+                  "|---" * (len(powers) + 1) + "|"]
+        lines += [f"| {w} | " + " | ".join(v["by_workload"].get(w, "") for v in powers.values()) + " |"
+                  for w in workloads]
+    return "\n".join(lines)
+
+
 def parse_slowdown(text: str) -> float:
     try:
         value = float(text) / 100
@@ -370,11 +399,12 @@ def main(argv=None) -> int:
     parser.add_argument("--base", help="the commit to measure against (default: $SEQPACK_GATE_BASE, else the "
                                            "commit in perf/gate/base, else HEAD~1)")
     parser.add_argument("--slowdown", default="0", help="test-only: every head arm slowed by this percent (power)")
+    parser.add_argument("--markdown", action="store_true", help="error-rates: tables instead of JSON")
     parser.add_argument("--record", type=Path, help="append the measured points to this JSON-lines file")
     args = parser.parse_args(argv)
     if args.command == "error-rates":
         entries = [json.loads(line) for f in args.files for line in f.read_text().splitlines() if line.strip()]
-        print(json.dumps(error_rates(entries), indent=1))
+        print(error_rates_markdown(error_rates(entries)) if args.markdown else json.dumps(error_rates(entries), indent=1))
         return 0
     if args.command == "update":
         if args.only != "instructions":

@@ -145,6 +145,9 @@ class ErrorRates(unittest.TestCase):
         self.assertEqual(power["by_workload"], {f"{NAME}: cpp padded / cpp padded @base": "2/3",
                                                 f"{NAME}: python padded_eager / python padded_eager @base": "0/3"})
         self.assertEqual((out["power+20%"]["caught"], out["power+20%"]["comparisons"]), (2, 2))
+        tables = gate.error_rates_markdown(out)
+        self.assertIn("| +10% | 3 | 2 | 2/6 | 33% |", tables)
+        self.assertIn(f"| {NAME}: cpp padded / cpp padded @base | 2/3 | 1/1 |", tables)
 
     def test_the_exact_upper_bound(self):
         self.assertAlmostEqual(gate.upper_bound(0, 60), 1 - 0.025 ** (1 / 60), places=9)
@@ -166,7 +169,7 @@ class BaseWorkers(unittest.TestCase):
         arms = list(point.arms)
         slowed = gate.head_slowdowns(point, 0.1)
         self.assertEqual(point.arms, arms)  # no arm added: the real gate's design
-        self.assertEqual(set(slowed), {r.numerator.label for r in point.ratios})
+        self.assertEqual(set(slowed), {r.numerator.label for r in point.ratios} | {point.control_twin.label})
         self.assertTrue(all(not label.endswith("@base") for label in slowed) and set(slowed.values()) == {0.1})
         self.assertEqual(gate.head_slowdowns(point, 0.0), {})
 
