@@ -230,6 +230,14 @@ class Engine(unittest.TestCase):
             orders.add(tuple(order))
         self.assertGreater(len(orders), 4)  # the groups and the arms within them in changing orders
 
+    def test_each_start_pads_the_environment_anew(self):
+        env = {"A": "1"}
+        pads = {len(engine.layout_env(env)[engine.LAYOUT_PAD]) for _ in range(50)}
+        self.assertGreater(len(pads), 40)
+        self.assertTrue(all(0 <= n < 4096 for n in pads))
+        self.assertEqual(engine.layout_env(env)["A"], "1")
+        self.assertEqual(env, {"A": "1"})  # the workers' own environment is left as it was
+
     def test_a_run_of_passes_spreads_each_points_launches_over_the_run(self):
         settings = engine.EngineSettings(min_rounds=4, max_rounds=6, target_half_width_pct=0.01,
                                          rounds_per_launch={"step": 2}, min_launches=3)
