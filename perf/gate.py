@@ -289,6 +289,7 @@ def check_timings(build: Path, ref: str, slowdown: float, record: Path | None) -
     """0 when no workload regressed, 1 when one did, REFUSED when the machine was too disturbed."""
     sha = resolve(ref)
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    measured = commit()  # before measuring: the tree whose code runs
     base = build_base(sha, sys.executable)
     points = measure(build, base, sys.executable, slowdown)
     verdicts = judge(points)
@@ -296,10 +297,10 @@ def check_timings(build: Path, ref: str, slowdown: float, record: Path | None) -
              f"{p_of_fall(i):.4f}", verdicts[workload(p, name)]] for p in points for name, i in p["ratios"].items()
             if workload(p, name) in verdicts]
     slowed = f" (test-only: every head arm slowed by {100 * slowdown:g}%)" if slowdown else ""
-    print_table(f"timings: {commit()}{slowed} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
+    print_table(f"timings: {measured}{slowed} against the base {sha[:12]}{' (the same commit)' if sha == head else ''}, "
                 f"{machine.describe()}", rows, TIMING_HEADER)
     if record:
-        entry = {"head": commit(), "base": sha[:12], "machine": machine.describe(), "slowdown": slowdown,
+        entry = {"head": measured, "base": sha[:12], "machine": machine.describe(), "slowdown": slowdown,
                  "points": points, "time": time.strftime("%Y-%m-%d %H:%M:%S")}
         with open(record, "a") as f:
             f.write(json.dumps(entry) + "\n")
