@@ -3,8 +3,9 @@
 A point's arms (comparisons.py) are built in the C++ worker (build/<preset>/perf/perf_worker) or the
 Python one (seqpack_reference.perf.worker), warmed up (preparation and compilation time are recorded
 apart), and calibrated: each arm's sample is a fixed number of units, chosen so that it lasts about
-`sample_s`. Then rounds: each runs every arm once, in a fresh random order, back to back, so that
-whatever the machine does between rounds hits all arms alike and cancels in their ratios.
+`sample_s`. Then rounds: each runs every arm once, back to back, in a fresh random order that keeps
+the arms joined by a ratio together (round_order), so that whatever the machine does between rounds
+hits all arms alike and cancels in their ratios, and a ratio's two samples are close in time.
 
 Rounds come in launches: after `rounds_per_launch` rounds (by kind of point) every worker of the point
 is stopped and started afresh and the arms built again, so that what a process fixes once (memory
@@ -210,7 +211,7 @@ class PointResult:
     control: stats.Interval | None
     rounds: int
     elapsed_s: float
-    stopped: str  # "target" | "budget" | "max rounds" | "no ratios"
+    stopped: str  # "target" | "budget" | "max rounds" | "no ratios" | "no arms" | "interrupted"
     launch_of_round: list[int] = dataclasses.field(default_factory=list)  # which launch ran each round
     treated_rounds: int = 0  # rounds measured again because one of their arms stalled
     foreign_cpus: float = 0.0  # CPUs' worth of other work beside the workers while the point ran
@@ -290,7 +291,7 @@ class PointMeasurement:
     `measure_in_passes` spreads every point's launches over the whole run. Each launch starts fresh
     processes for the point's workers (the first keeps what is running), builds its arms again (the
     first also calibrates each arm's sample) and runs its rounds; after each whole launch the point may
-    stop (target, budget, max rounds, no ratios). `slowdowns` (test-only, the gate's power check) slows
+    stop (target, budget, max rounds, no ratios; no arms when every arm failed). `slowdowns` (test-only, the gate's power check) slows
     an arm, by label, by a known fraction."""
 
     def __init__(self, point: Point, workers: Workers, settings: EngineSettings, rng: random.Random, say=print,
@@ -374,18 +375,23 @@ class PointMeasurement:
                 self.fail(arm, error)
 
     def stalled(self, values: dict[str, float]) -> bool:
-        """Whether an arm of this round took stall_factor times its median so far (the calibrated unit
-        stands in before two rounds)."""
+        """Whether one arm of this round stalled: its time over its own median so far (the calibrated
+        unit stands in before two rounds) is stall_factor times the other arms' middle one. A round
+        that drift slowed as a whole is no stall: its ratios cancel it, and passes put launches in slow
+        stretches on purpose (against its own median alone, a launch in a slow stretch would re-run
+        its rounds and use up the re-runs that real stalls need); one arm caught by a burst is."""
+        slowness = []
         for label, value in values.items():
             result = self.arms[label]
             reference = result.seconds_per_step + [self.unit_s[self.arm_id(result.arm)] / result.steps_per_unit]
-            if value > self.settings.stall_factor * statistics.median(reference):
-                return True
-        return False
+            slowness.append(value / statistics.median(reference))
+        slowness.sort()
+        others = statistics.median(slowness[:-1]) if len(slowness) > 1 else 1.0
+        return slowness[-1] > self.settings.stall_factor * others
 
     def round_order(self) -> list[Arm]:
         """Every live arm once, in a fresh order that keeps the arms of each ratio together: the arms
-        joined by the point's ratios (and the A/A pair) make groups, the groups come in a random order and
+        joined by the point's requested ratios make groups, the groups come in a random order and
         each group's arms in a random order within it. A ratio's two samples are then seconds apart at
         most, not a whole round, and the machine's drift inside a round reaches them less."""
         live = self.live()
@@ -395,7 +401,10 @@ class PointMeasurement:
             while group[arm] != arm:
                 arm = group[arm]
             return arm
-        for ratio in self.point.ratios + [self.point.control_ratio]:
+        # Not the A/A pair: the twin shares its control's process, and a process's sample that follows
+        # one of its own runs warm (the gate's TransformerLSTM control, beside its twin, timed 1.04x its
+        # base in idle A/A checks); the twin goes where the shuffle puts it, as any arm of a group.
+        for ratio in self.point.ratios:
             if ratio.numerator in group and ratio.denominator in group:
                 group[root(ratio.numerator)] = root(ratio.denominator)
         groups: dict[Arm, list[Arm]] = {}
@@ -477,8 +486,10 @@ class PointMeasurement:
             self.stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
             return True
         spent = self.measuring_s + self.preparing_s
-        # The next launch (or round) costs about what the mean one did.
-        next_s = last_s if last_s is not None else spent / max(self.launch, 1)
+        # The next launch costs about the mean launch's rounds and a relaunch (the first launch's
+        # preparation is not in the budget); without launches, about what the last round did.
+        next_s = (last_s if last_s is not None else
+                  self.measuring_s / self.launch + self.preparing_s / max(self.launch - 1, 1))
         wide = widest(point, self.ratios)
         if self.rounds % 5 == 0 or self.launching:
             self.say(f"    {point.name}: round {self.rounds}" + (f" (launch {self.launch})" if self.launching else "")
@@ -531,51 +542,52 @@ def measure(point: Point, workers: Workers, settings: EngineSettings, rng: rando
 
 
 def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, progress: "Progress",
-                      finished=lambda index, result: None) -> list[PointResult]:
+                      finished=lambda index, result: None, after_launch=lambda index, m: None) -> list[PointResult]:
     """Every point's launches spread over the whole run: passes over the points still going, one launch
     of each per pass, in a fresh order each pass, so that what drifts over the run's length (the machine,
-    the host's other tenants) enters every point's launch means and so its interval. `finished` hears
-    of each point as it stops; the results come back in the order given."""
+    the host's other tenants) enters every point's launch means and so its interval. `after_launch`
+    hears of every launch, `finished` of each point as it stops; an interrupted run (an exception,
+    Ctrl-C) still hands `finished` what its launched points measured, stopped as "interrupted". The
+    results come back in the order given."""
     results: dict[int, PointResult] = {}
     passes, last = 0, None
-    while len(results) < len(measurements):
-        passes += 1
-        going = [i for i, m in enumerate(measurements) if i not in results]
-        rng.shuffle(going)
-        if len(going) > 1 and going[0] == last:  # no point's two launches back to back across passes
-            going[0], going[-1] = going[-1], going[0]
-        for index in going:
-            last = index
-            m = measurements[index]
-            progress.launch(passes, m, measurements)
-            m.measure_launch()
-            if m.stopped:
-                results[index] = m.result()
-                progress.finish(results[index])
-                finished(index, results[index])
+    try:
+        while len(results) < len(measurements):
+            passes += 1
+            going = [i for i, m in enumerate(measurements) if i not in results]
+            rng.shuffle(going)
+            if len(going) > 1 and going[0] == last:  # while others go, no point's two launches back to back
+                going[0], going[-1] = going[-1], going[0]
+            for index in going:
+                last, m = index, measurements[index]
+                progress.launch(passes, m, measurements)
+                m.measure_launch()
+                after_launch(index, m)
+                if m.stopped:
+                    results[index] = m.result()
+                    progress.finish(results[index])
+                    finished(index, results[index])
+    except BaseException:
+        for index, m in enumerate(measurements):
+            if index not in results and m.rounds:
+                m.stopped = "interrupted"
+                try:
+                    finished(index, m.result())
+                except BaseException:  # the first error is the one to report
+                    pass
+        raise
     return [results[i] for i in range(len(measurements))]
 
 
 class Progress:
-    """A line per point (or, in passes, per launch): which, how many are left and about how long."""
+    """A line per launch of a run in passes (which point, how many are going, about how long is left)
+    and one per point as it stops."""
 
     def __init__(self, points: list[Point], stream=sys.stderr):
-        self.points, self.stream, self.done, self.spent = points, stream, 0, {}
-        self.started = time.monotonic()
+        self.points, self.stream = points, stream
 
     def say(self, text: str):
         print(text, file=self.stream, flush=True)
-
-    def eta_s(self) -> float:
-        left = 0.0
-        for p in self.points[self.done:]:
-            spent = self.spent.get(p.kind)
-            left += spent[0] / spent[1] if spent else p.budget_s
-        return left
-
-    def start(self, point: Point):
-        self.say(f"[point {self.done + 1}/{len(self.points)}, about {self.eta_s() / 60:.0f} min left] {point.name}: "
-                 f"{len(point.arms) + 1} arms")
 
     def launch(self, passes: int, m: PointMeasurement, measurements: list[PointMeasurement]):
         """Before one of a point's launches in a run of passes; the time left is, for each going point, its
@@ -592,15 +604,13 @@ class Progress:
                     typical if typical is not None else other.point.budget_s / settings.min_launches)
             by_rounds = math.ceil((settings.max_rounds - other.rounds) / other.per_launch) * cost
             by_budget = other.point.budget_s - other.measuring_s - other.preparing_s
-            left += max(min(by_budget, by_rounds), (settings.min_launches - other.launch) * cost, 0.0)
+            at_least = (settings.min_launches - other.launch) * cost if other.launching else 0.0
+            left += max(min(by_budget, by_rounds), at_least, 0.0)
         going = sum(not other.stopped for other in measurements)
         self.say(f"[pass {passes}, {going} of {len(measurements)} points going, about {left / 60:.0f} min left] "
                  f"{m.point.name}: launch {m.launch + 1}")
 
     def finish(self, result: PointResult):
-        total, count = self.spent.get(result.point.kind, (0.0, 0))
-        self.spent[result.point.kind] = (total + result.elapsed_s, count + 1)
-        self.done += 1
         wide = widest(result.point, result.ratios)
         control = result.control
         aa = (f"A/A {control.estimate:.3f} [{control.low:.3f}, {control.high:.3f}]" if control else "no A/A interval")

@@ -316,7 +316,9 @@ def noise_floor(res: Results) -> list[str]:
     return lines
 
 
-STOPPED = {"budget": "budget spent", "max rounds": "max rounds reached", "target": "target met at the stop"}
+STOPPED = {"budget": "budget spent", "max rounds": "max rounds reached", "target": "target met at the stop",
+           "no arms": "every arm failed", "no ratios": "every requested ratio lost an arm",
+           "interrupted": "the run was interrupted"}
 
 
 def short_reason(row: dict, rounds: dict) -> str:

@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     workers = engine.Workers(args.build, sys.executable, args.out / "logs", args.profile, extra_env,
                              settings.get("data_parallel_threads_per_rank", 1))
     progress = engine.Progress(points)
-    rows, rounds = [], {}  # in the order points finish
+    rows, rounds = {}, {}  # by the point's index: written in the order points are declared
     host = machine.describe()
 
     def write_results():  # after every point, so that an interrupted run keeps what it measured
@@ -175,13 +175,15 @@ def main(argv=None) -> int:
         with open(args.out / "results.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "machine": host, "torch": torch_version, "commit": revision})
-        (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": rounds}) + "\n")
+            for index in sorted(rows):
+                for row in rows[index]:
+                    writer.writerow({**row, "machine": host, "torch": torch_version, "commit": revision})
+        records = {points[i].name: rounds[i] for i in sorted(rounds)}
+        (args.out / "rounds.json").write_text(json.dumps({"seed": seed, "points": records}) + "\n")
 
     def finished(index, result):
-        rows.extend(point_rows(result))
-        rounds[result.point.name] = point_record(result)
+        rows[index] = point_rows(result)
+        rounds[index] = point_record(result)
         write_results()
 
     try:
@@ -200,7 +202,7 @@ def main(argv=None) -> int:
          "data_parallel_threads_per_rank": settings.get("data_parallel_threads_per_rank", 1),
          "engine": settings.get("engine", {}), "before": before, "after": after,
          "warnings": machine.shared_warnings(before, after)}, indent=1) + "\n")
-    print(f"results: {len(rows)} rows in {args.out / 'results.csv'}", file=sys.stderr)
+    print(f"results: {sum(len(r) for r in rows.values())} rows in {args.out / 'results.csv'}", file=sys.stderr)
     return 0
 
 

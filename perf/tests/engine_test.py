@@ -165,6 +165,18 @@ class Engine(unittest.TestCase):
         self.assertTrue(result.ratios["cpp packed / cpp padded"].covers(2.0))
         self.assertTrue(result.control.covers(1.0))
 
+    def test_a_round_slowed_as_a_whole_is_no_stall(self):
+        m = engine.PointMeasurement(self.point(["padded", "packed"]), self.workers,
+                                    engine.EngineSettings(), random.Random(0))
+        for label, seconds in (("cpp padded", 0.010), ("cpp packed", 0.005), ("python slow", 0.020),
+                               ("cpp padded (A/A)", 0.010)):
+            m.unit_s[m.arm_id(m.arms[label].arm)] = seconds
+            m.arms[label].seconds_per_step = [seconds] * 4
+        drift = {"cpp padded": 0.018, "cpp packed": 0.009, "python slow": 0.034, "cpp padded (A/A)": 0.017}
+        self.assertFalse(m.stalled(drift))  # every arm 1.7-1.8x: the machine, not a stall
+        burst = {"cpp padded": 0.010, "cpp packed": 0.009, "python slow": 0.020, "cpp padded (A/A)": 0.010}
+        self.assertTrue(m.stalled(burst))  # one arm 1.8x while the others ran as before
+
     def test_untreated_a_stall_would_fake_a_difference(self):
         self.workers.close()
         self.start_workers(FAKE_WORKER_STALL_AT="8")
@@ -226,9 +238,15 @@ class Engine(unittest.TestCase):
             order = [a.label for a in m.round_order()]
             packed = sorted(order.index(a.label) for a in (arms[1], arms[3]))
             self.assertEqual(packed[1] - packed[0], 1, order)  # packed beside its base
+            padded = sorted(order.index(a.label) for a in (arms[0], arms[2]))
+            self.assertEqual(padded[1] - padded[0], 1, order)  # padded beside its base
             self.assertEqual(sorted(order), sorted(a.label for a in arms + [point.control_twin]))
             orders.add(tuple(order))
         self.assertGreater(len(orders), 4)  # the groups and the arms within them in changing orders
+        # The A/A twin is a group of its own (a sample after one of its own process runs warm): it
+        # lands anywhere, not only beside its control.
+        twin_at = {order.index(point.control_twin.label) for order in orders}
+        self.assertEqual(twin_at, {0, 2, 4})
 
     def test_each_start_pads_the_environment_anew(self):
         env = {"A": "1"}
@@ -237,6 +255,45 @@ class Engine(unittest.TestCase):
         self.assertTrue(all(0 <= n < 4096 for n in pads))
         self.assertEqual(engine.layout_env(env)["A"], "1")
         self.assertEqual(env, {"A": "1"})  # the workers' own environment is left as it was
+
+    def test_the_workers_of_every_launch_start_with_a_pad_of_their_own(self):
+        self.workers.close()
+        pads = Path(self.tmp.name) / "pads"
+        self.start_workers(FAKE_WORKER_PADS=str(pads))
+        self.measure(self.point(["padded", "packed"]), target_half_width_pct=0.01, max_rounds=12,
+                     rounds_per_launch={"step": 2})
+        lengths = [int(n) for n in pads.read_text().split()]
+        self.assertEqual(len(lengths), 2 * 6)  # both sides, each of 6 launches
+        self.assertGreater(len(set(lengths)), 6)
+
+    def test_a_point_whose_every_arm_fails_stops_as_such(self):
+        point = self.point(["broken"])
+        point.arms = [Arm("cpp", "broken")]
+        point.control = Arm("cpp", "broken")
+        point.ratios = [Ratio(Arm("cpp", "broken"), Arm("cpp", "broken"))]
+        result = self.measure(point)
+        self.assertEqual((result.stopped, result.rounds), ("no arms", 0))
+
+    def test_an_interrupted_run_still_hands_over_what_it_measured(self):
+        settings = engine.EngineSettings(min_rounds=4, max_rounds=6, target_half_width_pct=0.01,
+                                         rounds_per_launch={"step": 2}, min_launches=3)
+        points = [self.point(["padded", "packed"]), self.point(["padded", "packed"])]
+        points[1].batch = 16
+        measurements = [engine.PointMeasurement(p, self.workers, settings, random.Random(0), say=lambda text: None)
+                        for p in points]
+        heard = {}
+
+        def interrupt(index, m):
+            if sum(x.launch for x in measurements) == 3:
+                raise KeyboardInterrupt
+
+        with self.assertRaises(KeyboardInterrupt):
+            engine.measure_in_passes(measurements, random.Random(1), engine.Progress(points, io.StringIO()),
+                                     finished=lambda index, result: heard.update({index: result}),
+                                     after_launch=interrupt)
+        self.assertEqual(sorted(heard), [0, 1])
+        self.assertEqual({r.stopped for r in heard.values()}, {"interrupted"})
+        self.assertEqual(sorted(r.rounds for r in heard.values()), [2, 4])
 
     def test_a_run_of_passes_spreads_each_points_launches_over_the_run(self):
         settings = engine.EngineSettings(min_rounds=4, max_rounds=6, target_half_width_pct=0.01,

@@ -2,7 +2,8 @@
 it answers "run" with made-up seconds, so that the engine's rounds, ratios and stopping can be
 tested exactly. Seconds per unit by arm mode (MODES), times a log-normal noise of sd NOISE; a mode
 "broken" fails to prepare, "dies" kills the worker on its first run. Every run is logged to
-$FAKE_WORKER_LOG as "<id>" lines, in the order they came, and every start as "start".
+$FAKE_WORKER_LOG as "<id>" lines, in the order they came, and every start as "start"; the length of
+each start's environment pad to $FAKE_WORKER_PADS, when set.
 
 What a real process fixes once, made up too: each prepared instance runs at a speed of its own,
 exp(N(0, $FAKE_WORKER_INSTANCE_SD)) times its mode's. A stall: the $FAKE_WORKER_STALL_AT-th run
@@ -27,6 +28,9 @@ def main():
     arms, speed, log = {}, {}, open(log_path, "a")
     log.write("start\n")
     log.flush()
+    if "FAKE_WORKER_PADS" in os.environ:  # how long an environment pad each start was given
+        with open(os.environ["FAKE_WORKER_PADS"], "a") as pads:
+            pads.write(f"{len(os.environ.get('SEQPACK_LAYOUT_PAD', '-'))}\n")
     for line in sys.stdin:
         request = json.loads(line)
         op = request["op"]

@@ -5,6 +5,7 @@ Usage: gate_verdicts.py  (unittest; needs scipy, as perf/gate.py)"""
 import math
 import sys
 import tempfile
+import types
 import unittest
 from pathlib import Path
 
@@ -149,6 +150,23 @@ class ErrorRates(unittest.TestCase):
         self.assertIn("| +10% | 3 | 2 | 2/6 | 33% |", tables)
         self.assertIn(f"| {NAME}: cpp padded / cpp padded @base | 2/3 | 1/1 |", tables)
 
+    def test_checks_recorded_with_slowed_copies_are_refused(self):
+        entry = self.entry(1.0)
+        entry["points"][0]["slowdowns"] = {"cpp padded+10% @slowed": 0.1}
+        with self.assertRaises(SystemExit) as caught:
+            gate.error_rates([self.entry(1.0), entry])
+        self.assertIn("slowed copies", str(caught.exception))
+
+    def test_a_failed_gate_arm_ends_the_gate_at_once(self):
+        good = types.SimpleNamespace(arm=types.SimpleNamespace(label="cpp padded"), status="ok")
+        bad = types.SimpleNamespace(arm=types.SimpleNamespace(label="cpp packed @base"), status="error: died")
+        m = types.SimpleNamespace(point=types.SimpleNamespace(name=NAME), arms={"a": good, "b": bad})
+        with self.assertRaises(SystemExit) as caught:
+            gate.stop_on_failure(0, m)
+        self.assertIn("cpp packed @base: error: died", str(caught.exception))
+        m.arms = {"a": good}
+        gate.stop_on_failure(0, m)  # nothing failed: the gate goes on
+
     def test_the_exact_upper_bound(self):
         self.assertAlmostEqual(gate.upper_bound(0, 60), 1 - 0.025 ** (1 / 60), places=9)
         self.assertLess(gate.upper_bound(0, 72), 0.05)
@@ -170,7 +188,7 @@ class BaseWorkers(unittest.TestCase):
         slowed = gate.head_slowdowns(point, 0.1)
         self.assertEqual(point.arms, arms)  # no arm added: the real gate's design
         self.assertEqual(set(slowed), {r.numerator.label for r in point.ratios} | {point.control_twin.label})
-        self.assertTrue(all(not label.endswith("@base") for label in slowed) and set(slowed.values()) == {0.1})
+        self.assertEqual(set(slowed.values()), {0.1})
         self.assertEqual(gate.head_slowdowns(point, 0.0), {})
 
     def test_the_base_build_s_workers_run_from_its_own_tree(self):
