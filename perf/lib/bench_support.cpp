@@ -16,8 +16,8 @@ namespace seqpack::perf {
 const Profile& profile() {
   static const Profile loaded = [] {
     const char* chosen = std::getenv("SEQPACK_PROFILE");
-    Profile p{chosen ? chosen : "quick", {}, {}, read_distributions(SEQPACK_PERF_DIR "/distributions.csv")};
-    std::ifstream in(SEQPACK_PERF_DIR "/profiles.json");
+    Profile p{chosen ? chosen : "quick", {}, {}, read_distributions(std::string(perf_source_dir()) + "/distributions.csv")};
+    std::ifstream in(std::string(perf_source_dir()) + "/profiles.json");
     const auto all = nlohmann::json::parse(in);
     if (!all.contains(p.name) || p.name == "model" || p.name == "model_params") reject("SEQPACK_PROFILE", "no profile \"{}\" in profiles.json", p.name);
     p.settings = all.at(p.name);
@@ -34,7 +34,7 @@ const LengthDistribution& distribution_named(const std::string& name) {
   if (name.starts_with(kFilePrefix)) {
     static std::map<std::string, LengthDistribution> files;  // read once per worker: arms share them
     if (const auto found = files.find(name); found != files.end()) return found->second;
-    auto read = read_lengths_file(name, std::filesystem::path(SEQPACK_PERF_DIR).parent_path());
+    auto read = read_lengths_file(name, std::filesystem::path(perf_source_dir()).parent_path());
     return files.emplace(name, std::move(read)).first->second;
   }
   reject("arm distribution", "no distribution \"{}\" in perf/distributions.csv, and not file:PATH", name);

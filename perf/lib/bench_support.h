@@ -24,6 +24,9 @@ struct Profile {
 
 const Profile& profile();
 
+// This build's source perf/ folder (perf_source_dir.cpp: the one place its path is compiled in).
+const char* perf_source_dir();
+
 // The distribution of perf/distributions.csv named `name`, or the lengths file it names
 // ("file:PATH[@clip|@scale]", read_lengths_file); InvalidArgument ("arm distribution") if neither.
 const LengthDistribution& distribution_named(const std::string& name);

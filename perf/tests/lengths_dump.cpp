@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "bench_support.h"
 #include "length_distributions.h"
 #include "seqpack/errors.h"
 
@@ -28,12 +29,12 @@ nlohmann::json batches(const seqpack::perf::LengthDistribution& d) {
 
 int main(int argc, char** argv) {
   nlohmann::json out;
-  for (const auto& d : seqpack::perf::read_distributions(SEQPACK_PERF_DIR "/distributions.csv")) {
+  for (const auto& d : seqpack::perf::read_distributions(std::string(seqpack::perf::perf_source_dir()) + "/distributions.csv")) {
     out[d.name] = batches(d);
   }
   for (int i = 1; i < argc; ++i) {
     try {
-      out[argv[i]] = batches(seqpack::perf::read_lengths_file(argv[i], std::filesystem::path(SEQPACK_PERF_DIR).parent_path()));
+      out[argv[i]] = batches(seqpack::perf::read_lengths_file(argv[i], std::filesystem::path(seqpack::perf::perf_source_dir()).parent_path()));
     } catch (const seqpack::InvalidArgument& error) {
       out[argv[i]] = {{"error", error.what()}};
     }
