@@ -90,6 +90,10 @@ class Point:
     sample_s: float  # how long one arm's sample lasts (calibrated in units)
     device: str = "cpu"  # where every arm runs: "cpu" or "cuda:N" (run_matrix.py --device)
     model_params: dict = dataclasses.field(default_factory=dict)  # hyperparameters over profiles.json's "model"
+    # Where the A/A twin runs: its control's worker (""), or a worker of its own build name (the gate:
+    # in the head's worker the twin made the head run its control twice a round, and the head's
+    # control timed 1.05-1.08x the base's in idle A/A checks).
+    twin_build: str = ""
 
     @property
     def name(self) -> str:
@@ -97,7 +101,8 @@ class Point:
 
     @property
     def control_twin(self) -> Arm:
-        return dataclasses.replace(self.control, mode=self.control.mode + AA_SUFFIX)
+        return dataclasses.replace(self.control, mode=self.control.mode + AA_SUFFIX,
+                                   build=self.twin_build or self.control.build)
 
     @property
     def control_ratio(self) -> Ratio:
@@ -371,7 +376,7 @@ def gate_points(settings: dict) -> list[Point]:
         out.append(Point("step", w["model"], w["distribution"], settings["batch"], settings["encoder_steps"],
                          settings["decoder_steps"], head + base, [Ratio(h, b) for h, b in zip(head, base)],
                          cpp("padded"), settings["budget_s"]["step"], settings["sample_s"]["step"],
-                         model_params=dict(params)))
+                         model_params=dict(params), twin_build="twin"))
     return out
 
 

@@ -401,9 +401,8 @@ class PointMeasurement:
             while group[arm] != arm:
                 arm = group[arm]
             return arm
-        # Not the A/A pair: the twin shares its control's process, and a process's sample that follows
-        # one of its own runs warm (the gate's TransformerLSTM control, beside its twin, timed 1.04x its
-        # base in idle A/A checks); the twin goes where the shuffle puts it, as any arm of a group.
+        # Not the A/A pair: the twin is an instance check, not a requested ratio, and beside its control
+        # it would often follow a sample of its own process; it goes where the shuffle puts it.
         for ratio in self.point.ratios:
             if ratio.numerator in group and ratio.denominator in group:
                 group[root(ratio.numerator)] = root(ratio.denominator)

@@ -191,6 +191,12 @@ class BaseWorkers(unittest.TestCase):
         self.assertEqual(set(slowed.values()), {0.1})
         self.assertEqual(gate.head_slowdowns(point, 0.0), {})
 
+    def test_the_gate_s_a_a_twin_runs_in_a_worker_of_its_own(self):
+        import comparisons
+        for point in comparisons.gate_points(gate.gate_settings()):
+            self.assertEqual(point.control_twin.worker, "cpp@twin")
+            self.assertNotIn(point.control_twin.worker, {a.worker for a in point.arms})
+
     def test_the_base_build_s_workers_run_from_its_own_tree(self):
         with tempfile.TemporaryDirectory() as tmp:
             root, build = Path(tmp) / "src", Path(tmp) / "src" / "build" / "release"
