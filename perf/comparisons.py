@@ -90,10 +90,6 @@ class Point:
     sample_s: float  # how long one arm's sample lasts (calibrated in units)
     device: str = "cpu"  # where every arm runs: "cpu" or "cuda:N" (run_matrix.py --device)
     model_params: dict = dataclasses.field(default_factory=dict)  # hyperparameters over profiles.json's "model"
-    # Where the A/A twin runs: its control's worker (""), or a worker of its own build name (the gate:
-    # in the head's worker the twin made the head run its control twice a round, and the head's
-    # control timed 1.05-1.08x the base's in idle A/A checks).
-    twin_build: str = ""
 
     @property
     def name(self) -> str:
@@ -101,8 +97,7 @@ class Point:
 
     @property
     def control_twin(self) -> Arm:
-        return dataclasses.replace(self.control, mode=self.control.mode + AA_SUFFIX,
-                                   build=self.twin_build or self.control.build)
+        return dataclasses.replace(self.control, mode=self.control.mode + AA_SUFFIX)
 
     @property
     def control_ratio(self) -> Ratio:
@@ -372,11 +367,15 @@ def gate_points(settings: dict) -> list[Point]:
     for w in settings["workloads"]:
         head = [cpp(m) for m in w.get("cpp", [])] + [python(m) for m in w.get("python", [])]
         base = [dataclasses.replace(a, build="base") for a in head]
+        # The base's workers hold what the head's do, the A/A twin of the control included: with the
+        # twin on the head's side only, the head ran its control twice a round and it timed 1.05-1.08x
+        # the base's in idle A/A checks; in a worker of its own, the twin ran 1.11x its control.
+        base_twin = dataclasses.replace(cpp("padded"), mode="padded" + AA_SUFFIX, build="base")
         params = settings.get("model_params", {}).get(w["model"], shared_model_params().get(w["model"], {}))
         out.append(Point("step", w["model"], w["distribution"], settings["batch"], settings["encoder_steps"],
-                         settings["decoder_steps"], head + base, [Ratio(h, b) for h, b in zip(head, base)],
+                         settings["decoder_steps"], head + base + [base_twin], [Ratio(h, b) for h, b in zip(head, base)],
                          cpp("padded"), settings["budget_s"]["step"], settings["sample_s"]["step"],
-                         model_params=dict(params), twin_build="twin"))
+                         model_params=dict(params)))
     return out
 
 

@@ -224,9 +224,7 @@ def measure(build: Path, base: tuple[Path, Path], python: str, slowdown: float =
     rng = random.Random(seed if seed is not None else random.SystemRandom().randrange(2**32))
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        # The A/A twin runs this build in a worker of its own ("twin"), so that the head's workers hold
-        # exactly the arms the base's do.
-        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base, "twin": (ROOT, build)})
+        workers = engine.Workers(build, python, Path(tmp), "gate", other_builds={"base": base})
         try:
             points = comparisons.gate_points(settings)
             measurements = [engine.PointMeasurement(point, workers, engine_settings, rng, say,

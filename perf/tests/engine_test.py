@@ -422,7 +422,7 @@ class Declarations(unittest.TestCase):
         for point in points:  # each arm of this checkout over the same arm of the base's, and nothing else
             self.assertEqual([(r.numerator, r.denominator) for r in point.ratios],
                              [(a, Arm(a.side, a.mode, build="base")) for a in point.arms if not a.build])
-            self.assertEqual(len(point.arms), 2 * len(point.ratios))
+            self.assertEqual(len(point.arms), 2 * len(point.ratios) + 1)  # and the base's A/A twin
         base = Arm("cpp", "padded", build="base")
         self.assertEqual((base.label, base.worker), ("cpp padded @base", "cpp@base"))
 
