@@ -370,11 +370,12 @@ def gate_points(settings: dict) -> list[Point]:
         # The base's workers hold what the head's do, the A/A twin of the control included: with the
         # twin on the head's side only, the head ran its control twice a round and it timed 1.05-1.08x
         # the base's in idle A/A checks; in a worker of its own, the twin ran 1.11x its control.
-        base_twin = dataclasses.replace(cpp("padded"), mode="padded" + AA_SUFFIX, build="base")
+        control = cpp("padded")
+        base_twin = dataclasses.replace(control, mode=control.mode + AA_SUFFIX, build="base")
         params = settings.get("model_params", {}).get(w["model"], shared_model_params().get(w["model"], {}))
         out.append(Point("step", w["model"], w["distribution"], settings["batch"], settings["encoder_steps"],
                          settings["decoder_steps"], head + base + [base_twin], [Ratio(h, b) for h, b in zip(head, base)],
-                         cpp("padded"), settings["budget_s"]["step"], settings["sample_s"]["step"],
+                         control, settings["budget_s"]["step"], settings["sample_s"]["step"],
                          model_params=dict(params)))
     return out
 
