@@ -239,6 +239,9 @@ class EngineSettings:
     # max_treated_share of the rounds asked for: a stall outside the measurement (docs/measurement.md).
     stall_factor: float = 1.5
     max_treated_share: float = 0.25
+    # Where set, each point's budget comes from the measured variance of its kind, for about this share
+    # of its ratios to reach the target (variance_levels.with_budgets); budget_s is then a cap.
+    budget_quantile: float = 0.0
 
     @classmethod
     def from_profile(cls, settings: dict) -> "EngineSettings":

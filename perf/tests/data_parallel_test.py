@@ -83,8 +83,8 @@ class Matrix(unittest.TestCase):
         self.assertIn("cpp padding_free_random x2 / python padded_eager_random x2", wanted)
         self.assertTrue(all(r.numerator in arms and r.denominator in arms for r in ratios))
 
-    def test_quick_profile_measures_two_ranks(self):
-        points = [p for p in comparisons.points(comparisons.load_profile("quick")) if p.kind == "data_parallel"]
+    def test_full_profile_measures_two_ranks(self):
+        points = [p for p in comparisons.points(comparisons.load_profile("full")) if p.kind == "data_parallel"]
         self.assertTrue(points)
         self.assertEqual({a.ranks for a in points[0].arms}, {1, 2})
         self.assertEqual(points[0].control, Arm("cpp", "padded_random", 2))

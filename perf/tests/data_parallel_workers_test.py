@@ -35,7 +35,7 @@ SIDE = sys.argv.pop(1) if len(sys.argv) > 1 else "python"
 BUILD = Path(sys.argv.pop(1)) if len(sys.argv) > 1 else ROOT / "build" / "release"
 RANKS = 2
 GROUP_TIMEOUT_S = 60  # a group that has not answered or ended by then hangs
-STEPS_PER_UNIT = 8    # data_parallel_steps in the quick profile
+STEPS_PER_UNIT = 8    # data_parallel_steps in the data_parallel profile
 # The paths each side runs (perf/comparisons.py), one per sampler in the protocol test.
 MODES = {"cpp": ("padded_random", "packed_grouped_per_rank", "padding_free_grouped_global"),
          "python": ("padded_eager_random", "packed_eager_grouped_per_rank", "packed_eager_grouped_global")}
@@ -44,7 +44,7 @@ MODES = {"cpp": ("padded_random", "packed_grouped_per_rank", "padding_free_group
 def environment(**more):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("SEQPACK_DDP_") and k not in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
-    env.update(OMP_NUM_THREADS="1", SEQPACK_PROFILE="quick", SEQPACK_DDP_TIMEOUT_S=str(GROUP_TIMEOUT_S))
+    env.update(OMP_NUM_THREADS="1", SEQPACK_PROFILE="data_parallel", SEQPACK_DDP_TIMEOUT_S=str(GROUP_TIMEOUT_S))
     env.update(more)
     return env
 

@@ -129,9 +129,9 @@ class RunMatrix(unittest.TestCase):
     def test_cpu_runs_and_records_the_device(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
-            # one cheap point: the quick profile's primitives at one distribution (about 10 s)
-            result = run_matrix("--device", "cpu", "--profile", "quick", "--only", "primitive", "--filter",
-                                "primitive/ops/equal/", "--seed", "1", out=out)
+            # one cheap point: the full profile's primitives at one distribution, B and T (about 20 s)
+            result = run_matrix("--device", "cpu", "--profile", "full", "--only", "primitive", "--filter",
+                                "primitive/ops/equal/8/64", "--seed", "1", out=out)
             self.assertEqual(result.returncode, 0, result.stderr[-2000:])
             rows = list(csv.DictReader(open(out / "results.csv")))
             self.assertTrue(rows)

@@ -393,7 +393,7 @@ class Declarations(unittest.TestCase):
 
     def test_each_lower_precision_arm_is_paired_with_its_float32_twin(self):
         for device, lower in (("cpu", {"bfloat16"}), ("cuda:0", {"bfloat16", "float16"})):
-            points = [p for p in comparisons.points(comparisons.load_profile("quick"), device)
+            points = [p for p in comparisons.points(comparisons.load_profile("full"), device)
                       if p.kind in ("step", "forward")]
             for point in points:
                 self.assertEqual(point.device, device)
