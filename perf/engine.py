@@ -211,7 +211,7 @@ class PointResult:
     control: stats.Interval | None
     rounds: int
     elapsed_s: float
-    stopped: str  # "target" | "budget" | "max rounds" | "no ratios" | "no arms" | "interrupted"
+    stopped: str  # "target" | "budget" | "run budget" | "max rounds" | "no ratios" | "no arms" | "interrupted"
     launch_of_round: list[int] = dataclasses.field(default_factory=list)  # which launch ran each round
     treated_rounds: int = 0  # rounds measured again because one of their arms stalled
     foreign_cpus: float = 0.0  # CPUs' worth of other work beside the workers while the point ran
@@ -239,9 +239,14 @@ class EngineSettings:
     # max_treated_share of the rounds asked for: a stall outside the measurement (docs/measurement.md).
     stall_factor: float = 1.5
     max_treated_share: float = 0.25
-    # Where set, each point's budget comes from the measured variance of its kind, for about this share
-    # of its ratios to reach the target (variance_levels.with_budgets); budget_s is then a cap.
-    budget_quantile: float = 0.0
+    # A run in passes (measure_in_passes) launches nothing once this many seconds have gone, but the
+    # minimum launches and rounds: the time a run takes is fixed, and what is left after the points that
+    # reach their target goes to those that have not (0: no deadline).
+    run_budget_s: float = 0.0
+
+    def has_minimum(self, m: "PointMeasurement") -> bool:
+        """Whether a point has the rounds and launches it needs before it may stop."""
+        return m.rounds >= self.min_rounds and (not m.launching or m.launch >= self.min_launches)
 
     @classmethod
     def from_profile(cls, settings: dict) -> "EngineSettings":
@@ -497,7 +502,7 @@ class PointMeasurement:
             self.say(f"    {point.name}: round {self.rounds}" + (f" (launch {self.launch})" if self.launching else "")
                      + f": widest interval ±{wide:.1f}% (target ±{settings.target_half_width_pct:g}%), "
                      f"{spent:.0f} s of {point.budget_s:.0f}")
-        if self.rounds >= settings.min_rounds and (not self.launching or self.launch >= settings.min_launches):
+        if settings.has_minimum(self):
             if wide <= settings.target_half_width_pct:
                 self.stopped = "target"
                 return True
@@ -550,9 +555,19 @@ def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, 
     the host's other tenants) enters every point's launch means and so its interval. `after_launch`
     hears of every launch, `finished` of each point as it stops; an interrupted run (an exception,
     Ctrl-C) still hands `finished` what its launched points measured, stopped as "interrupted". The
-    results come back in the order given."""
+    results come back in the order given. With a run budget (EngineSettings.run_budget_s), a point that
+    has its minimum launches and rounds and whose next launch (at its mean launch's cost) would end past
+    the budget stops there ("run budget")."""
     results: dict[int, PointResult] = {}
     passes, last = 0, None
+    began = time.monotonic()
+
+    def out_of_time(m: PointMeasurement) -> bool:
+        deadline = m.settings.run_budget_s
+        if not deadline or not m.launch or not m.settings.has_minimum(m):
+            return False
+        return time.monotonic() - began + m.elapsed_s / m.launch > deadline
+
     try:
         while len(results) < len(measurements):
             passes += 1
@@ -562,9 +577,13 @@ def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, 
                 going[0], going[-1] = going[-1], going[0]
             for index in going:
                 last, m = index, measurements[index]
-                progress.launch(passes, m, measurements)
-                m.measure_launch()
-                after_launch(index, m)
+                if out_of_time(m):
+                    m.stopped = "run budget"
+                else:
+                    run_left = m.settings.run_budget_s - (time.monotonic() - began) if m.settings.run_budget_s else None
+                    progress.launch(passes, m, measurements, run_left)
+                    m.measure_launch()
+                    after_launch(index, m)
                 if m.stopped:
                     results[index] = m.result()
                     progress.finish(results[index])
@@ -591,10 +610,11 @@ class Progress:
     def say(self, text: str):
         print(text, file=self.stream, flush=True)
 
-    def launch(self, passes: int, m: PointMeasurement, measurements: list[PointMeasurement]):
+    def launch(self, passes: int, m: PointMeasurement, measurements: list[PointMeasurement],
+               run_left_s: float | None = None):
         """Before one of a point's launches in a run of passes; the time left is, for each going point, its
         budget left or its rounds left at the mean launch's cost, whichever is less, or its minimum
-        launches left when that is more."""
+        launches left when that is more; at most the run budget's time left, where there is one."""
         left = 0.0
         launched = [o for o in measurements if o.launch]  # a point not yet launched: the mean launch so far
         typical = sum(o.elapsed_s for o in launched) / sum(o.launch for o in launched) if launched else None
@@ -608,6 +628,8 @@ class Progress:
             by_budget = other.point.budget_s - other.measuring_s - other.preparing_s
             at_least = (settings.min_launches - other.launch) * cost if other.launching else 0.0
             left += max(min(by_budget, by_rounds), at_least, 0.0)
+        if run_left_s is not None:
+            left = min(left, max(run_left_s, 0.0))
         going = sum(not other.stopped for other in measurements)
         self.say(f"[pass {passes}, {going} of {len(measurements)} points going, about {left / 60:.0f} min left] "
                  f"{m.point.name}: launch {m.launch + 1}")

@@ -316,7 +316,7 @@ def noise_floor(res: Results) -> list[str]:
     return lines
 
 
-STOPPED = {"budget": "budget spent", "max rounds": "max rounds reached", "target": "target met at the stop",
+STOPPED = {"budget": "budget spent", "run budget": "the run's time spent", "max rounds": "max rounds reached", "target": "target met at the stop",
            "no arms": "every arm failed", "no ratios": "every requested ratio lost an arm",
            "interrupted": "the run was interrupted"}
 
@@ -340,7 +340,7 @@ def precision(res: Results, machine: dict, rounds: dict) -> list[str]:
     lines = ["## Precision", "",
              f"{reached} of {len(requested)} requested ratios ({100 * reached / len(requested):.0f}%) reached a "
              f"half-width of ±{target:g}% or less. A point's rounds go on until its widest ratio does, or its time "
-             "budget is spent; a wide interval still supports its verdict, it only resolves less.", ""]
+             "budget (or the run's) is spent; a wide interval still supports its verdict, it only resolves less.", ""]
     if short:
         lines += table(["point", "ratio", "half-width", "rounds", "why it stopped"],
                        [[point_of(r).name, label_of(r),

@@ -152,7 +152,6 @@ def main(argv=None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     rng = random.Random(seed)
     points = [p for p in comparisons.points(settings, device=device) if p.kind in args.only and args.filter in p.name]
-    points = variance_levels.with_budgets(points, settings)  # where the profile asks for budgets from the variance
     print(f"[setup] {len(points)} points on {device}; checking the machine", file=sys.stderr, flush=True)
     promise = variance_levels.plan(points, settings)
     if promise:

@@ -20,7 +20,6 @@ of rounds per launch that gives the narrowest interval for the time:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import statistics
@@ -163,7 +162,7 @@ MEASURED = Path(__file__).resolve().parent / "variance_levels.json"  # the commi
 
 def predicted_half_width_pct(kind: dict, budget_s: float, per_launch: int, min_launches: int,
                              min_rounds: int) -> float:
-    """The half-width (%) a ratio with these components (a summary entry, or components()) reaches in
+    """The half-width (%) a ratio with these components (a summary entry, or measured_like's) reaches in
     the budget: launches that fit (at least the minimum), their means' spread."""
     launch_s = per_launch * kind["round_s"] + kind["relaunch_s"]
     launches = max(min_launches, math.ceil(min_rounds / per_launch), int(budget_s // launch_s) if launch_s else 1)
@@ -175,11 +174,6 @@ def predicted_half_width_pct(kind: dict, budget_s: float, per_launch: int, min_l
         sd, df, n = math.sqrt(var), launches - 1, launches
     from scipy.stats import t as student_t
     return 100 * (math.exp(student_t.ppf(0.975, df) * sd / math.sqrt(n)) - 1)
-
-
-def _quantile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
 
 
 def measured_like(point, measured: dict) -> list[dict]:
@@ -200,50 +194,11 @@ def measured_like(point, measured: dict) -> list[dict]:
     return out
 
 
-def components(point, measured: dict, quantile: float) -> dict | None:
-    """The point's expected components at a quantile of its kind's measured round and launch variances
-    (costs: the medians); None for a kind not measured."""
-    rows = measured_like(point, measured)
-    if not rows:
-        return None
-    return {"sd_round_pct": _quantile([r["sd_round_pct"] for r in rows], quantile),
-            "sd_launch_pct": _quantile([r["sd_launch_pct"] for r in rows], quantile),
-            "round_s": statistics.median(r["round_s"] for r in rows),
-            "relaunch_s": statistics.median(r["relaunch_s"] for r in rows)}
-
-
-BUDGET_STEP_S = 5.0
-
-
-def with_budgets(points: list, settings: dict) -> list:
-    """Where the profile's engine names a "budget_quantile", each point's budget becomes the least time
-    in which a ratio of its kind at that quantile of the measured variance reaches the target (so that
-    about that share of its ratios should), at most the profile's budget_s for the kind; points of kinds
-    not measured keep budget_s. Without one, the profile's budgets as they are."""
-    engine = settings.get("engine", {})
-    quantile, target = engine.get("budget_quantile"), engine.get("target_half_width_pct", 5.0)
-    if not quantile or target <= 0 or not MEASURED.exists():
-        return points
-    measured = json.loads(MEASURED.read_text())
-    out = []
-    for point in points:
-        parts = components(point, measured, quantile)
-        if parts is None:
-            out.append(point)
-            continue
-        per_launch = engine.get("rounds_per_launch", {}).get(point.kind, 0) or engine.get("max_rounds", 60)
-        budget = BUDGET_STEP_S
-        while budget < point.budget_s and predicted_half_width_pct(
-                parts, budget, per_launch, engine.get("min_launches", 3), engine.get("min_rounds", 5)) > target:
-            budget += BUDGET_STEP_S
-        out.append(dataclasses.replace(point, budget_s=min(budget, point.budget_s)))
-    return out
-
-
 def plan(points, settings) -> str:
     """What a profile should resolve, from the committed decomposition (perf/variance_levels.json): how
-    many of its requested ratios reach the target in their points' budgets (each point: the share of its
-    kind's measured ratios that would) and about how long the points' measuring takes; "" without one."""
+    many of its requested ratios reach the target (each point: the share of its kind's measured ratios
+    that would) in their points' budgets, or, under a run budget, in an equal share of it each (at
+    least: a point that stops early leaves its time to the others); "" without one."""
     if not MEASURED.exists():
         return ""
     measured = json.loads(MEASURED.read_text())
@@ -251,19 +206,22 @@ def plan(points, settings) -> str:
     target = engine.get("target_half_width_pct", 5.0)
     if target <= 0:  # a fixed design (levels, gate): no target to resolve
         return ""
+    run_budget = engine.get("run_budget_s", 0.0)
     resolved, asked, unknown, seconds = 0.0, 0, 0, 0.0
     for point in points:
         asked += len(point.ratios)
-        seconds += point.budget_s
+        budget = min(point.budget_s, run_budget / len(points)) if run_budget else point.budget_s
+        seconds += budget
         like = measured_like(point, measured)
         if not like:
             unknown += len(point.ratios)
             continue
         per_launch = engine.get("rounds_per_launch", {}).get(point.kind, 0) or engine.get("max_rounds", 60)
-        reach = [predicted_half_width_pct(r, point.budget_s, per_launch, engine.get("min_launches", 3),
+        reach = [predicted_half_width_pct(r, budget, per_launch, engine.get("min_launches", 3),
                                           engine.get("min_rounds", 5)) <= target for r in like]
         resolved += len(point.ratios) * sum(reach) / len(reach)  # the share of its kind's measured ratios
-    return (f"[plan] from the variance measured at {measured['runs'][0].get('commit')}: about {resolved:.0f} of {asked} "
-            f"requested ratios should reach ±{target:g}% within their points' budgets, {seconds / 60:.0f} minutes "
-            f"at most (and each point's first preparation)"
+    return (f"[plan] from the variance measured at {measured['runs'][0].get('commit')} (no torch.compile in it): "
+            f"about {resolved:.0f} of {asked} requested ratios should reach ±{target:g}% "
+            + (f"in an equal share each of the run's {run_budget / 60:.0f} minutes" if run_budget else
+               f"within their points' budgets, {seconds / 60:.0f} minutes at most and each point's first preparation")
             + (f" ({unknown} of kinds not measured)" if unknown else ""))

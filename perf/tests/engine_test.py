@@ -329,6 +329,23 @@ class Engine(unittest.TestCase):
         self.assertEqual((results[0].stopped, results[0].launches), ("target", 2))
         self.assertEqual((results[1].stopped, results[1].launches), ("max rounds", 5))
 
+    def test_a_run_budget_stops_launching_after_each_points_minimum(self):
+        # An unreachable target and a budget of no time: each point gets its minimum launches, no more.
+        settings = engine.EngineSettings(min_rounds=4, max_rounds=30, target_half_width_pct=0.01,
+                                         rounds_per_launch={"step": 2}, min_launches=3, run_budget_s=1e-6)
+        points = [self.point(["padded", "packed"], budget_s=600.0), self.point(["padded", "packed"], budget_s=600.0)]
+        points[1].batch = 16
+        measurements = [engine.PointMeasurement(p, self.workers, settings, random.Random(0), say=lambda text: None)
+                        for p in points]
+        results = engine.measure_in_passes(measurements, random.Random(1), engine.Progress(points, io.StringIO()))
+        self.assertEqual([(r.stopped, r.launches, r.rounds) for r in results], [("run budget", 3, 6)] * 2)
+        # Without one, the same points go on to their rounds' limit.
+        settings = dataclasses.replace(settings, run_budget_s=0.0, max_rounds=10)
+        measurements = [engine.PointMeasurement(p, self.workers, settings, random.Random(0), say=lambda text: None)
+                        for p in points]
+        results = engine.measure_in_passes(measurements, random.Random(1), engine.Progress(points, io.StringIO()))
+        self.assertEqual([(r.stopped, r.launches) for r in results], [("max rounds", 5)] * 2)
+
     def test_a_failed_control_stops_the_rounds(self):
         point = self.point(["broken", "packed"])
         point.control = Arm("cpp", "broken")

@@ -1,9 +1,7 @@
 """variance_levels.py on made-up rounds: the one-way analysis by hand, components recovered from
-rounds with known launch and run effects, the best rounds per launch, budgets from the measured
-variance, and its refusals.
+rounds with known launch and run effects, the best rounds per launch, and its refusals.
 
 Usage: variance_levels_test.py  (unittest)"""
-import dataclasses
 import json
 import math
 import random
@@ -12,7 +10,6 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
-from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import comparisons  # noqa: E402
@@ -97,52 +94,6 @@ class Plan(unittest.TestCase):
 def variance_levels_t(df):
     from scipy.stats import t
     return t.ppf(0.975, df)
-
-
-def measured(round_sd: float, launch_sd: float) -> dict:
-    """A made-up variance_levels.json: POINT's three ratios at these components, 2 s a round, 8 s a relaunch."""
-    rows = [{"point": POINT.name, "kind": POINT.kind, "ratio": r.label, "control": False, "round_var": round_sd ** 2,
-             "launch_var": launch_sd ** 2, "round_s": 2.0, "relaunch_s": 8.0} for r in POINT.ratios]
-    return {"runs": [{"profile": "levels", "commit": "test"}], "ratios": rows}
-
-
-class BudgetsFromVariance(unittest.TestCase):
-    SETTINGS = {"engine": {"budget_quantile": 0.8, "target_half_width_pct": 5.0, "rounds_per_launch": {"lstm_step": 2},
-                           "min_launches": 3, "min_rounds": 5}}
-
-    def budgets(self, data: dict, settings=None, cap=10_000.0) -> list:
-        point = dataclasses.replace(POINT, budget_s=cap)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "variance_levels.json"
-            path.write_text(json.dumps(data))
-            with mock.patch.object(variance_levels, "MEASURED", path):
-                return variance_levels.with_budgets([point], settings or self.SETTINGS)
-
-    def test_the_budget_is_the_least_that_reaches_the_target(self):
-        data = measured(0.10, 0.04)
-        budget = self.budgets(data)[0].budget_s
-        parts = variance_levels.components(POINT, data, 0.8)
-        reach = lambda b: variance_levels.predicted_half_width_pct(parts, b, 2, 3, 5)  # noqa: E731
-        self.assertLessEqual(reach(budget), 5.0)
-        self.assertGreater(reach(budget - variance_levels.BUDGET_STEP_S), 5.0)
-
-    def test_noisier_kinds_get_longer_budgets_up_to_the_cap(self):
-        quiet, noisy = self.budgets(measured(0.05, 0.01))[0].budget_s, self.budgets(measured(0.15, 0.05))[0].budget_s
-        self.assertLess(quiet, noisy)
-        self.assertEqual(self.budgets(measured(0.15, 0.05), cap=60.0)[0].budget_s, 60.0)
-
-    def test_a_profile_without_a_quantile_keeps_its_budgets(self):
-        self.assertEqual(self.budgets(measured(0.15, 0.05), settings={"engine": {}}, cap=60.0)[0].budget_s, 60.0)
-
-    def test_the_quick_profiles_caps_leave_its_measured_kinds_their_budgets(self):
-        """The quick profile promises ±5% for about 80% of the ratios of the kinds measured: a cap below
-        the budget the variance asks for would break that promise quietly."""
-        settings = comparisons.load_profile("quick")
-        data = json.loads(variance_levels.MEASURED.read_text())
-        points = comparisons.points(settings)
-        for before, after in zip(points, variance_levels.with_budgets(points, settings)):
-            if variance_levels.measured_like(before, data):
-                self.assertLess(after.budget_s, before.budget_s, before.name)
 
 
 class Refusals(unittest.TestCase):
