@@ -37,6 +37,7 @@ from seqpack_reference.perf import csv_dialect, distributions
 PATHS = tuple(packing_policy.PATHS)  # the paths the policy chooses among, in its tie order
 BAD_INPUT = 3
 TARGET_PCT, MAX_ROUNDS = 2.0, 80  # the measuring's stopping rule (or --budget-s, whichever comes first)
+ROUNDS_PER_LAUNCH = {"step": 5}  # C++ arms only: a launch costs seconds, no recompilation to spread
 
 
 class BadInput(Exception):
@@ -108,7 +109,7 @@ def measure(args, spec: str, pick: str, logs: Path) -> dict:
     # Tighter than the profile's ±5%: a pick within a few percent of another path is judged against
     # a 0.95 bound, which a ±5% interval around 0.97 cannot settle.
     settings = dataclasses.replace(engine.EngineSettings.from_profile(profile), target_half_width_pct=TARGET_PCT,
-                                   max_rounds=MAX_ROUNDS)
+                                   max_rounds=MAX_ROUNDS, rounds_per_launch=ROUNDS_PER_LAUNCH)
     arms = [comparisons.Arm("cpp", path, precision=args.precision) for path in PATHS]
     by_path = dict(zip(PATHS, arms))
     ratios = [comparisons.Ratio(by_path[pick], arm) for path, arm in by_path.items() if path != pick]

@@ -241,7 +241,8 @@ class EngineSettings:
     max_treated_share: float = 0.25
     # A run in passes (measure_in_passes) launches nothing once this many seconds have gone, but the
     # minimum launches and rounds: the time a run takes is fixed, and what is left after the points that
-    # reach their target goes to those that have not (0: no deadline).
+    # reach their target goes to those that have not (0: no deadline). It acts between launches: a kind
+    # without rounds_per_launch runs all its rounds in one launch, under its point's budget alone.
     run_budget_s: float = 0.0
 
     def has_minimum(self, m: "PointMeasurement") -> bool:
@@ -493,10 +494,7 @@ class PointMeasurement:
             self.stopped = "no ratios"  # every requested ratio lost an arm: more rounds measure nothing asked for
             return True
         spent = self.measuring_s + self.preparing_s
-        # The next launch costs about the mean launch's rounds and a relaunch (the first launch's
-        # preparation is not in the budget); without launches, about what the last round did.
-        next_s = (last_s if last_s is not None else
-                  self.measuring_s / self.launch + self.preparing_s / max(self.launch - 1, 1))
+        next_s = last_s if last_s is not None else self.next_launch_s()  # not launching: the last round
         wide = widest(point, self.ratios)
         if self.rounds % 5 == 0 or self.launching:
             self.say(f"    {point.name}: round {self.rounds}" + (f" (launch {self.launch})" if self.launching else "")
@@ -513,6 +511,11 @@ class PointMeasurement:
             self.stopped = "max rounds"
             return True
         return False
+
+    def next_launch_s(self) -> float:
+        """What the next launch should cost: the mean launch's rounds and a relaunch (the first launch's
+        preparation, compilation and calibration, happens once)."""
+        return self.measuring_s / max(self.launch, 1) + self.preparing_s / max(self.launch - 1, 1)
 
     def release(self):
         """Frees the point's instances still alive in running workers (a run holds many points)."""
@@ -566,7 +569,7 @@ def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, 
         deadline = m.settings.run_budget_s
         if not deadline or not m.launch or not m.settings.has_minimum(m):
             return False
-        return time.monotonic() - began + m.elapsed_s / m.launch > deadline
+        return time.monotonic() - began + m.next_launch_s() > deadline
 
     try:
         while len(results) < len(measurements):
@@ -576,10 +579,11 @@ def measure_in_passes(measurements: list[PointMeasurement], rng: random.Random, 
             if len(going) > 1 and going[0] == last:  # while others go, no point's two launches back to back
                 going[0], going[-1] = going[-1], going[0]
             for index in going:
-                last, m = index, measurements[index]
+                m = measurements[index]
                 if out_of_time(m):
                     m.stopped = "run budget"
                 else:
+                    last = index
                     run_left = m.settings.run_budget_s - (time.monotonic() - began) if m.settings.run_budget_s else None
                     progress.launch(passes, m, measurements, run_left)
                     m.measure_launch()
@@ -615,7 +619,7 @@ class Progress:
         """Before one of a point's launches in a run of passes; the time left is, for each going point, its
         budget left or its rounds left at the mean launch's cost, whichever is less, or its minimum
         launches left when that is more; at most the run budget's time left, where there is one."""
-        left = 0.0
+        left = minimum = 0.0
         launched = [o for o in measurements if o.launch]  # a point not yet launched: the mean launch so far
         typical = sum(o.elapsed_s for o in launched) / sum(o.launch for o in launched) if launched else None
         for other in measurements:
@@ -628,8 +632,9 @@ class Progress:
             by_budget = other.point.budget_s - other.measuring_s - other.preparing_s
             at_least = (settings.min_launches - other.launch) * cost if other.launching else 0.0
             left += max(min(by_budget, by_rounds), at_least, 0.0)
-        if run_left_s is not None:
-            left = min(left, max(run_left_s, 0.0))
+            minimum += max(at_least, 0.0)
+        if run_left_s is not None:  # the run budget's time left, but the minimum launches run past it
+            left = max(min(left, run_left_s), minimum)
         going = sum(not other.stopped for other in measurements)
         self.say(f"[pass {passes}, {going} of {len(measurements)} points going, about {left / 60:.0f} min left] "
                  f"{m.point.name}: launch {m.launch + 1}")

@@ -20,6 +20,7 @@ of rounds per launch that gives the narrowest interval for the time:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import statistics
@@ -176,21 +177,26 @@ def predicted_half_width_pct(kind: dict, budget_s: float, per_launch: int, min_l
     return 100 * (math.exp(student_t.ppf(0.975, df) * sd / math.sqrt(n)) - 1)
 
 
+@functools.cache
+def _arms_by_point(profile: str) -> dict[str, int]:
+    """How many arms a round of each of the profile's points runs, the A/A twin included."""
+    return {p.name: len(p.arms) + 1 for p in comparisons.points(comparisons.load_profile(profile))}
+
+
 def measured_like(point, measured: dict) -> list[dict]:
     """The measured ratios (controls apart) of the point's kind, each as components with the costs of
     its own measured point scaled to this point: a round runs every arm once, so its cost goes with the
-    arms (the A/A twin included) and their sample length."""
+    arms and their sample length; a relaunch builds every arm again, so its cost goes with the arms."""
     rows = [r for r in measured["ratios"] if r["kind"] == point.kind and not r["control"]]
     if not rows:
         return []
-    levels = comparisons.load_profile(measured["runs"][0]["profile"])
-    arms = {p.name: len(p.arms) + 1 for p in comparisons.points(levels)}
+    profile = measured["runs"][0]["profile"]
+    arms, sample_s = _arms_by_point(profile), comparisons.load_profile(profile)["sample_s"][point.kind]
     out = []
     for r in rows:
-        scale = ((len(point.arms) + 1) / arms.get(r["point"], len(point.arms) + 1)
-                 * point.sample_s / levels["sample_s"][point.kind])
+        by_arms = (len(point.arms) + 1) / arms.get(r["point"], len(point.arms) + 1)
         out.append({"sd_round_pct": 100 * math.sqrt(r["round_var"]), "sd_launch_pct": 100 * math.sqrt(r["launch_var"]),
-                    "round_s": scale * r["round_s"], "relaunch_s": scale * r["relaunch_s"]})
+                    "round_s": by_arms * point.sample_s / sample_s * r["round_s"], "relaunch_s": by_arms * r["relaunch_s"]})
     return out
 
 

@@ -4,6 +4,7 @@ times are made up: the rounds, their order, the ratios, the adaptive stop and fa
 Usage: engine_test.py  (unittest; needs scipy)"""
 import dataclasses
 import io
+import json
 import math
 import os
 import random
@@ -355,6 +356,11 @@ class Engine(unittest.TestCase):
 
 
 class Declarations(unittest.TestCase):
+    def test_every_profiles_engine_settings_load(self):
+        profiles = json.loads((comparisons.PERF_DIR / "profiles.json").read_text())
+        for name in set(profiles) - set(comparisons.NOT_PROFILES):
+            engine.EngineSettings.from_profile(comparisons.load_profile(name))  # a misspelt key raises
+
     def test_every_point_asks_for_ratios_of_its_own_arms(self):
         for profile in ("quick", "full", "padding_free"):
             for point in comparisons.points(comparisons.load_profile(profile)):

@@ -1,7 +1,9 @@
 """variance_levels.py on made-up rounds: the one-way analysis by hand, components recovered from
-rounds with known launch and run effects, the best rounds per launch, and its refusals.
+rounds with known launch and run effects, the best rounds per launch, what a profile should resolve
+(its plan line), and its refusals.
 
 Usage: variance_levels_test.py  (unittest)"""
+import dataclasses
 import json
 import math
 import random
@@ -10,6 +12,7 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import comparisons  # noqa: E402
@@ -94,6 +97,50 @@ class Plan(unittest.TestCase):
 def variance_levels_t(df):
     from scipy.stats import t
     return t.ppf(0.975, df)
+
+
+def measured(round_sd: float, launch_sd: float) -> dict:
+    """A made-up variance_levels.json: POINT's ratios at these components, 2 s a round, 8 s a relaunch."""
+    rows = [{"point": POINT.name, "kind": POINT.kind, "ratio": r.label, "control": False, "round_var": round_sd ** 2,
+             "launch_var": launch_sd ** 2, "round_s": 2.0, "relaunch_s": 8.0} for r in POINT.ratios]
+    return {"runs": [{"profile": "levels", "commit": "test"}], "ratios": rows}
+
+
+class WhatAProfileResolves(unittest.TestCase):
+    ENGINE = {"target_half_width_pct": 5.0, "rounds_per_launch": {"lstm_step": 2}, "min_launches": 3, "min_rounds": 5}
+
+    def plan(self, data: dict, points: list, engine: dict) -> str:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "variance_levels.json"
+            path.write_text(json.dumps(data))
+            with mock.patch.object(variance_levels, "MEASURED", path):
+                return variance_levels.plan(points, {"engine": engine})
+
+    def resolved(self, line: str) -> int:
+        return int(line.split("about ")[1].split(" of ")[0])
+
+    def test_its_own_point_costs_and_noise(self):
+        # POINT itself, 2 rounds a launch: 12 s a launch; the minimum 3 launches at sd 1% resolve, at 30% not.
+        point = dataclasses.replace(POINT, budget_s=36.0)
+        self.assertEqual(self.resolved(self.plan(measured(0.01, 0.0), [point], self.ENGINE)), len(POINT.ratios))
+        self.assertEqual(self.resolved(self.plan(measured(0.30, 0.10), [point], self.ENGINE)), 0)
+
+    def test_a_run_budget_is_shared_equally(self):
+        # Two such points, noisy enough to need about 10 launches each: a run budget for 20 resolves
+        # both, one for 10 neither (each gets 5).
+        points = [dataclasses.replace(POINT, budget_s=10_000.0), dataclasses.replace(POINT, budget_s=10_000.0,
+                                                                                   batch=POINT.batch + 1)]
+        data = measured(0.05, 0.02)
+        enough = self.plan(data, points, {**self.ENGINE, "run_budget_s": 20 * 12.0})
+        short = self.plan(data, points, {**self.ENGINE, "run_budget_s": 10 * 12.0})
+        self.assertEqual(self.resolved(enough), 2 * len(POINT.ratios))
+        self.assertEqual(self.resolved(short), 0)
+        self.assertIn("equal share each of the run's 4 minutes", enough)
+
+    def test_kinds_not_measured_are_named(self):
+        step = next(p for p in comparisons.points(comparisons.load_profile("levels")) if p.kind == "step")
+        line = self.plan(measured(0.01, 0.0), [step], self.ENGINE)
+        self.assertIn(f"({len(step.ratios)} of kinds not measured)", line)
 
 
 class Refusals(unittest.TestCase):

@@ -19,7 +19,7 @@ class WorkersTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.workers = engine.Workers(PERF_WORKER.parent.parent, sys.executable, Path(cls.tmp.name), "quick")
+        cls.workers = engine.Workers(PERF_WORKER.parent.parent, sys.executable, Path(cls.tmp.name), "full")  # full holds every kind's settings
         cls.workers.workers["cpp"].argv = [str(PERF_WORKER)]
 
     @classmethod
