@@ -1,9 +1,12 @@
-# SEQPACK_FUZZ: every translation unit (the library included) gets libFuzzer's coverage
-# instrumentation and the sanitizers, so that the fuzzer sees the branches of seqpack's own code;
-# only the fuzz targets link libFuzzer itself (-fsanitize=fuzzer, impl/fuzz/CMakeLists.txt).
+# SEQPACK_FUZZ (the asan-ubsan preset): every translation unit, the library included, gets libFuzzer's
+# coverage instrumentation on top of the sanitizers, so that the fuzzer sees the branches of seqpack's
+# own code; only the fuzz targets link libFuzzer itself (-fsanitize=fuzzer, impl/fuzz/CMakeLists.txt).
+# The tests link no libFuzzer: the sanitizer runtime answers the coverage callbacks.
 if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
-  message(FATAL_ERROR "seqpack: SEQPACK_FUZZ needs clang++ (libFuzzer); use the fuzz preset")
+  message(FATAL_ERROR "seqpack: SEQPACK_FUZZ needs clang++ (libFuzzer); use the asan-ubsan preset")
 endif()
-set(_fuzz -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
-add_compile_options(${_fuzz})
-add_link_options(${_fuzz})
+if(NOT SEQPACK_SANITIZE)
+  message(FATAL_ERROR "seqpack: SEQPACK_FUZZ needs SEQPACK_SANITIZE (libFuzzer finds crashes through them); use the asan-ubsan preset")
+endif()
+add_compile_options(-fsanitize=fuzzer-no-link)
+add_link_options(-fsanitize=fuzzer-no-link)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzzes seqpack with libFuzzer: sets up and builds the fuzz preset (clang, ASan + UBSan), then runs
-# each target of impl/fuzz for S seconds on a scratch copy of its committed corpus plus its
+# Fuzzes seqpack with libFuzzer: sets up and builds the asan-ubsan preset (clang, ASan + UBSan; its
+# impl/fuzz programs are libFuzzer's), then runs each target for S seconds on a scratch copy of its
+# committed corpus plus its
 # regressions (the committed corpus is never written), with its dictionary. A regression that still
 # crashes (a known bug not yet fixed) is reported and counts as a crash, but is left out of the
 # fuzzing corpus, so that the target still spends its time looking for new ones.
@@ -9,7 +10,8 @@
 # runs too, and merges what found new coverage (-merge=1) into build/fuzz/corpus/<target>/.
 # Prints one line per target; exits 1 if any target crashed, naming the artifact (a crash-, leak-,
 # timeout- or oom- file in build/fuzz/artifacts/<target>/; replay it with
-# `build/fuzz/impl/fuzz/<target> FILE`, and once understood, keep it in impl/fuzz/regressions/<target>/).
+# `build/asan-ubsan/impl/fuzz/<target> FILE`, and once understood, keep it in
+# impl/fuzz/regressions/<target>/).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 targets=()  # default: every target the build made (SEQPACK_FUZZ_TARGETS in impl/fuzz/CMakeLists.txt)
@@ -25,13 +27,14 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$seconds" ] || { [ "$long" = 1 ] && seconds=600 || seconds=45; }
 
-setup_and_build fuzz
+setup_and_build asan-ubsan
+programs=$root/build/asan-ubsan/impl/fuzz
 if [ ${#targets[@]} = 0 ]; then
-  mapfile -t targets < <(find "$root/build/fuzz/impl/fuzz" -maxdepth 1 -type f -name '*_fuzz' -executable -printf '%f\n' | sort)
+  mapfile -t targets < <(find "$programs" -maxdepth 1 -type f -name '*_fuzz' -executable -printf '%f\n' | sort)
 fi
 
 fuzz_src=$root/impl/fuzz
-work=$root/build/fuzz
+work=$root/build/fuzz  # scratch corpora, artifacts, logs
 dicts=$fuzz_src/dictionaries
 mkdir -p "$work/dictionaries"
 # libFuzzer takes one dictionary: eval_fuzz's input holds a command line, safetensors and JSON.
@@ -47,8 +50,8 @@ dictionary_of() {
 
 crashed=0
 for target in "${targets[@]}"; do
-  binary=$work/impl/fuzz/$target
-  [ -x "$binary" ] || { echo "seqpack: no fuzz target $target in build/fuzz/impl/fuzz/" >&2; exit 2; }
+  binary=$programs/$target
+  [ -x "$binary" ] || { echo "seqpack: no fuzz target $target in build/asan-ubsan/impl/fuzz/" >&2; exit 2; }
   scratch=$work/scratch/$target
   artifacts=$work/artifacts/$target
   results=$work/corpus/$target

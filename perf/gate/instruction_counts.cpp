@@ -58,7 +58,8 @@ std::vector<CountedCall> primitives() {
                                    {"loss_huber", CriterionKind::Huber}, {"loss_mape", CriterionKind::MAPE},
                                    {"loss_smape", CriterionKind::SMAPE}, {"loss_quantile", CriterionKind::Quantile}}) {
     const auto prediction = kind == CriterionKind::Quantile ? y : y.narrow(2, 0, 1);
-    all.push_back({name, [=] { calc_loss(prediction, target, l, Criterion().kind(kind)).backward(); }});
+    // An init-capture: clang before 16 cannot capture a structured binding.
+    all.push_back({name, [=, kind = kind] { calc_loss(prediction, target, l, Criterion().kind(kind)).backward(); }});
   }
   std::vector<Sample> samples;
   const auto windows = right_aligned_batch(lengths(), kSteps, kFeatures);
