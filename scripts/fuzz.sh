@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Fuzzes seqpack with libFuzzer: sets up and builds the asan-ubsan preset (clang, ASan + UBSan; its
-# impl/fuzz programs are libFuzzer's), then runs each target for S seconds on a scratch copy of its
-# committed corpus plus its
-# regressions (the committed corpus is never written), with its dictionary. A regression that still
-# crashes (a known bug not yet fixed) is reported and counts as a crash, but is left out of the
-# fuzzing corpus, so that the target still spends its time looking for new ones.
+# Fuzzes seqpack with libFuzzer. Sets up and builds the asan-ubsan preset (clang, ASan + UBSan; the
+# whole build, whose impl/fuzz programs are libFuzzer programs), then runs each target for S seconds
+# on a scratch copy of its committed corpus plus its regressions (the committed corpus is never
+# written), with its dictionary. A regression that still crashes (a known bug not yet fixed) is
+# reported and counts as a crash, but is left out of the fuzzing corpus, so that the target still
+# spends its time looking for new ones.
 #   scripts/fuzz.sh [--seconds S] [--target NAME] [--long]
 # --long: 600 s per target unless --seconds says otherwise; starts from the results of earlier long
-# runs too, and merges what found new coverage (-merge=1) into build/fuzz/corpus/<target>/.
+# runs too, and merges what found new coverage (-merge=1) into
+# build/asan-ubsan/fuzzing/corpus/<target>/.
 # Prints one line per target; exits 1 if any target crashed, naming the artifact (a crash-, leak-,
-# timeout- or oom- file in build/fuzz/artifacts/<target>/; replay it with
+# timeout- or oom- file in build/asan-ubsan/fuzzing/artifacts/<target>/; replay it with
 # `build/asan-ubsan/impl/fuzz/<target> FILE`, and once understood, keep it in
 # impl/fuzz/regressions/<target>/).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -34,7 +35,7 @@ if [ ${#targets[@]} = 0 ]; then
 fi
 
 fuzz_src=$root/impl/fuzz
-work=$root/build/fuzz  # scratch corpora, artifacts, logs
+work=$root/build/asan-ubsan/fuzzing  # scratch corpora, artifacts, logs
 dicts=$fuzz_src/dictionaries
 mkdir -p "$work/dictionaries"
 # libFuzzer takes one dictionary: eval_fuzz's input holds a command line, safetensors and JSON.

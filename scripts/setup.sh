@@ -16,8 +16,9 @@ cache_root="${SEQPACK_CACHE:-$HOME/.cache/seqpack}"
 hash=$(sha256sum "$requirements" | cut -c1-12)
 venv="$cache_root/venv-$hash"
 
-# clang and libclang-rt-14-dev (libFuzzer's runtime) build the asan-ubsan preset; libgloo-dev has the gloo headers
-# that c10d's ProcessGroupGloo header needs (the data-parallel parts, impl/CMakeLists.txt).
+# clang and libclang-rt-14-dev (libFuzzer's runtime) build the asan-ubsan preset; libgloo-dev has
+# the gloo headers that c10d's ProcessGroupGloo header needs (the data-parallel parts,
+# impl/CMakeLists.txt).
 debian_packages=(ccache nlohmann-json3-dev libcli11-dev libfccp-dev
                  libgtest-dev libgmock-dev libbenchmark-dev valgrind cmake g++ ninja-build
                  clang libclang-rt-14-dev libgloo-dev)

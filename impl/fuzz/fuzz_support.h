@@ -1,8 +1,8 @@
 #pragma once
 // What the four fuzz targets share: the process set-up (small limits, one thread), the golden
 // cases that give each op real inputs, and the rule that decides what a finding is. The targets
-// build as libFuzzer programs (the fuzz preset) or, with replay_main.cpp, as plain programs that
-// replay the committed corpus and regressions under ctest.
+// build as libFuzzer programs (the asan-ubsan preset) or, with replay_main.cpp, as plain programs;
+// ctest replays the committed corpus and regressions through them either way.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
